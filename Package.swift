@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// DCMTK's pkg-config file is broken on Debian 12 (it names sndfile), so its libraries are linked by name.
+let dcmtkLibraries = ["dcmjpls", "dcmtkcharls", "dcmjpeg", "ijg8", "ijg12", "ijg16", "dcmimage", "dcmimgle", "dcmdata", "oflog", "ofstd"]
+
+let package = Package(
+    name: "medad",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "medad", targets: ["medad"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C modules over the native libraries.
+        .target(
+            name: "CDCMTK",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/dcmtk"]), .define("HAVE_CONFIG_H")],
+            linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }
+        ),
+        .target(name: "CPlatform"),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+
+        // Images: the image type, DICOM through the DCMTK shim, PNG through libpng.
+        .target(name: "MedImage", dependencies: ["CDCMTK", "CPNG"]),
+        // The science: synthetic phantoms today; datasets, ensembles, scores and metrics as they land.
+        .target(name: "MedAD", dependencies: ["MedImage"]),
+        // The generic runner: manifest, DAG, scheduler, run directory, fingerprints, lock, CSV, progress.
+        .target(name: "Pipeline", dependencies: [
+            "Yams", "CPlatform",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The concrete stage kinds and their registry.
+        .target(name: "Stages", dependencies: ["Pipeline", "MedAD", "MedImage"]),
+        .executableTarget(name: "medad", dependencies: [
+            "Pipeline", "Stages", "MedImage",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "medad"]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
+)

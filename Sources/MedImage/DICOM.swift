@@ -1,0 +1,285 @@
+// DICOM files through the DCMTK shim: tags, the pixel module, decoded frames, and writing.
+import CDCMTK
+import Foundation
+
+/// A DICOM attribute tag (group, element).
+public struct DICOMTag: Hashable, Sendable, CustomStringConvertible {
+    public let group: UInt16
+    public let element: UInt16
+    public init(_ group: UInt16, _ element: UInt16) {
+        self.group = group
+        self.element = element
+    }
+    public var description: String { String(format: "(%04X,%04X)", group, element) }
+
+    public static let sopClassUID = DICOMTag(0x0008, 0x0016)
+    public static let sopInstanceUID = DICOMTag(0x0008, 0x0018)
+    public static let studyDate = DICOMTag(0x0008, 0x0020)
+    public static let modality = DICOMTag(0x0008, 0x0060)
+    public static let manufacturer = DICOMTag(0x0008, 0x0070)
+    public static let patientName = DICOMTag(0x0010, 0x0010)
+    public static let patientID = DICOMTag(0x0010, 0x0020)
+    public static let patientBirthDate = DICOMTag(0x0010, 0x0030)
+    public static let patientSex = DICOMTag(0x0010, 0x0040)
+    public static let patientAddress = DICOMTag(0x0010, 0x1040)
+    public static let bodyPartExamined = DICOMTag(0x0018, 0x0015)
+    public static let viewPosition = DICOMTag(0x0018, 0x5101)
+    public static let studyInstanceUID = DICOMTag(0x0020, 0x000D)
+    public static let seriesInstanceUID = DICOMTag(0x0020, 0x000E)
+    public static let instanceNumber = DICOMTag(0x0020, 0x0013)
+    public static let samplesPerPixel = DICOMTag(0x0028, 0x0002)
+    public static let photometricInterpretation = DICOMTag(0x0028, 0x0004)
+    public static let numberOfFrames = DICOMTag(0x0028, 0x0008)
+    public static let rows = DICOMTag(0x0028, 0x0010)
+    public static let columns = DICOMTag(0x0028, 0x0011)
+    public static let pixelSpacing = DICOMTag(0x0028, 0x0030)
+    public static let bitsAllocated = DICOMTag(0x0028, 0x0100)
+    public static let bitsStored = DICOMTag(0x0028, 0x0101)
+    public static let highBit = DICOMTag(0x0028, 0x0102)
+    public static let pixelRepresentation = DICOMTag(0x0028, 0x0103)
+    public static let windowCenter = DICOMTag(0x0028, 0x1050)
+    public static let windowWidth = DICOMTag(0x0028, 0x1051)
+    public static let rescaleIntercept = DICOMTag(0x0028, 0x1052)
+    public static let rescaleSlope = DICOMTag(0x0028, 0x1053)
+
+    /// Attributes that identify a person; never printed or written unless a manifest asks.
+    public static let patientIdentifying: Set<DICOMTag> = [patientName, patientID, patientBirthDate, patientAddress]
+}
+
+/// The transfer syntaxes medad can write; any syntax DCMTK decodes can be read.
+public enum DICOMTransferSyntax: String, CaseIterable, Sendable {
+    case implicitLittleEndian = "implicit_le"
+    case explicitLittleEndian = "explicit_le"
+    case explicitBigEndian = "explicit_be"
+    case deflated = "deflated"
+    case jpegBaseline = "jpeg_baseline"
+    case jpegLossless = "jpeg_lossless"
+    case jpegLS = "jpeg_ls"
+    case rle = "rle"
+
+    public var uid: String {
+        switch self {
+        case .implicitLittleEndian: return "1.2.840.10008.1.2"
+        case .explicitLittleEndian: return "1.2.840.10008.1.2.1"
+        case .explicitBigEndian: return "1.2.840.10008.1.2.2"
+        case .deflated: return "1.2.840.10008.1.2.1.99"
+        case .jpegBaseline: return "1.2.840.10008.1.2.4.50"
+        case .jpegLossless: return "1.2.840.10008.1.2.4.70"
+        case .jpegLS: return "1.2.840.10008.1.2.4.80"
+        case .rle: return "1.2.840.10008.1.2.5"
+        }
+    }
+
+    /// Whether decoding returns exactly the stored values.
+    public var isLossless: Bool { self != .jpegBaseline }
+
+    /// Largest Bits Stored the encoder accepts.
+    public var maxBitsStored: Int { self == .jpegBaseline ? 8 : 16 }
+
+    var code: MedDcmSyntax {
+        switch self {
+        case .implicitLittleEndian: return MED_DCM_IMPLICIT_LITTLE
+        case .explicitLittleEndian: return MED_DCM_EXPLICIT_LITTLE
+        case .explicitBigEndian: return MED_DCM_EXPLICIT_BIG
+        case .deflated: return MED_DCM_DEFLATED
+        case .jpegBaseline: return MED_DCM_JPEG_BASELINE
+        case .jpegLossless: return MED_DCM_JPEG_LOSSLESS_SV1
+        case .jpegLS: return MED_DCM_JPEGLS_LOSSLESS
+        case .rle: return MED_DCM_RLE
+        }
+    }
+}
+
+public struct DICOMError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The pixel module of a dataset.
+public struct DICOMPixelInfo: Equatable, Sendable {
+    public var rows: Int
+    public var columns: Int
+    public var frames: Int
+    public var samplesPerPixel: Int
+    public var bitsAllocated: Int
+    public var bitsStored: Int
+    public var highBit: Int
+    public var pixelRepresentation: Int
+}
+
+/// One decoded frame: stored values (bits above Bits Stored masked off, sign-extended when
+/// Pixel Representation is 1), row-major, samples interleaved.
+public struct DICOMFrame: Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let samplesPerPixel: Int
+    public let values: [Int32]
+}
+
+private let errorCapacity = 1024
+
+private func withErrorBuffer<T>(_ body: (UnsafeMutablePointer<CChar>) -> T) -> (T, String) {
+    var buffer = [CChar](repeating: 0, count: errorCapacity)
+    let result = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    return (result, String(cString: buffer))
+}
+
+/// A parsed DICOM file. Not thread-safe; use one per thread.
+public final class DICOMFile {
+    private let handle: OpaquePointer
+
+    /// Parses `path`, with or without the preamble. Throws DCMTK's reason when it is not DICOM or unreadable.
+    public init(path: String) throws {
+        let (handle, error) = withErrorBuffer { med_dcm_open(path, $0, errorCapacity) }
+        guard let handle else { throw DICOMError(error.isEmpty ? "not a readable DICOM file" : error) }
+        self.handle = handle
+    }
+
+    deinit { med_dcm_close(handle) }
+
+    /// The attribute's value as text, or nil when absent.
+    public func string(_ tag: DICOMTag) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let found = buffer.withUnsafeMutableBufferPointer {
+            med_dcm_get_string(handle, tag.group, tag.element, $0.baseAddress!, 4096)
+        }
+        return found == 1 ? String(cString: buffer) : nil
+    }
+
+    /// A numeric attribute (the first of several values), or nil when absent or not a number.
+    public func double(_ tag: DICOMTag) -> Double? {
+        guard let text = string(tag)?.split(separator: "\\").first else { return nil }
+        return Double(text.trimmingCharacters(in: .whitespaces))
+    }
+
+    public var transferSyntaxUID: String {
+        var buffer = [CChar](repeating: 0, count: 128)
+        buffer.withUnsafeMutableBufferPointer { med_dcm_transfer_syntax(handle, $0.baseAddress!, 128) }
+        return String(cString: buffer)
+    }
+
+    public var hasPixelData: Bool { med_dcm_has_pixel_data(handle) == 1 }
+
+    public func pixelInfo() throws -> DICOMPixelInfo {
+        var info = MedDcmPixelInfo()
+        let (status, error) = withErrorBuffer { med_dcm_pixel_info(handle, &info, $0, errorCapacity) }
+        guard status == 0 else { throw DICOMError(error) }
+        return DICOMPixelInfo(rows: Int(info.rows), columns: Int(info.columns), frames: Int(info.frames),
+                              samplesPerPixel: Int(info.samplesPerPixel), bitsAllocated: Int(info.bitsAllocated),
+                              bitsStored: Int(info.bitsStored), highBit: Int(info.highBit),
+                              pixelRepresentation: Int(info.pixelRepresentation))
+    }
+
+    /// Decodes frame `index` (0-based). `maxPixels` guards against absurd dimensions before allocating.
+    public func decodeFrame(_ index: Int = 0, maxPixels: Int = 100_000_000) throws -> DICOMFrame {
+        guard hasPixelData else { throw DICOMError("no pixel data (for example a structured report)") }
+        let info = try pixelInfo()
+        guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
+        let samples = info.rows * info.columns * info.samplesPerPixel
+        guard samples > 0 else { throw DICOMError("empty image (\(info.rows)×\(info.columns))") }
+        guard samples <= maxPixels else {
+            throw DICOMError("dimensions \(info.columns)×\(info.rows)×\(info.samplesPerPixel) exceed the limit of \(maxPixels) samples")
+        }
+        guard [8, 16, 32].contains(info.bitsAllocated) else {
+            throw DICOMError("unsupported Bits Allocated \(info.bitsAllocated)")
+        }
+        guard info.bitsStored >= 1, info.bitsStored <= info.bitsAllocated else {
+            throw DICOMError("Bits Stored \(info.bitsStored) does not fit Bits Allocated \(info.bitsAllocated)")
+        }
+        var frameSize: UInt32 = 0
+        let (sizeStatus, sizeError) = withErrorBuffer { med_dcm_frame_size(handle, &frameSize, $0, errorCapacity) }
+        guard sizeStatus == 0 else { throw DICOMError(sizeError) }
+        let bytesPerSample = info.bitsAllocated / 8
+        guard Int(frameSize) >= samples * bytesPerSample else {
+            throw DICOMError("frame size \(frameSize) is smaller than \(samples) samples of \(bytesPerSample) bytes")
+        }
+        var raw = [UInt8](repeating: 0, count: Int(frameSize))
+        let (status, error) = withErrorBuffer { err in
+            raw.withUnsafeMutableBytes { med_dcm_decode_frame(handle, UInt32(index), $0.baseAddress!, $0.count, err, errorCapacity) }
+        }
+        guard status == 0 else { throw DICOMError(error) }
+        let values = raw.withUnsafeBytes { bytes -> [Int32] in
+            let mask = info.bitsStored == 32 ? UInt32.max : (UInt32(1) << UInt32(info.bitsStored)) - 1
+            let signBit = UInt32(1) << UInt32(info.bitsStored - 1)
+            let signed = info.pixelRepresentation == 1
+            func convert(_ word: UInt32) -> Int32 {
+                let v = word & mask
+                if signed && v & signBit != 0 { return Int32(bitPattern: v | ~mask) }
+                return Int32(bitPattern: v)
+            }
+            switch bytesPerSample {
+            case 1: return (0..<samples).map { convert(UInt32(bytes[$0])) }
+            case 2:
+                let words = bytes.bindMemory(to: UInt16.self)
+                return (0..<samples).map { convert(UInt32(words[$0])) }
+            default:
+                let words = bytes.bindMemory(to: UInt32.self)
+                return (0..<samples).map { convert(words[$0]) }
+            }
+        }
+        return DICOMFrame(rows: info.rows, columns: info.columns, samplesPerPixel: info.samplesPerPixel, values: values)
+    }
+}
+
+/// A single-frame grayscale image to write as DICOM.
+public struct DICOMWriteRequest: Sendable {
+    public var attributes: [(DICOMTag, String)]
+    public var rows: Int
+    public var columns: Int
+    public var bitsAllocated: Int
+    public var bitsStored: Int
+    public var pixelRepresentation: Int
+    public var photometric: String
+    /// Stored values, row-major; two's complement bit patterns when signed.
+    public var pixels: [UInt16]
+
+    public init(attributes: [(DICOMTag, String)], rows: Int, columns: Int, bitsAllocated: Int, bitsStored: Int,
+                pixelRepresentation: Int, photometric: String, pixels: [UInt16]) {
+        self.attributes = attributes
+        self.rows = rows
+        self.columns = columns
+        self.bitsAllocated = bitsAllocated
+        self.bitsStored = bitsStored
+        self.pixelRepresentation = pixelRepresentation
+        self.photometric = photometric
+        self.pixels = pixels
+    }
+}
+
+public enum DICOMWriter {
+    /// Writes `request` to `path` in `syntax`. Throws DCMTK's reason on failure.
+    public static func write(_ request: DICOMWriteRequest, to path: String, syntax: DICOMTransferSyntax,
+                             jpegQuality: Int = 90) throws {
+        guard request.pixels.count == request.rows * request.columns else {
+            throw DICOMError("\(request.pixels.count) pixels for a \(request.columns)×\(request.rows) image")
+        }
+        guard request.bitsStored <= syntax.maxBitsStored else {
+            throw DICOMError("\(syntax.rawValue) cannot hold \(request.bitsStored)-bit pixels")
+        }
+        guard let handle = med_dcm_new() else { throw DICOMError("out of memory") }
+        defer { med_dcm_close(handle) }
+        func check(_ body: (UnsafeMutablePointer<CChar>) -> Int32) throws {
+            let (status, error) = withErrorBuffer(body)
+            if status != 0 { throw DICOMError(error) }
+        }
+        for (tag, value) in request.attributes {
+            try check { med_dcm_put_string(handle, tag.group, tag.element, value, $0, errorCapacity) }
+        }
+        try check { med_dcm_put_string(handle, 0x0028, 0x0004, request.photometric, $0, errorCapacity) }
+        let module: [(DICOMTag, Int)] = [
+            (.samplesPerPixel, 1), (.rows, request.rows), (.columns, request.columns),
+            (.bitsAllocated, request.bitsAllocated), (.bitsStored, request.bitsStored),
+            (.highBit, request.bitsStored - 1), (.pixelRepresentation, request.pixelRepresentation),
+        ]
+        for (tag, value) in module {
+            try check { med_dcm_put_uint16(handle, tag.group, tag.element, UInt16(value), $0, errorCapacity) }
+        }
+        if request.bitsAllocated == 8 {
+            let bytes = request.pixels.map { UInt8(truncatingIfNeeded: $0) }
+            try check { err in bytes.withUnsafeBytes { med_dcm_put_pixels(handle, $0.baseAddress, bytes.count, 8, err, errorCapacity) } }
+        } else {
+            try check { err in request.pixels.withUnsafeBytes { med_dcm_put_pixels(handle, $0.baseAddress, request.pixels.count, 16, err, errorCapacity) } }
+        }
+        try check { med_dcm_save(handle, path, syntax.code, Int32(jpegQuality), $0, errorCapacity) }
+    }
+}

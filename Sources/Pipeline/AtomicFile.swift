@@ -1,0 +1,41 @@
+// Nothing is half-written: data goes to a temporary file beside the target, is flushed, then renamed over it.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum AtomicFile {
+    public static func write(_ data: Data, to url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw POSIXFailure("create \(temporary.path)") }
+        var failure: POSIXFailure?
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 { if errno == EINTR { continue }; failure = POSIXFailure("write \(temporary.path)"); return }
+                offset += n
+            }
+        }
+        if failure == nil, fsync(fd) != 0 { failure = POSIXFailure("fsync \(temporary.path)") }
+        close(fd)
+        if let failure {
+            unlink(temporary.path)
+            throw failure
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            let error = POSIXFailure("rename to \(url.path)")
+            unlink(temporary.path)
+            throw error
+        }
+    }
+}
+
+/// A failed system call with errno's text.
+public struct POSIXFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ what: String) { description = "\(what): \(String(cString: strerror(errno)))" }
+}

@@ -1,0 +1,287 @@
+// Plans a run (which stages are fresh, which run and why), then executes the DAG: independent stages
+// at the same time, each committed atomically, a failure stopping only its dependants.
+import Foundation
+
+public struct RunOptions: Sendable {
+    /// `--stage`: run exactly these, from the upstream outputs on disk.
+    public var stages: [String] = []
+    /// `--from`: run this stage and everything after it.
+    public var from: String? = nil
+    public var force = false
+    public var dryRun = false
+    public var jobs = ProcessInfo.processInfo.activeProcessorCount
+    public init() {}
+}
+
+/// A usage problem found while planning (unknown stage name, missing upstream outputs).
+public struct PlanError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+public enum Freshness: Equatable, Sendable {
+    case fresh
+    case stale(String)
+    case missing
+}
+
+public struct StageStatus: Sendable {
+    public let name: String
+    public let kind: String
+    public let freshness: Freshness
+    public let record: StageRecord?
+}
+
+public enum StageResult: Equatable, Sendable {
+    case ran(rows: Int, errors: Int, exceeded: Bool)
+    case skipped
+    case failed(String)
+    case blocked(by: String)
+}
+
+public struct RunSummary: Sendable {
+    public let results: [(stage: String, result: StageResult)]
+    public let seconds: Double
+
+    /// 0 success; 2 a stage failed; 3 items failed beyond a stage's max_failures.
+    public var exitCode: Int32 {
+        if results.contains(where: { if case .failed = $0.result { return true }; if case .blocked = $0.result { return true }; return false }) { return 2 }
+        if results.contains(where: { if case .ran(_, _, true) = $0.result { return true }; return false }) { return 3 }
+        return 0
+    }
+}
+
+public final class Runner {
+    public let manifest: Manifest
+    public let registry: StageRegistry
+    public let directory: RunDirectory
+    let reporter: Reporter
+    let graph: StageGraph
+
+    public init(manifest: Manifest, registry: StageRegistry, reporter: Reporter) {
+        self.manifest = manifest
+        self.registry = registry
+        self.reporter = reporter
+        directory = RunDirectory(manifest.runDirectory)
+        graph = StageGraph(manifest.stages)
+    }
+
+    struct PlannedStage {
+        let declaration: StageDeclaration
+        let fingerprint: String
+        let upstream: [String: String]
+        let inputCount: Int
+        let freshness: Freshness
+        let forced: Bool
+        var willRun: Bool { forced || freshness != .fresh }
+    }
+
+    /// Each stage's freshness, as a plain run would see it.
+    public func status() throws -> [StageStatus] {
+        try plan(selected: Set(manifest.stages.map(\.name)), forced: false).map {
+            StageStatus(name: $0.declaration.name, kind: $0.declaration.kind, freshness: $0.freshness,
+                        record: directory.record($0.declaration.name))
+        }
+    }
+
+    func selection(_ options: RunOptions) throws -> (Set<String>, Bool) {
+        let names = Set(manifest.stages.map(\.name))
+        for name in options.stages + [options.from].compactMap({ $0 }) where !names.contains(name) {
+            throw PlanError(description: "no stage named '\(name)' in \(manifest.file.path) (stages: \(manifest.stages.map(\.name).joined(separator: ", ")))")
+        }
+        if !options.stages.isEmpty && options.from != nil { throw PlanError(description: "use --stage or --from, not both") }
+        if !options.stages.isEmpty { return (Set(options.stages), true) }
+        if let from = options.from { return (graph.descendants(of: from), true) }
+        return (names, options.force)
+    }
+
+    /// Fingerprints in DAG order; a stage outside the selection contributes the fingerprint of its outputs on disk.
+    func plan(selected: Set<String>, forced: Bool) throws -> [PlannedStage] {
+        var effective: [String: String] = [:]
+        var planned: [PlannedStage] = []
+        for name in graph.topologicalOrder() {
+            let declaration = manifest.stage(name)!
+            let record = directory.record(name)
+            if !selected.contains(name) {
+                if let record { effective[name] = record.fingerprint }
+                continue
+            }
+            var upstream: [String: String] = [:]
+            for parent in declaration.after {
+                guard let fingerprint = effective[parent] else {
+                    throw PlanError(description: "stage '\(name)' reads the outputs of '\(parent)', which has not run yet (no \(directory.recordURL(parent).path)); run it first, or run without --stage/--from")
+                }
+                upstream[parent] = fingerprint
+            }
+            let stage = try registry.kinds[declaration.kind]!.init(parameters: declaration.parameters)
+            let (fingerprint, inputCount) = Fingerprint.compute(kind: declaration.kind, parameters: declaration.parameters,
+                                                                upstream: upstream, inputFiles: try stage.inputFiles())
+            effective[name] = fingerprint
+            let freshness: Freshness
+            if let record {
+                freshness = record.fingerprint == fingerprint ? .fresh : .stale(Self.staleReason(record, declaration, upstream))
+            } else {
+                freshness = .missing
+            }
+            planned.append(PlannedStage(declaration: declaration, fingerprint: fingerprint, upstream: upstream,
+                                        inputCount: inputCount, freshness: freshness, forced: forced))
+        }
+        return planned
+    }
+
+    static func staleReason(_ record: StageRecord, _ declaration: StageDeclaration, _ upstream: [String: String]) -> String {
+        if record.medadVersion != medadVersion { return "medad version changed (\(record.medadVersion) → \(medadVersion))" }
+        if record.kind != declaration.kind { return "kind changed" }
+        let changed = Set(record.parameters.keys).union(declaration.parameters.values.keys)
+            .filter { record.parameters[$0] != declaration.parameters.values[$0] }.sorted()
+        if !changed.isEmpty { return "parameters changed: " + changed.joined(separator: ", ") }
+        let upstreamChanged = upstream.keys.filter { record.upstream[$0] != upstream[$0] }.sorted()
+        if !upstreamChanged.isEmpty { return "upstream changed: " + upstreamChanged.joined(separator: ", ") }
+        if Set(record.upstream.keys) != Set(upstream.keys) { return "upstream stages changed" }
+        return "input files changed"
+    }
+
+    /// Plans and, unless dry-run, runs. Throws PlanError or LockHeldError before anything runs.
+    public func run(_ options: RunOptions) throws -> RunSummary {
+        let start = Date()
+        let (selected, forced) = try selection(options)
+        let plan = try plan(selected: selected, forced: forced)
+        if !options.stages.isEmpty, let everything = try? self.plan(selected: Set(manifest.stages.map(\.name)), forced: false) {
+            let staleUpstream = Set(everything.filter { $0.freshness != .fresh }.map(\.declaration.name))
+            for stage in plan {
+                for parent in stage.declaration.after where !selected.contains(parent) && staleUpstream.contains(parent) {
+                    reporter.warning("\(stage.declaration.name): upstream '\(parent)' is stale; using its outputs on disk as they are")
+                }
+            }
+        }
+        if options.dryRun {
+            for stage in plan { reporter.info(describe(stage, dryRun: true)) }
+            return RunSummary(results: plan.map { ($0.declaration.name, .skipped) }, seconds: 0)
+        }
+
+        let lock = try RunLock(directory.lockURL)
+        defer { lock.release() }
+        directory.removeLeftoverStaging()
+        reporter.attachLog(directory.logURL)
+        defer { reporter.detachLog() }
+        if let previous = lock.takenOverFrom { reporter.warning("took over a stale lock left by a run that is gone (\(previous))") }
+        reporter.info("run \(manifest.name) started: \(manifest.file.path), pid \(getpid()), jobs \(options.jobs)")
+        let results = execute(plan, jobs: max(1, options.jobs))
+        let summary = RunSummary(results: results, seconds: Date().timeIntervalSince(start))
+        let ran = results.filter { if case .ran = $0.result { return true }; return false }.count
+        let skipped = results.filter { $0.result == .skipped }.count
+        let failed = results.count - ran - skipped
+        reporter.info(String(format: "run \(manifest.name) finished in %.1fs: \(ran) ran, \(skipped) skipped, \(failed) failed or blocked; exit \(summary.exitCode); outputs in \(directory.root.path)", summary.seconds))
+        return summary
+    }
+
+    func describe(_ stage: PlannedStage, dryRun: Bool) -> String {
+        let name = stage.declaration.name
+        let verb = dryRun ? "would run" : "running"
+        switch stage.freshness {
+        case .fresh where stage.forced: return "\(name): \(verb) (forced)"
+        case .fresh:
+            let when = directory.record(name).map { " since \(ISO8601DateFormatter().string(from: $0.finished))" } ?? ""
+            return "\(name): skipped, fresh (fingerprint \(stage.fingerprint.prefix(12)) unchanged\(when))"
+        case .stale(let reason): return "\(name): \(verb) (\(reason))"
+        case .missing: return "\(name): \(verb) (no previous outputs)"
+        }
+    }
+
+    /// Runs the planned stages as a DAG on Dispatch. Returns results in plan order.
+    func execute(_ plan: [PlannedStage], jobs: Int) -> [(stage: String, result: StageResult)] {
+        let limiter = DispatchSemaphore(value: jobs)
+        let stateLock = NSLock()
+        let finishedSignal = DispatchSemaphore(value: 0)
+        var results: [String: StageResult] = [:]
+        var launched = Set<String>()
+        let inPlan = Set(plan.map(\.declaration.name))
+
+        for stage in plan where !stage.willRun {
+            reporter.info(describe(stage, dryRun: false))
+            results[stage.declaration.name] = .skipped
+        }
+        var running = 0
+        while true {
+            stateLock.lock()
+            var toLaunch: [PlannedStage] = []
+            for stage in plan where results[stage.declaration.name] == nil && !launched.contains(stage.declaration.name) {
+                let parents = stage.declaration.after.filter(inPlan.contains)
+                if let bad = parents.first(where: { p in
+                    switch results[p] { case .failed?, .blocked?: return true; default: return false }
+                }) {
+                    results[stage.declaration.name] = .blocked(by: bad)
+                    reporter.error("\(stage.declaration.name): not run, because '\(bad)' did not finish")
+                    continue
+                }
+                if parents.allSatisfy({ results[$0] != nil }) {
+                    launched.insert(stage.declaration.name)
+                    toLaunch.append(stage)
+                }
+            }
+            running += toLaunch.count
+            let idle = running == 0
+            stateLock.unlock()
+            if idle { break }
+            for stage in toLaunch {
+                DispatchQueue.global().async {
+                    let result = self.runStage(stage, limiter: limiter, jobs: jobs)
+                    stateLock.lock()
+                    results[stage.declaration.name] = result
+                    stateLock.unlock()
+                    finishedSignal.signal()
+                }
+            }
+            finishedSignal.wait()
+            stateLock.lock()
+            running -= 1
+            stateLock.unlock()
+        }
+        return plan.map { ($0.declaration.name, results[$0.declaration.name] ?? .blocked(by: "?")) }
+    }
+
+    func runStage(_ planned: PlannedStage, limiter: DispatchSemaphore, jobs: Int) -> StageResult {
+        let declaration = planned.declaration
+        let name = declaration.name
+        reporter.info(describe(planned, dryRun: false))
+        reporter.stageStarted(name)
+        defer { reporter.stageEnded(name) }
+        let started = Date()
+        var staging: URL?
+        do {
+            let stage = try registry.kinds[declaration.kind]!.init(parameters: declaration.parameters)
+            staging = try directory.makeStaging(name)
+            let cache = directory.cacheDirectory(name)
+            try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
+            let previous = directory.stageDirectory(name)
+            let context = StageContext(
+                name: name, outputDirectory: staging!,
+                previousOutputDirectory: FileManager.default.fileExists(atPath: previous.path) ? previous : nil,
+                cacheDirectory: cache,
+                upstream: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, directory.stageDirectory($0)) }),
+                upstreamKinds: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, manifest.stage($0)!.kind) }),
+                reporter: reporter, limiter: limiter, jobs: jobs)
+            let outcome = try stage.run(in: context)
+            let errors = context.recordedErrors
+            try context.writeCSV("errors.csv", header: ["item", "stage", "reason"], rows: errors.map { [$0.item, name, $0.reason] })
+            let finished = Date()
+            let record = StageRecord(
+                stage: name, kind: declaration.kind, fingerprint: planned.fingerprint,
+                parameters: declaration.parameters.values, upstream: planned.upstream, inputFiles: planned.inputCount,
+                started: started, finished: finished, seconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000,
+                items: outcome.items, rows: outcome.rows, errors: errors.count, maxFailures: declaration.maxFailures,
+                medadVersion: medadVersion)
+            try AtomicFile.write(try record.encoded(), to: staging!.appendingPathComponent("stage.json"))
+            try directory.commit(staging: staging!, stage: name)
+            var line = String(format: "\(name): finished in %.1fs: \(outcome.rows) rows, \(errors.count) errors", record.seconds)
+            if record.exceededMaxFailures { line += " (more than max_failures \(declaration.maxFailures!))" }
+            if errors.isEmpty { reporter.info(line) } else {
+                reporter.warning(line + "; see \(directory.stageDirectory(name).appendingPathComponent("errors.csv").path)")
+            }
+            return .ran(rows: outcome.rows, errors: errors.count, exceeded: record.exceededMaxFailures)
+        } catch {
+            if let staging { try? FileManager.default.removeItem(at: staging) }
+            reporter.error("\(name): failed: \(error); its previous outputs are kept")
+            return .failed(String(describing: error))
+        }
+    }
+}

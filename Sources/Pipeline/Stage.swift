@@ -1,0 +1,160 @@
+// The one protocol through which the pipeline knows a stage kind, and the context a stage runs in.
+import Foundation
+
+/// A stage kind: its parameters, the external files it reads, and its work.
+/// A new kind is one type conforming to this protocol plus one line in the registry.
+public protocol Stage {
+    static var kind: String { get }
+    /// One line for `medad validate` and the README.
+    static var summary: String { get }
+    static var parameters: [ParameterSpec] { get }
+
+    /// Checks values beyond their types; throws ParameterError naming the parameter.
+    init(parameters: Parameters) throws
+
+    /// Files outside the run directory that the stage reads; their identities enter the fingerprint.
+    func inputFiles() throws -> [URL]
+
+    /// Does the work, writing only into `context.outputDirectory`. Item failures go to
+    /// `context.recordError`; a thrown error fails the whole stage and keeps its previous outputs.
+    func run(in context: StageContext) throws -> StageOutcome
+}
+
+extension Stage {
+    public func inputFiles() throws -> [URL] { [] }
+}
+
+/// What a finished stage reports; the runner adds the error count.
+public struct StageOutcome: Sendable {
+    /// Rows written to `<stage>.csv`.
+    public var rows: Int
+    /// Items processed (rows plus failures, typically).
+    public var items: Int
+    public init(rows: Int, items: Int) {
+        self.rows = rows
+        self.items = items
+    }
+}
+
+/// The stage kinds a manifest may name.
+public struct StageRegistry: @unchecked Sendable {  // holds only metatypes
+    public let kinds: [String: any Stage.Type]
+    public init(_ types: [any Stage.Type]) {
+        kinds = Dictionary(uniqueKeysWithValues: types.map { ($0.kind, $0) })
+    }
+}
+
+/// A stage's failure to do its work at all (not one item's).
+public struct StageFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Everything a running stage may touch.
+public final class StageContext: @unchecked Sendable {
+    public let name: String
+    /// Where the stage writes; it becomes `<run>/<stage>/` atomically when the stage succeeds.
+    public let outputDirectory: URL
+    /// The stage's outputs from its last successful run, if any (read-only; for incremental work).
+    public let previousOutputDirectory: URL?
+    /// Kept across runs and kills: resumable work (checkpoints, caches). The stage owns its layout.
+    public let cacheDirectory: URL
+    /// Committed output folders of the stages this one comes after, by stage name.
+    public let upstream: [String: URL]
+    /// Upstream stage kinds, by stage name.
+    public let upstreamKinds: [String: String]
+
+    let reporter: Reporter
+    let limiter: DispatchSemaphore
+    let jobs: Int
+    private let lock = NSLock()
+    private var errors: [(item: String, reason: String)] = []
+    private var done = 0
+    private var total = 0
+
+    init(name: String, outputDirectory: URL, previousOutputDirectory: URL?, cacheDirectory: URL,
+         upstream: [String: URL], upstreamKinds: [String: String], reporter: Reporter, limiter: DispatchSemaphore, jobs: Int) {
+        self.name = name
+        self.outputDirectory = outputDirectory
+        self.previousOutputDirectory = previousOutputDirectory
+        self.cacheDirectory = cacheDirectory
+        self.upstream = upstream
+        self.upstreamKinds = upstreamKinds
+        self.reporter = reporter
+        self.limiter = limiter
+        self.jobs = jobs
+    }
+
+    /// The committed output folder of the single upstream stage of `kind`.
+    public func upstream(ofKind kind: String) throws -> URL {
+        let matches = upstreamKinds.filter { $0.value == kind }.map(\.key).sorted()
+        guard matches.count == 1, let url = upstream[matches[0]] else {
+            throw StageFailure("stage '\(name)' needs exactly one upstream stage of kind '\(kind)' in its 'after', found \(matches.count)")
+        }
+        return url
+    }
+
+    /// Records one failed item; the stage goes on.
+    public func recordError(item: String, reason: String) {
+        lock.lock()
+        errors.append((item, reason))
+        lock.unlock()
+        reporter.itemFailed(stage: name, item: item, reason: reason)
+    }
+
+    var recordedErrors: [(item: String, reason: String)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return errors.sorted { ($0.item, $0.reason) < ($1.item, $1.reason) }
+    }
+
+    /// Processes items concurrently (bounded by `--jobs` across all running stages) and returns
+    /// the results in item order; an item whose body throws is recorded in errors.csv and yields nil.
+    public func forEachItem<Item, Result>(_ items: [Item], id: (Item) -> String,
+                                          _ body: (Item) throws -> Result) -> [Result?] {
+        var results = [Result?](repeating: nil, count: items.count)
+        lock.lock()
+        total += items.count
+        lock.unlock()
+        reporter.progress(stage: name, done: doneCount, total: totalCount)
+        let resultsLock = NSLock()
+        var nextIndex = 0
+        let workers = max(1, min(jobs, items.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                resultsLock.lock()
+                let index = nextIndex
+                nextIndex += 1
+                resultsLock.unlock()
+                guard index < items.count else { return }
+                limiter.wait()
+                let item = items[index]
+                var result: Result?
+                do { result = try body(item) } catch {
+                    recordError(item: id(item), reason: String(describing: error))
+                }
+                limiter.signal()
+                resultsLock.lock()
+                results[index] = result
+                resultsLock.unlock()
+                lock.lock()
+                done += 1
+                let (d, t) = (done, total)
+                lock.unlock()
+                reporter.progress(stage: name, done: d, total: t)
+            }
+        }
+        return results
+    }
+
+    private var doneCount: Int { lock.lock(); defer { lock.unlock() }; return done }
+    private var totalCount: Int { lock.lock(); defer { lock.unlock() }; return total }
+
+    /// Writes `<outputDirectory>/<file>` as CSV.
+    public func writeCSV(_ file: String, header: [String], rows: [[String]]) throws {
+        try CSV.write(outputDirectory.appendingPathComponent(file), header: header, rows: rows)
+    }
+
+    public func log(_ message: String) { reporter.info("\(name): \(message)") }
+    public func warn(_ message: String) { reporter.warning("\(name): \(message)") }
+}
