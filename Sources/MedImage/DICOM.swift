@@ -256,6 +256,10 @@ public enum DICOMWriter {
         guard request.bitsStored <= syntax.maxBitsStored else {
             throw DICOMError("\(syntax.rawValue) cannot hold \(request.bitsStored)-bit pixels")
         }
+        // DCMTK's bundled CharLS aborts the process (an assertion) on signed samples narrower than 16 bits.
+        guard !(syntax == .jpegLS && request.pixelRepresentation == 1 && request.bitsStored < 16) else {
+            throw DICOMError("jpeg_ls cannot encode signed \(request.bitsStored)-bit pixels here (DCMTK 3.6.7's CharLS asserts)")
+        }
         guard let handle = med_dcm_new() else { throw DICOMError("out of memory") }
         defer { med_dcm_close(handle) }
         func check(_ body: (UnsafeMutablePointer<CChar>) -> Int32) throws {
@@ -274,11 +278,14 @@ public enum DICOMWriter {
         for (tag, value) in module {
             try check { med_dcm_put_uint16(handle, tag.group, tag.element, UInt16(value), $0, errorCapacity) }
         }
+        // Only Bits Stored bits are written: JPEG-LS rejects sign-extended words, and readers mask anyway.
+        let mask = UInt16(truncatingIfNeeded: (1 << request.bitsStored) - 1)
+        let pixels = request.pixels.map { $0 & mask }
         if request.bitsAllocated == 8 {
-            let bytes = request.pixels.map { UInt8(truncatingIfNeeded: $0) }
+            let bytes = pixels.map { UInt8(truncatingIfNeeded: $0) }
             try check { err in bytes.withUnsafeBytes { med_dcm_put_pixels(handle, $0.baseAddress, bytes.count, 8, err, errorCapacity) } }
         } else {
-            try check { err in request.pixels.withUnsafeBytes { med_dcm_put_pixels(handle, $0.baseAddress, request.pixels.count, 16, err, errorCapacity) } }
+            try check { err in pixels.withUnsafeBytes { med_dcm_put_pixels(handle, $0.baseAddress, pixels.count, 16, err, errorCapacity) } }
         }
         try check { med_dcm_save(handle, path, syntax.code, Int32(jpegQuality), $0, errorCapacity) }
     }

@@ -246,7 +246,12 @@ private struct ManifestParser {
                 throw ManifestError(file: file.path, line: stage.line, key: "stages.\(stage.name).after", message: "a stage cannot come after itself")
             }
         }
-        if let cycle = StageGraph(stages).cycle() {
+        if var cycle = StageGraph(stages).cycle() {
+            // Start the message at the cycle's first stage in manifest order, so it reads the same every time.
+            let startIndex = cycle.indices.min { a, b in
+                stages.firstIndex { $0.name == cycle[a] }! < stages.firstIndex { $0.name == cycle[b] }!
+            }!
+            cycle = Array(cycle[startIndex...] + cycle[..<startIndex])
             let first = stages.first { $0.name == cycle[0] }!
             throw ManifestError(file: file.path, line: first.line, key: "stages.\(first.name).after",
                                 message: "cycle: " + (cycle + [cycle[0]]).joined(separator: " → "))
@@ -257,6 +262,8 @@ private struct ManifestParser {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
             return mark.line
+        case .duplicatedKeysInMapping(_, let context):
+            return context.mark.line
         default:
             return nil
         }

@@ -1,0 +1,104 @@
+import XCTest
+@testable import MedImage
+
+final class DICOMTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("dicom-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    /// A 7×5 gradient with a few extreme values, as stored bit patterns.
+    func request(bits: Int, signed: Bool, photometric: String = "MONOCHROME2") -> (DICOMWriteRequest, [Int32]) {
+        let (rows, columns) = (5, 7)
+        let maxValue = (1 << bits) - 1
+        let values: [Int32] = (0..<(rows * columns)).map { i in
+            let v = i == 0 ? 0 : (i == 1 ? maxValue : (i * 7919) % (maxValue + 1))
+            return Int32(signed ? v - (1 << (bits - 1)) : v)
+        }
+        let request = DICOMWriteRequest(
+            attributes: [(.sopClassUID, "1.2.840.10008.5.1.4.1.1.7"), (.sopInstanceUID, "2.25.42"), (.modality, "CR"),
+                         (.patientName, "DOE^JANE"), (.rescaleSlope, "0.5"), (.rescaleIntercept, "-100")],
+            rows: rows, columns: columns, bitsAllocated: bits > 8 ? 16 : 8, bitsStored: bits,
+            pixelRepresentation: signed ? 1 : 0, photometric: photometric,
+            pixels: values.map { UInt16(truncatingIfNeeded: $0) })
+        return (request, values)
+    }
+
+    func testLosslessSyntaxesRoundTripExactly() throws {
+        for syntax in DICOMTransferSyntax.allCases where syntax.isLossless {
+            for (bits, signed) in [(8, false), (12, false), (16, false), (16, true), (12, true)] {
+                let (req, values) = request(bits: bits, signed: signed, photometric: "MONOCHROME1")
+                let path = folder.appendingPathComponent("\(syntax.rawValue)-\(bits)-\(signed).dcm").path
+                if syntax == .jpegLS && signed && bits < 16 {
+                    XCTAssertThrowsError(try DICOMWriter.write(req, to: path, syntax: syntax)) { XCTAssertTrue("\($0)".contains("signed 12-bit")) }
+                    continue
+                }
+                try DICOMWriter.write(req, to: path, syntax: syntax)
+                let file = try DICOMFile(path: path)
+                XCTAssertEqual(file.transferSyntaxUID, syntax.uid)
+                let info = try file.pixelInfo()
+                XCTAssertEqual(info, DICOMPixelInfo(rows: 5, columns: 7, frames: 1, samplesPerPixel: 1,
+                                                    bitsAllocated: bits > 8 ? 16 : 8, bitsStored: bits, highBit: bits - 1,
+                                                    pixelRepresentation: signed ? 1 : 0))
+                XCTAssertEqual(try file.decodeFrame().values, values, "\(syntax) \(bits) bits signed \(signed)")
+                XCTAssertEqual(file.string(.photometricInterpretation), "MONOCHROME1")
+                XCTAssertEqual(file.double(.rescaleSlope), 0.5)
+                XCTAssertEqual(file.double(.rescaleIntercept), -100)
+                XCTAssertEqual(file.string(.sopInstanceUID), "2.25.42")
+            }
+        }
+    }
+
+    func testJPEGBaselineIsCloseAndKeepsTheInstanceUID() throws {
+        let size = 32
+        let values = (0..<(size * size)).map { UInt16(($0 % size) * 8) }  // smooth ramp
+        let req = DICOMWriteRequest(attributes: [(.sopClassUID, "1.2.840.10008.5.1.4.1.1.7"), (.sopInstanceUID, "2.25.7")],
+                                    rows: size, columns: size, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0,
+                                    photometric: "MONOCHROME2", pixels: values)
+        let path = folder.appendingPathComponent("jpeg.dcm").path
+        try DICOMWriter.write(req, to: path, syntax: .jpegBaseline, jpegQuality: 95)
+        let file = try DICOMFile(path: path)
+        XCTAssertEqual(file.transferSyntaxUID, DICOMTransferSyntax.jpegBaseline.uid)
+        XCTAssertEqual(file.string(.sopInstanceUID), "2.25.7")
+        let decoded = try file.decodeFrame().values
+        let maxError = zip(decoded, values).map { abs(Int($0) - Int($1)) }.max()!
+        XCTAssertLessThanOrEqual(maxError, 4)
+        XCTAssertThrowsError(try DICOMWriter.write(request(bits: 12, signed: false).0, to: path, syntax: .jpegBaseline))
+    }
+
+    func testBadInputGivesClearErrors() throws {
+        let (req, _) = request(bits: 16, signed: false)
+        let good = folder.appendingPathComponent("good.dcm").path
+        try DICOMWriter.write(req, to: good, syntax: .explicitLittleEndian)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+
+        let truncated = folder.appendingPathComponent("truncated.dcm").path
+        try bytes.prefix(bytes.count - 20).write(to: URL(fileURLWithPath: truncated))
+        XCTAssertThrowsError(try DICOMFile(path: truncated).decodeFrame()) { XCTAssertFalse("\($0)".isEmpty) }
+
+        let text = folder.appendingPathComponent("notes.txt").path
+        try Data("hello, this is not a DICOM file at all".utf8).write(to: URL(fileURLWithPath: text))
+        XCTAssertThrowsError(try DICOMFile(path: text)) { XCTAssertFalse("\($0)".isEmpty) }
+
+        XCTAssertThrowsError(try DICOMFile(path: folder.appendingPathComponent("missing.dcm").path))
+
+        // A dataset without pixel data (as a structured report): remove it with DCMTK's own dcmodify.
+        let report = folder.appendingPathComponent("report.dcm")
+        try FileManager.default.copyItem(atPath: good, toPath: report.path)
+        let dcmodify = Process()
+        dcmodify.executableURL = URL(fileURLWithPath: "/usr/bin/dcmodify")
+        dcmodify.arguments = ["-nb", "-ea", "(7fe0,0010)", report.path]
+        try dcmodify.run()
+        dcmodify.waitUntilExit()
+        XCTAssertEqual(dcmodify.terminationStatus, 0)
+        let noPixels = try DICOMFile(path: report.path)
+        XCTAssertFalse(noPixels.hasPixelData)
+        XCTAssertThrowsError(try noPixels.decodeFrame()) { XCTAssertTrue("\($0)".contains("no pixel data")) }
+        XCTAssertThrowsError(try DICOMFile(path: good).decodeFrame(maxPixels: 10)) { XCTAssertTrue("\($0)".contains("exceed the limit")) }
+        XCTAssertThrowsError(try DICOMFile(path: good).decodeFrame(3)) { XCTAssertTrue("\($0)".contains("out of range")) }
+    }
+}
