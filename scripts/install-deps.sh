@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages medad needs, only those missing: DCMTK (library and tools), libpng, OpenBLAS.
+set -euo pipefail
+packages=(libdcmtk-dev dcmtk libpng-dev libopenblas-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "installing: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
