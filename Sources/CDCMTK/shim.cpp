@@ -172,6 +172,26 @@ extern "C" int med_dcm_put_pixels(MedDcm *dcm, const void *pixels, size_t count,
     return cond.bad() ? fail(err, errlen, "put pixel data", cond) : 0;
 }
 
+// DCMTK 3.6.7 pads odd-length JPEG-LS streams with one uninitialised byte after the EOI marker, so the same
+// image encoded twice gave different files. Zero that byte: outputs become reproducible, decoders ignore it.
+static void zero_padding_after_eoi(DcmDataset *ds, E_TransferSyntax xfer) {
+    DcmElement *element = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return;
+    DcmPixelData *pixels = OFstatic_cast(DcmPixelData *, element);
+    E_TransferSyntax current = EXS_Unknown;
+    const DcmRepresentationParameter *parameter = nullptr;
+    pixels->getCurrentRepresentationKey(current, parameter);
+    DcmPixelSequence *sequence = nullptr;
+    if (current != xfer || pixels->getEncapsulatedRepresentation(xfer, parameter, sequence).bad() || sequence == nullptr) return;
+    for (unsigned long i = 1; i < sequence->card(); ++i) {  // item 0 is the offset table
+        DcmPixelItem *item = nullptr;
+        Uint8 *bytes = nullptr;
+        if (sequence->getItem(item, i).bad() || item->getUint8Array(bytes).bad() || bytes == nullptr) continue;
+        Uint32 length = item->getLength();
+        if (length >= 3 && bytes[length - 3] == 0xFF && bytes[length - 2] == 0xD9) bytes[length - 1] = 0;
+    }
+}
+
 extern "C" int med_dcm_save(MedDcm *dcm, const char *path, MedDcmSyntax syntax, int jpegQuality, char *err, size_t errlen) {
     DcmDataset *ds = dcm->file.getDataset();
     E_TransferSyntax xfer = EXS_LittleEndianExplicit;
@@ -210,6 +230,7 @@ extern "C" int med_dcm_save(MedDcm *dcm, const char *path, MedDcmSyntax syntax, 
         return 1;
     }
     if (cond.bad()) return fail(err, errlen, std::string("encoding to ") + DcmXfer(xfer).getXferName(), cond);
+    if (DcmXfer(xfer).isEncapsulated()) zero_padding_after_eoi(ds, xfer);
     if (!ds->canWriteXfer(xfer)) {
         set_error(err, errlen, std::string("cannot encode to ") + DcmXfer(xfer).getXferName());
         return 1;
