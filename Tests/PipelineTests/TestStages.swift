@@ -63,7 +63,7 @@ struct ItemsStage: Stage {
         failEvery = parameters.int("fail_every")
     }
     func run(in context: StageContext) throws -> StageOutcome {
-        let results = context.forEachItem(Array(1...max(count, 1)).prefix(count).map { $0 }, id: { "item \($0)" }) { n -> [String] in
+        let results = context.forEachItem((0..<count).map { $0 + 1 }, id: { "item \($0)" }) { n -> [String] in
             if failEvery > 0 && n % failEvery == 0 { throw StageFailure("item \(n) is a multiple of \(failEvery)") }
             return [String(n), String(n * n)]
         }
