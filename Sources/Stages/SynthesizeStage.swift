@@ -7,6 +7,8 @@ import Pipeline
 public struct SynthesizeStage: Stage {
     public static let kind = "synthesize"
     public static let summary = "chest-radiograph phantoms as DICOM over many transfer syntaxes, with an RSNA-format label CSV"
+    /// Every syntax medad writes except deflated, which real archives rarely hold.
+    public static let defaultSyntaxes = DICOMTransferSyntax.allCases.filter { $0 != .deflated }
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "seed; the same seed gives the same files"),
         ParameterSpec("size", .int(16...4096), default: .int(256), help: "image rows and columns"),
@@ -14,7 +16,7 @@ public struct SynthesizeStage: Stage {
         ParameterSpec("lung_opacity", .int(0...1_000_000), default: .int(400), help: "images of class Lung Opacity (1–3 masses)"),
         ParameterSpec("not_normal", .int(0...1_000_000), default: .int(100), help: "images of class No Lung Opacity / Not Normal (enlarged heart)"),
         ParameterSpec("transfer_syntaxes", .strings(allowed: DICOMTransferSyntax.allCases.map(\.rawValue)),
-                      default: .strings(DICOMTransferSyntax.allCases.filter { $0 != .deflated }.map(\.rawValue)),
+                      default: .strings(defaultSyntaxes.map(\.rawValue)),
                       help: "transfer syntaxes to spread the files over, in turn"),
         ParameterSpec("monochrome1_fraction", .double(0...1), default: .double(0.3), help: "share of images stored MONOCHROME1 (inverted)"),
         ParameterSpec("jpeg_quality", .int(1...100), default: .int(92), help: "quality of JPEG baseline files"),
