@@ -23,11 +23,15 @@ let package = Package(
             linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }
         ),
         .target(name: "CPlatform"),
-        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .target(
+            name: "CImageCodecs",
+            cSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5"])],
+            linkerSettings: ["png16", "jpeg", "openjp2"].map { .linkedLibrary($0) }
+        ),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
 
-        // Images: the image type, DICOM through the DCMTK shim, PNG through libpng.
-        .target(name: "MedImage", dependencies: ["CDCMTK", "CPNG"]),
+        // Images: the image type, DICOM through the DCMTK shim, PNG/JPEG/JPEG 2000 codecs, grey-level and resize work.
+        .target(name: "MedImage", dependencies: ["CDCMTK", "CImageCodecs"]),
         // The science: synthetic phantoms today; datasets, ensembles, scores and metrics as they land.
         .target(name: "MedAD", dependencies: ["MedImage"]),
         // The generic runner: manifest, DAG, scheduler, run directory, fingerprints, lock, CSV, progress.

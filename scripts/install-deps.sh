@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages medad needs, only those missing: DCMTK (library and tools), libpng, OpenBLAS.
+# Installs the Debian packages medad needs, only those missing: DCMTK (library and tools), libpng,
+# libjpeg-turbo (JPEG files and JPEG-baseline DICOM), OpenJPEG (JPEG 2000), OpenBLAS.
 set -euo pipefail
-packages=(libdcmtk-dev dcmtk libpng-dev libopenblas-dev pkg-config)
+packages=(libdcmtk-dev dcmtk libpng-dev libjpeg62-turbo-dev libopenjp2-7-dev libopenblas-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,6 +17,7 @@
 #include "dcmtk/dcmjpls/djrparam.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -146,6 +147,118 @@ extern "C" int med_dcm_decode_frame(MedDcm *dcm, uint32_t frame, void *buffer, s
         return fail(err, errlen, std::string("decoding frame ") + std::to_string(frame) + " (" + xfer.getXferName() + ", " + xfer.getXferID() + ")", cond);
     }
     return 0;
+}
+
+extern "C" int med_dcm_encapsulated_frame(MedDcm *dcm, uint32_t frame, uint8_t **data, size_t *size, char *err, size_t errlen) {
+    *data = nullptr;
+    *size = 0;
+    DcmPixelData *pixels = pixel_data(dcm, err, errlen);
+    if (pixels == nullptr) return 1;
+    DcmDataset *ds = dcm->file.getDataset();
+    DcmXfer xfer(ds->getOriginalXfer());
+    DcmPixelSequence *sequence = nullptr;
+    if (!xfer.isEncapsulated() || pixels->getEncapsulatedRepresentation(xfer.getXfer(), nullptr, sequence).bad() || sequence == nullptr) {
+        set_error(err, errlen, "Pixel Data is not encapsulated");
+        return 1;
+    }
+    Sint32 frames = 1;
+    if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
+    unsigned long fragments = sequence->card() > 0 ? sequence->card() - 1 : 0;  // item 0 is the offset table
+    if (fragments == 0 || frame >= static_cast<Uint32>(frames)) {
+        set_error(err, errlen, fragments == 0 ? "encapsulated Pixel Data without fragments" : "frame out of range");
+        return 1;
+    }
+    // Which fragments hold the frame: all of them for one frame, one each when they match the frame count,
+    // otherwise as the Basic Offset Table says.
+    unsigned long first = 1, last = fragments;
+    if (frames > 1) {
+        if (fragments == static_cast<unsigned long>(frames)) {
+            first = last = frame + 1;
+        } else {
+            DcmPixelItem *table = nullptr;
+            Uint32 *offsets = nullptr;
+            if (sequence->getItem(table, 0).bad() || table->getLength() < 4 * static_cast<Uint32>(frames) ||
+                table->getUint32Array(offsets).bad() || offsets == nullptr) {
+                set_error(err, errlen, "multi-frame Pixel Data whose fragments cannot be mapped to frames (no offset table)");
+                return 1;
+            }
+            Uint32 start = offsets[frame], end = frame + 1 < static_cast<Uint32>(frames) ? offsets[frame + 1] : 0xFFFFFFFFu;
+            Uint32 position = 0;
+            first = 0;
+            last = 0;
+            for (unsigned long i = 1; i <= fragments; ++i) {
+                DcmPixelItem *item = nullptr;
+                if (sequence->getItem(item, i).bad()) break;
+                if (position >= start && position < end) {
+                    if (first == 0) first = i;
+                    last = i;
+                }
+                position += item->getLength() + 8;
+            }
+            if (first == 0) {
+                set_error(err, errlen, "the offset table points past the fragments");
+                return 1;
+            }
+        }
+    }
+    size_t total = 0;
+    for (unsigned long i = first; i <= last; ++i) {
+        DcmPixelItem *item = nullptr;
+        if (sequence->getItem(item, i).bad()) return fail(err, errlen, "fragment", EC_IllegalCall);
+        total += item->getLength();
+    }
+    uint8_t *buffer = static_cast<uint8_t *>(std::malloc(total > 0 ? total : 1));
+    if (buffer == nullptr) {
+        set_error(err, errlen, "out of memory");
+        return 1;
+    }
+    size_t offset = 0;
+    for (unsigned long i = first; i <= last; ++i) {
+        DcmPixelItem *item = nullptr;
+        Uint8 *bytes = nullptr;
+        sequence->getItem(item, i);
+        Uint32 length = item->getLength();
+        if (length == 0) continue;
+        OFCondition cond = item->getUint8Array(bytes);
+        if (cond.bad() || bytes == nullptr) {
+            std::free(buffer);
+            return fail(err, errlen, "reading fragment " + std::to_string(i), cond.bad() ? cond : EC_IllegalCall);
+        }
+        std::memcpy(buffer + offset, bytes, length);
+        offset += length;
+    }
+    *data = buffer;
+    *size = offset;
+    return 0;
+}
+
+extern "C" int med_dcm_voi_lut(MedDcm *dcm, uint32_t *entries, int32_t *firstMapped, uint16_t *bits, uint16_t *data,
+                               size_t capacity, char *err, size_t errlen) {
+    DcmItem *item = nullptr;
+    if (dcm->file.getDataset()->findAndGetSequenceItem(DCM_VOILUTSequence, item, 0).bad() || item == nullptr) return 0;
+    Uint16 descriptor[3] = {0, 0, 0};
+    for (unsigned long i = 0; i < 3; ++i) {
+        if (item->findAndGetUint16(DCM_LUTDescriptor, descriptor[i], i).bad()) {
+            set_error(err, errlen, "VOI LUT without a three-value LUT Descriptor (0028,3002)");
+            return -1;
+        }
+    }
+    const Uint16 *values = nullptr;
+    unsigned long count = 0;
+    if (item->findAndGetUint16Array(DCM_LUTData, values, &count).bad() || values == nullptr) {
+        set_error(err, errlen, "VOI LUT without LUT Data (0028,3006)");
+        return -1;
+    }
+    *entries = descriptor[0] == 0 ? 65536 : descriptor[0];
+    *firstMapped = descriptor[1];
+    *bits = descriptor[2];
+    if (count < *entries || *entries > capacity || *bits < 8 || *bits > 16) {
+        set_error(err, errlen, "VOI LUT Descriptor does not match its LUT Data (" + std::to_string(*entries) + " entries of " +
+                                   std::to_string(*bits) + " bits, " + std::to_string(count) + " values)");
+        return -1;
+    }
+    std::memcpy(data, values, *entries * sizeof(Uint16));
+    return 1;
 }
 
 extern "C" int med_dcm_put_string(MedDcm *dcm, uint16_t group, uint16_t element, const char *value, char *err, size_t errlen) {

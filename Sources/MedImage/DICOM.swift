@@ -70,6 +70,9 @@ public enum DICOMTransferSyntax: String, CaseIterable, Sendable {
         }
     }
 
+    /// JPEG 2000 lossless and lossy: read, never written, by medad (decoded through OpenJPEG).
+    public static let jpeg2000UIDs: Set<String> = ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"]
+
     /// Whether decoding returns exactly the stored values.
     public var isLossless: Bool { self != .jpegBaseline }
 
@@ -105,15 +108,6 @@ public struct DICOMPixelInfo: Equatable, Sendable {
     public var bitsStored: Int
     public var highBit: Int
     public var pixelRepresentation: Int
-}
-
-/// One decoded frame: stored values (bits above Bits Stored masked off, sign-extended when
-/// Pixel Representation is 1), row-major, samples interleaved.
-public struct DICOMFrame: Sendable {
-    public let rows: Int
-    public let columns: Int
-    public let samplesPerPixel: Int
-    public let values: [Int32]
 }
 
 private let errorCapacity = 1024
@@ -170,8 +164,11 @@ public final class DICOMFile {
                               pixelRepresentation: Int(info.pixelRepresentation))
     }
 
-    /// Decodes frame `index` (0-based). `maxPixels` guards against absurd dimensions before allocating.
-    public func decodeFrame(_ index: Int = 0, maxPixels: Int = 100_000_000) throws -> DICOMFrame {
+    /// Decodes frame `index` (0-based) to stored values: bits above Bits Stored masked off, signed values
+    /// sign-extended, samples interleaved. `maxPixels` guards against absurd dimensions before allocating.
+    /// JPEG 2000 goes through OpenJPEG and grey JPEG baseline through libjpeg-turbo (the encapsulated
+    /// fragments); every other syntax through DCMTK.
+    public func decodeFrame(_ index: Int = 0, maxPixels: Int = 100_000_000) throws -> PixelImage {
         guard hasPixelData else { throw DICOMError("no pixel data (for example a structured report)") }
         let info = try pixelInfo()
         guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
@@ -186,6 +183,13 @@ public final class DICOMFile {
         guard info.bitsStored >= 1, info.bitsStored <= info.bitsAllocated else {
             throw DICOMError("Bits Stored \(info.bitsStored) does not fit Bits Allocated \(info.bitsAllocated)")
         }
+        let syntax = transferSyntaxUID
+        if DICOMTransferSyntax.jpeg2000UIDs.contains(syntax) {
+            return try checked(JPEG2000Codec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG 2000")
+        }
+        if syntax == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8 {
+            return try checked(JPEGCodec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG")
+        }
         var frameSize: UInt32 = 0
         let (sizeStatus, sizeError) = withErrorBuffer { med_dcm_frame_size(handle, &frameSize, $0, errorCapacity) }
         guard sizeStatus == 0 else { throw DICOMError(sizeError) }
@@ -193,32 +197,97 @@ public final class DICOMFile {
         guard Int(frameSize) >= samples * bytesPerSample else {
             throw DICOMError("frame size \(frameSize) is smaller than \(samples) samples of \(bytesPerSample) bytes")
         }
-        var raw = [UInt8](repeating: 0, count: Int(frameSize))
-        let (status, error) = withErrorBuffer { err in
-            raw.withUnsafeMutableBytes { med_dcm_decode_frame(handle, UInt32(index), $0.baseAddress!, $0.count, err, errorCapacity) }
-        }
-        guard status == 0 else { throw DICOMError(error) }
-        let values = raw.withUnsafeBytes { bytes -> [Int32] in
-            let mask = info.bitsStored == 32 ? UInt32.max : (UInt32(1) << UInt32(info.bitsStored)) - 1
-            let signBit = UInt32(1) << UInt32(info.bitsStored - 1)
-            let signed = info.pixelRepresentation == 1
-            func convert(_ word: UInt32) -> Int32 {
-                let v = word & mask
-                if signed && v & signBit != 0 { return Int32(bitPattern: v | ~mask) }
-                return Int32(bitPattern: v)
+        // DCMTK writes the whole (even-padded) frame; decode into words of the stored width directly.
+        func decoded<T: FixedWidthInteger>(_ type: T.Type) throws -> [T] {
+            let capacity = (Int(frameSize) + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size
+            var status: Int32 = 0
+            var message = ""
+            var words = [T](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                (status, message) = withErrorBuffer { err in
+                    med_dcm_decode_frame(handle, UInt32(index), buffer.baseAddress!, capacity * MemoryLayout<T>.size, err, errorCapacity)
+                }
+                initialized = capacity
             }
-            switch bytesPerSample {
-            case 1: return (0..<samples).map { convert(UInt32(bytes[$0])) }
-            case 2:
-                let words = bytes.bindMemory(to: UInt16.self)
-                return (0..<samples).map { convert(UInt32(words[$0])) }
-            default:
-                let words = bytes.bindMemory(to: UInt32.self)
-                return (0..<samples).map { convert(words[$0]) }
+            guard status == 0 else {
+                if message.contains("Cannot change Representation") {
+                    throw DICOMError("unsupported transfer syntax \(syntax): no decoder for it")
+                }
+                throw DICOMError(message)
             }
+            words.removeLast(capacity - samples)
+            return words
         }
-        return DICOMFrame(rows: info.rows, columns: info.columns, samplesPerPixel: info.samplesPerPixel, values: values)
+        let image: Samples
+        switch info.bitsAllocated {
+        case 8:
+            let bytes = try decoded(UInt8.self)
+            image = info.pixelRepresentation == 1
+                ? .int16(bytes.map { Int16((Int8(bitPattern: $0) << (8 - info.bitsStored)) >> (8 - info.bitsStored)) })
+                : .uint8(info.bitsStored == 8 ? bytes : bytes.map { $0 & UInt8((1 << info.bitsStored) - 1) })
+        case 16:
+            var words = try decoded(UInt16.self)
+            if info.pixelRepresentation == 1 {
+                let shift = UInt16(16 - info.bitsStored)
+                image = .int16(words.map { Int16(bitPattern: $0 << shift) >> Int16(shift) })
+            } else {
+                if info.bitsStored < 16 {
+                    let mask = UInt16((1 << info.bitsStored) - 1)
+                    words.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] &= mask } }
+                }
+                image = .uint16(words)
+            }
+        default:
+            let words = try decoded(UInt32.self)
+            let shift = UInt32(32 - info.bitsStored)
+            image = .int32(words.map { info.pixelRepresentation == 1
+                ? Int32(bitPattern: $0 << shift) >> Int32(shift)
+                : Int32(bitPattern: ($0 << shift) >> shift) })
+        }
+        return PixelImage(width: info.columns, height: info.rows, channels: info.samplesPerPixel,
+                          bitsStored: info.bitsStored, samples: image)
     }
+
+    /// A codec's output must match the header it came with.
+    private func checked(_ image: PixelImage, _ info: DICOMPixelInfo, _ codec: String) throws -> PixelImage {
+        guard image.width == info.columns, image.height == info.rows, image.channels == info.samplesPerPixel else {
+            throw DICOMError("\(codec) stream holds \(image.width)×\(image.height)×\(image.channels), the header says \(info.columns)×\(info.rows)×\(info.samplesPerPixel)")
+        }
+        return image
+    }
+
+    /// The compressed bytes of one frame of encapsulated Pixel Data.
+    public func encapsulatedFrame(_ index: Int) throws -> [UInt8] {
+        var data: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        let (status, error) = withErrorBuffer { med_dcm_encapsulated_frame(handle, UInt32(index), &data, &size, $0, errorCapacity) }
+        guard status == 0, let data else { throw DICOMError(error) }
+        defer { free(data) }
+        return Array(UnsafeBufferPointer(start: data, count: size))
+    }
+
+    /// The first VOI LUT of the VOI LUT Sequence, or nil when the file has none.
+    public func voiLUT() throws -> VOILUT? {
+        var entries: UInt32 = 0, first: Int32 = 0, bits: UInt16 = 0
+        var data = [UInt16](repeating: 0, count: 65536)
+        let (status, error) = withErrorBuffer { err in
+            data.withUnsafeMutableBufferPointer { med_dcm_voi_lut(handle, &entries, &first, &bits, $0.baseAddress!, 65536, err, errorCapacity) }
+        }
+        switch status {
+        case 0: return nil
+        case 1:
+            let signedInput = (try? pixelInfo().pixelRepresentation) == 1
+            return VOILUT(firstMapped: signedInput ? Int(Int16(truncatingIfNeeded: first)) : Int(UInt16(truncatingIfNeeded: first)),
+                          bits: Int(bits), table: Array(data[0..<Int(entries)]))
+        default: throw DICOMError(error)
+        }
+    }
+}
+
+/// A VOI lookup table: input values from `firstMapped` on map to `table`; values outside take the end entries.
+public struct VOILUT: Sendable, Equatable {
+    public let firstMapped: Int
+    public let bits: Int
+    public let table: [UInt16]
 }
 
 /// A single-frame grayscale image to write as DICOM.

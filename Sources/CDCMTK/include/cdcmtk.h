@@ -63,6 +63,15 @@ int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t errlen);
 /// one uint8 / uint16 / uint32 per sample according to bitsAllocated. Returns 0 on success.
 int med_dcm_decode_frame(MedDcm *dcm, uint32_t frame, void *buffer, size_t buflen, char *err, size_t errlen);
 
+/// The compressed bytes of one frame of encapsulated Pixel Data (its fragments joined), for codecs DCMTK
+/// lacks (JPEG 2000) or that are faster outside it. Returns 0 and a malloc'ed buffer to free() on success.
+int med_dcm_encapsulated_frame(MedDcm *dcm, uint32_t frame, uint8_t **data, size_t *size, char *err, size_t errlen);
+
+/// The first VOI LUT of the VOI LUT Sequence (0028,3010): returns 1 and fills the descriptor when present,
+/// 0 when absent, -1 when malformed (message in err). `data` receives up to `capacity` entries.
+int med_dcm_voi_lut(MedDcm *dcm, uint32_t *entries, int32_t *firstMapped, uint16_t *bits, uint16_t *data,
+                    size_t capacity, char *err, size_t errlen);
+
 /// Sets a top-level attribute from text; the VR comes from DCMTK's dictionary.
 int med_dcm_put_string(MedDcm *dcm, uint16_t group, uint16_t element, const char *value, char *err, size_t errlen);
 int med_dcm_put_uint16(MedDcm *dcm, uint16_t group, uint16_t element, uint16_t value, char *err, size_t errlen);

@@ -1,0 +1,357 @@
+// libpng, libjpeg-turbo and OpenJPEG behind cimagecodecs.h. Error paths: libpng and libjpeg longjmp out of
+// their error handlers, so every setjmp lives here, in C, and nothing longjmps through Swift.
+#include "cimagecodecs.h"
+
+#include <stdio.h>  // before jpeglib.h, which uses FILE
+
+#include <jpeglib.h>
+#include <openjpeg.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <string.h>
+
+static void set_error(char *err, size_t errlen, const char *message) {
+    if (err == NULL || errlen == 0) return;
+    snprintf(err, errlen, "%s", message);
+}
+
+void med_decoded_free(MedDecoded *image) {
+    if (image == NULL) return;
+    free(image->pixels);
+    image->pixels = NULL;
+}
+
+static int too_large(uint64_t width, uint64_t height, uint64_t maxPixels, char *err, size_t errlen) {
+    if (width == 0 || height == 0) {
+        set_error(err, errlen, "empty image (0 rows or columns)");
+        return 1;
+    }
+    if (width * height > maxPixels) {
+        snprintf(err, errlen, "dimensions %llux%llu exceed the limit of %llu pixels", (unsigned long long)width,
+                 (unsigned long long)height, (unsigned long long)maxPixels);
+        return 1;
+    }
+    return 0;
+}
+
+// MARK: PNG
+
+typedef struct {
+    jmp_buf jump;
+    char message[256];
+} PngErrorState;
+
+static void png_error_handler(png_structp png, png_const_charp message) {
+    PngErrorState *state = (PngErrorState *)png_get_error_ptr(png);
+    snprintf(state->message, sizeof state->message, "%s", message);
+    longjmp(state->jump, 1);
+}
+
+static void png_warning_handler(png_structp png, png_const_charp message) {
+    (void)png;
+    (void)message;  // warnings (for example bad CRCs in ancillary chunks) are not failures
+}
+
+int med_png_read(const char *path, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return 1;
+    }
+    PngErrorState state;
+    state.message[0] = '\0';
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    png_bytep *volatile rows = NULL;
+    if (png == NULL || info == NULL) {
+        set_error(err, errlen, "out of memory");
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(file);
+        return 1;
+    }
+    if (setjmp(state.jump)) {
+        snprintf(err, errlen, "corrupt PNG: %s", state.message);
+        png_destroy_read_struct(&png, &info, NULL);
+        free(rows);
+        med_decoded_free(out);
+        fclose(file);
+        return 1;
+    }
+    png_init_io(png, file);
+    png_read_info(png, info);
+    png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    if (too_large(width, height, maxPixels, err, errlen)) {
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(file);
+        return 1;
+    }
+    int colorType = png_get_color_type(png, info);
+    int bitDepth = png_get_bit_depth(png, info);
+    png_set_expand(png);  // palette → RGB, grey < 8 bits → 8 bits, tRNS → alpha
+    if (colorType & PNG_COLOR_MASK_ALPHA || png_get_valid(png, info, PNG_INFO_tRNS)) png_set_strip_alpha(png);
+    if (bitDepth == 16 && (colorType & PNG_COLOR_MASK_COLOR)) png_set_strip_16(png);  // colour is reduced to 8-bit grey later
+    int bigEndianHost = 0;
+    {
+        uint16_t probe = 1;
+        bigEndianHost = *(uint8_t *)&probe == 0;
+    }
+    if (bitDepth == 16 && !bigEndianHost) png_set_swap(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    out->width = width;
+    out->height = height;
+    out->channels = png_get_channels(png, info);
+    out->bitsPerSample = png_get_bit_depth(png, info);
+    out->bytesPerSample = out->bitsPerSample == 16 ? 2 : 1;
+    size_t rowBytes = png_get_rowbytes(png, info);
+    out->pixels = malloc(rowBytes * height);
+    rows = malloc(sizeof(png_bytep) * height);
+    if (out->pixels == NULL || rows == NULL) png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = (png_bytep)out->pixels + y * rowBytes;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(file);
+    return 0;
+}
+
+int med_png_write_gray(const char *path, const void *pixels, uint32_t width, uint32_t height, int bitDepth,
+                       int level, char *err, size_t errlen) {
+    FILE *file = fopen(path, "wb");
+    if (file == NULL) {
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        return 1;
+    }
+    PngErrorState state;
+    state.message[0] = '\0';
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, png_error_handler, png_warning_handler);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (png == NULL || info == NULL) {
+        set_error(err, errlen, "out of memory");
+        png_destroy_write_struct(&png, &info);
+        fclose(file);
+        return 1;
+    }
+    if (setjmp(state.jump)) {
+        snprintf(err, errlen, "writing PNG: %s", state.message);
+        png_destroy_write_struct(&png, &info);
+        fclose(file);
+        return 1;
+    }
+    png_init_io(png, file);
+    png_set_compression_level(png, level);
+    // Sub filtering only: nearly the size of adaptive filtering on radiographs at a fraction of the time.
+    png_set_filter(png, 0, PNG_FILTER_SUB);
+    png_set_IHDR(png, info, width, height, bitDepth, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    uint16_t probe = 1;
+    if (bitDepth == 16 && *(uint8_t *)&probe == 1) png_set_swap(png);
+    size_t rowBytes = (size_t)width * (bitDepth == 16 ? 2 : 1);
+    for (uint32_t y = 0; y < height; y++) png_write_row(png, (png_const_bytep)pixels + y * rowBytes);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    if (fclose(file) != 0) {
+        snprintf(err, errlen, "closing %s: %s", path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+// MARK: JPEG
+
+typedef struct {
+    struct jpeg_error_mgr base;
+    jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+} JpegErrorState;
+
+static void jpeg_error_exit(j_common_ptr cinfo) {
+    JpegErrorState *state = (JpegErrorState *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, state->message);
+    longjmp(state->jump, 1);
+}
+
+static void jpeg_quiet(j_common_ptr cinfo, int level) {
+    (void)cinfo;
+    (void)level;  // libjpeg's warnings (corrupt data it recovered from) would print to stderr
+}
+
+int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    struct jpeg_decompress_struct cinfo;
+    JpegErrorState state;
+    cinfo.err = jpeg_std_error(&state.base);
+    state.base.error_exit = jpeg_error_exit;
+    state.base.emit_message = jpeg_quiet;
+    state.message[0] = '\0';
+    if (setjmp(state.jump)) {
+        snprintf(err, errlen, "corrupt JPEG stream: %s", state.message);
+        jpeg_destroy_decompress(&cinfo);
+        med_decoded_free(out);
+        return 1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    if (too_large(cinfo.image_width, cinfo.image_height, maxPixels, err, errlen)) {
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
+    if (cinfo.num_components == 1) {
+        cinfo.out_color_space = JCS_GRAYSCALE;
+    } else if (cinfo.num_components == 3) {
+        cinfo.out_color_space = JCS_RGB;
+    } else {
+        snprintf(err, errlen, "unsupported JPEG with %d components (CMYK?)", cinfo.num_components);
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
+    jpeg_start_decompress(&cinfo);
+    out->width = cinfo.output_width;
+    out->height = cinfo.output_height;
+    out->channels = cinfo.output_components;
+    out->bitsPerSample = 8;
+    out->bytesPerSample = 1;
+    size_t rowBytes = (size_t)cinfo.output_width * cinfo.output_components;
+    out->pixels = malloc(rowBytes * cinfo.output_height);
+    if (out->pixels == NULL) {
+        snprintf(state.message, sizeof state.message, "out of memory");
+        longjmp(state.jump, 1);
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = (JSAMPROW)out->pixels + (size_t)cinfo.output_scanline * rowBytes;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    // A stream that ended early was padded by libjpeg with grey; that is a truncated image, not a success.
+    int truncated = state.base.num_warnings > 0;
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    if (truncated) {
+        med_decoded_free(out);
+        set_error(err, errlen, "corrupt JPEG stream: data ended early or held invalid codes");
+        return 1;
+    }
+    return 0;
+}
+
+// MARK: JPEG 2000
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+} MemoryStream;
+
+static OPJ_SIZE_T memory_read(void *buffer, OPJ_SIZE_T count, void *user) {
+    MemoryStream *stream = (MemoryStream *)user;
+    if (stream->offset >= stream->size) return (OPJ_SIZE_T)-1;
+    size_t n = stream->size - stream->offset < count ? stream->size - stream->offset : count;
+    memcpy(buffer, stream->data + stream->offset, n);
+    stream->offset += n;
+    return n;
+}
+
+static OPJ_OFF_T memory_skip(OPJ_OFF_T count, void *user) {
+    MemoryStream *stream = (MemoryStream *)user;
+    if (count < 0) {
+        if ((size_t)(-count) > stream->offset) count = -(OPJ_OFF_T)stream->offset;
+    } else if ((size_t)count > stream->size - stream->offset) {
+        count = (OPJ_OFF_T)(stream->size - stream->offset);
+    }
+    stream->offset += count;
+    return count;
+}
+
+static OPJ_BOOL memory_seek(OPJ_OFF_T position, void *user) {
+    MemoryStream *stream = (MemoryStream *)user;
+    if (position < 0 || (size_t)position > stream->size) return OPJ_FALSE;
+    stream->offset = (size_t)position;
+    return OPJ_TRUE;
+}
+
+static void j2k_error(const char *message, void *user) {
+    char *buffer = (char *)user;
+    if (buffer[0] == '\0') snprintf(buffer, 256, "%s", message);
+}
+
+static void j2k_quiet(const char *message, void *user) {
+    (void)message;
+    (void)user;
+}
+
+int med_j2k_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    static const uint8_t jp2Signature[12] = {0, 0, 0, 12, 'j', 'P', ' ', ' ', 13, 10, 0x87, 10};
+    OPJ_CODEC_FORMAT format;
+    if (size >= 12 && memcmp(data, jp2Signature, 12) == 0) {
+        format = OPJ_CODEC_JP2;
+    } else if (size >= 4 && data[0] == 0xFF && data[1] == 0x4F && data[2] == 0xFF && data[3] == 0x51) {
+        format = OPJ_CODEC_J2K;
+    } else {
+        set_error(err, errlen, "not a JPEG 2000 codestream (no SOC/SIZ marker or JP2 signature)");
+        return 1;
+    }
+    char message[256] = "";
+    MemoryStream memory = {data, size, 0};
+    opj_stream_t *stream = opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE);
+    opj_stream_set_user_data(stream, &memory, NULL);
+    opj_stream_set_user_data_length(stream, size);
+    opj_stream_set_read_function(stream, memory_read);
+    opj_stream_set_skip_function(stream, memory_skip);
+    opj_stream_set_seek_function(stream, memory_seek);
+    opj_codec_t *codec = opj_create_decompress(format);
+    opj_set_error_handler(codec, j2k_error, message);
+    opj_set_warning_handler(codec, j2k_quiet, NULL);
+    opj_set_info_handler(codec, j2k_quiet, NULL);
+    opj_dparameters_t parameters;
+    opj_set_default_decoder_parameters(&parameters);
+    opj_image_t *image = NULL;
+    int status = 1;
+    if (!opj_setup_decoder(codec, &parameters) || !opj_read_header(stream, codec, &image)) {
+        snprintf(err, errlen, "corrupt JPEG 2000 header: %s", message[0] ? message : "unreadable");
+        goto done;
+    }
+    if (too_large(image->x1 - image->x0, image->y1 - image->y0, maxPixels, err, errlen)) goto done;
+    if (!opj_decode(codec, stream, image) || !opj_end_decompress(codec, stream)) {
+        snprintf(err, errlen, "corrupt JPEG 2000 stream: %s", message[0] ? message : "decoding failed");
+        goto done;
+    }
+    if (image->numcomps != 1 && image->numcomps != 3) {
+        snprintf(err, errlen, "unsupported JPEG 2000 image with %u components", image->numcomps);
+        goto done;
+    }
+    uint32_t width = image->comps[0].w, height = image->comps[0].h;
+    for (uint32_t c = 0; c < image->numcomps; c++) {
+        if (image->comps[c].w != width || image->comps[c].h != height || image->comps[c].data == NULL ||
+            image->comps[c].prec != image->comps[0].prec) {
+            set_error(err, errlen, "unsupported JPEG 2000 image: subsampled or unequal components");
+            goto done;
+        }
+    }
+    size_t count = (size_t)width * height;
+    int32_t *pixels = malloc(count * image->numcomps * sizeof(int32_t));
+    if (pixels == NULL) {
+        set_error(err, errlen, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++)
+        for (uint32_t c = 0; c < image->numcomps; c++) pixels[i * image->numcomps + c] = image->comps[c].data[i];
+    out->width = width;
+    out->height = height;
+    out->channels = image->numcomps;
+    out->bitsPerSample = image->comps[0].prec;
+    out->bytesPerSample = 4;
+    out->isSigned = image->comps[0].sgnd;
+    out->pixels = pixels;
+    status = 0;
+done:
+    if (image) opj_image_destroy(image);
+    opj_destroy_codec(codec);
+    opj_stream_destroy(stream);
+    return status;
+}

@@ -1,0 +1,209 @@
+// Bilinear resizing with Pillow's sampling, so medad's PNGs match `Image.resize(size, BILINEAR)`:
+// separable passes (horizontal first, over only the rows the vertical pass needs), a triangle filter
+// widened by the scale when shrinking (antialiasing), weights normalised per output pixel, and for
+// 8-bit images Pillow's fixed-point arithmetic (22 fractional bits, rounding offset, clipping).
+import Foundation
+
+public enum PillowBilinear {
+    /// A source region, in source pixels (Pillow's `box`); nil means the whole image.
+    public struct Box: Equatable, Sendable {
+        public var x0, y0, x1, y1: Double
+        public init(x0: Double, y0: Double, x1: Double, y1: Double) {
+            self.x0 = x0; self.y0 = y0; self.x1 = x1; self.y1 = y1
+        }
+    }
+
+    /// Weights of each output sample: the first source index and one weight per source sample used.
+    struct Coefficients {
+        var first: [Int]
+        var count: [Int]
+        var weights: [Double]  // outSize × taps, row-major
+        var taps: Int
+    }
+
+    static func coefficients(inSize: Int, from in0: Double, to in1: Double, outSize: Int) -> Coefficients {
+        // Pillow keeps the box in single precision.
+        let in0 = Double(Float(in0)), in1 = Double(Float(in1))
+        let scale = (in1 - in0) / Double(outSize)
+        let filterScale = max(scale, 1.0)
+        let support = 1.0 * filterScale  // bilinear support is 1
+        let taps = Int(support.rounded(.up)) * 2 + 1
+        var c = Coefficients(first: [Int](repeating: 0, count: outSize), count: [Int](repeating: 0, count: outSize),
+                             weights: [Double](repeating: 0, count: outSize * taps), taps: taps)
+        let inverse = 1.0 / filterScale
+        for xx in 0..<outSize {
+            let center = in0 + (Double(xx) + 0.5) * scale
+            let xmin = max(Int(center - support + 0.5), 0)  // Int() truncates toward zero, as C's (int) cast
+            let xmax = min(Int(center + support + 0.5), inSize) - xmin
+            var total = 0.0
+            for x in 0..<max(xmax, 0) {
+                let w = max(0, 1 - abs((Double(x + xmin) - center + 0.5) * inverse))
+                c.weights[xx * taps + x] = w
+                total += w
+            }
+            if total != 0 { for x in 0..<max(xmax, 0) { c.weights[xx * taps + x] /= total } }
+            c.first[xx] = xmin
+            c.count[xx] = max(xmax, 0)
+        }
+        return c
+    }
+
+    static let precisionBits = 32 - 8 - 2
+
+    /// Pillow's conversion of a weight to fixed point.
+    static func fixed(_ w: Double) -> Int32 {
+        Int32(w < 0 ? -0.5 + w * Double(1 << precisionBits) : 0.5 + w * Double(1 << precisionBits))
+    }
+
+    /// Resizes an 8-bit grey image, byte for byte as Pillow does.
+    public static func resize(_ pixels: [UInt8], _ width: Int, _ height: Int, _ outWidth: Int, _ outHeight: Int,
+                              _ box: Box? = nil) -> [UInt8] {
+        let box = box ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
+        if outWidth == width, outHeight == height, box == Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height)) {
+            return pixels
+        }
+        let horizontal = coefficients(inSize: width, from: box.x0, to: box.x1, outSize: outWidth)
+        let vertical = coefficients(inSize: height, from: box.y0, to: box.y1, outSize: outHeight)
+        let needHorizontal = outWidth != width || box.x0 != 0 || box.x1 != Double(outWidth)
+        let needVertical = outHeight != height || box.y0 != 0 || box.y1 != Double(outHeight)
+        let rowFirst = vertical.first[0]
+        let rowLast = vertical.first[outHeight - 1] + vertical.count[outHeight - 1]
+
+        var source = pixels, sourceWidth = width, rowOffset = 0
+        if needHorizontal {
+            source = pass8(pixels, stride: width, lines: rowLast - rowFirst, lineOffset: rowFirst, outCount: outWidth,
+                           coefficients: horizontal, horizontal: true)
+            sourceWidth = outWidth
+            rowOffset = rowFirst
+        }
+        guard needVertical else { return source }
+        var shifted = vertical
+        for i in 0..<outHeight { shifted.first[i] -= rowOffset }
+        return pass8(source, stride: sourceWidth, lines: sourceWidth, lineOffset: 0, outCount: outHeight,
+                     coefficients: shifted, horizontal: false)
+    }
+
+    /// One separable pass in fixed point. Horizontal: `lines` rows from `lineOffset`, each resampled to
+    /// `outCount` columns. Vertical: `outCount` rows of `lines` (= width) columns.
+    private static func pass8(_ input: [UInt8], stride: Int, lines: Int, lineOffset: Int, outCount: Int,
+                              coefficients c: Coefficients, horizontal: Bool) -> [UInt8] {
+        let fixedWeights = c.weights.map(fixed)
+        let outCountTotal = lines * outCount
+        let half = Int32(1 << (precisionBits - 1))
+        let top = Int32(255) << Int32(precisionBits)
+        @inline(__always) func clip(_ v: Int32) -> UInt8 {
+            if v >= top { return 255 }
+            if v <= 0 { return 0 }
+            return UInt8(truncatingIfNeeded: v >> Int32(precisionBits))
+        }
+        return [UInt8](unsafeUninitializedCapacity: outCountTotal) { out, initialized in
+            input.withUnsafeBufferPointer { src in
+                fixedWeights.withUnsafeBufferPointer { k in
+                    if horizontal {
+                        for y in 0..<lines {
+                            let row = src.baseAddress! + (y + lineOffset) * stride
+                            for xx in 0..<outCount {
+                                let first = c.first[xx], n = c.count[xx], kk = k.baseAddress! + xx * c.taps
+                                var sum = half
+                                for x in 0..<n { sum &+= Int32(row[first + x]) &* kk[x] }
+                                out[y * outCount + xx] = clip(sum)
+                            }
+                        }
+                    } else {
+                        var sums = [Int32](repeating: 0, count: lines)
+                        for yy in 0..<outCount {
+                            let first = c.first[yy], n = c.count[yy], kk = k.baseAddress! + yy * c.taps
+                            for x in 0..<lines { sums[x] = half }
+                            // Row by row keeps the inner loop contiguous (and vectorisable); the sum is the same.
+                            for y in 0..<n {
+                                let row = src.baseAddress! + (first + y) * stride, w = kk[y]
+                                for x in 0..<lines { sums[x] &+= Int32(row[x]) &* w }
+                            }
+                            for x in 0..<lines { out[yy * lines + x] = clip(sums[x]) }
+                        }
+                    }
+                }
+            }
+            initialized = outCountTotal
+        }
+    }
+
+    /// Resizes a 16-bit grey image with the same sampling in double precision, rounding to nearest.
+    public static func resize(_ pixels: [UInt16], _ width: Int, _ height: Int, _ outWidth: Int, _ outHeight: Int,
+                              _ box: Box? = nil) -> [UInt16] {
+        let box = box ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
+        let horizontal = coefficients(inSize: width, from: box.x0, to: box.x1, outSize: outWidth)
+        let vertical = coefficients(inSize: height, from: box.y0, to: box.y1, outSize: outHeight)
+        var temp = [Double](repeating: 0, count: outWidth * height)
+        for y in 0..<height {
+            for xx in 0..<outWidth {
+                var sum = 0.0
+                for x in 0..<horizontal.count[xx] {
+                    sum += Double(pixels[y * width + horizontal.first[xx] + x]) * horizontal.weights[xx * horizontal.taps + x]
+                }
+                temp[y * outWidth + xx] = sum
+            }
+        }
+        var out = [UInt16](repeating: 0, count: outWidth * outHeight)
+        for yy in 0..<outHeight {
+            for x in 0..<outWidth {
+                var sum = 0.0
+                for y in 0..<vertical.count[yy] {
+                    sum += temp[(vertical.first[yy] + y) * outWidth + x] * vertical.weights[yy * vertical.taps + y]
+                }
+                out[yy * outWidth + x] = UInt16(min(max(sum.rounded(), 0), 65535))
+            }
+        }
+        return out
+    }
+}
+
+/// How a non-square image meets a square output, as Pillow's helpers do it.
+public enum AspectHandling: String, CaseIterable, Sendable {
+    /// `resize((s, s))`: the Med-AD default; proportions change.
+    case stretch
+    /// `ImageOps.pad`: fit inside, centred on black.
+    case pad
+    /// `ImageOps.fit`: centre crop to the output's proportions, then resize.
+    case crop
+}
+
+public enum Geometry {
+    /// Resizes grey samples (8- or 16-bit) to size × size with the given aspect handling.
+    public static func square(_ samples: Samples, width: Int, height: Int, size: Int, aspect: AspectHandling) throws -> Samples {
+        switch samples {
+        case .uint8(let p): return .uint8(square(p, width: width, height: height, size: size, aspect: aspect, resize: PillowBilinear.resize))
+        case .uint16(let p): return .uint16(square(p, width: width, height: height, size: size, aspect: aspect, resize: PillowBilinear.resize))
+        default: throw ImageError("resizing takes unsigned 8- or 16-bit samples")
+        }
+    }
+
+    static func square<T: FixedWidthInteger>(_ pixels: [T], width: Int, height: Int, size: Int, aspect: AspectHandling,
+                                             resize: ([T], Int, Int, Int, Int, PillowBilinear.Box?) -> [T]) -> [T] {
+        let w = Double(width), h = Double(height)
+        switch aspect {
+        case .stretch:
+            return resize(pixels, width, height, size, size, nil)
+        case .crop:
+            let side = min(w, h)
+            let left = (w - side) * 0.5, top = (h - side) * 0.5
+            return resize(pixels, width, height, size, size, PillowBilinear.Box(x0: left, y0: top, x1: left + side, y1: top + side))
+        case .pad:
+            var outWidth = size, outHeight = size
+            if width > height {
+                outHeight = Int((h / w * Double(size)).rounded(.toNearestOrEven))
+            } else if height > width {
+                outWidth = Int((w / h * Double(size)).rounded(.toNearestOrEven))
+            }
+            let resized = resize(pixels, width, height, max(outWidth, 1), max(outHeight, 1), nil)
+            if outWidth == size, outHeight == size { return resized }
+            let x = Int((Double(size - outWidth) * 0.5).rounded(.toNearestOrEven))
+            let y = Int((Double(size - outHeight) * 0.5).rounded(.toNearestOrEven))
+            var canvas = [T](repeating: 0, count: size * size)
+            for row in 0..<outHeight {
+                for column in 0..<outWidth { canvas[(row + y) * size + column + x] = resized[row * outWidth + column] }
+            }
+            return canvas
+        }
+    }
+}
