@@ -40,7 +40,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The concrete stage kinds and their registry.
-        .target(name: "Stages", dependencies: ["Pipeline", "MedAD", "MedImage"]),
+        .target(name: "Stages", dependencies: [
+            "Pipeline", "MedAD", "MedImage",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "medad", dependencies: [
             "Pipeline", "Stages", "MedImage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -4,7 +4,8 @@ import Crypto
 import Foundation
 
 enum Fingerprint {
-    static func compute(kind: String, parameters: Parameters, upstream: [String: String], inputFiles: [URL]) -> (String, Int) {
+    static func compute(kind: String, parameters: Parameters, upstream: [String: String], inputFiles: [URL],
+                        salt: String = "") -> (String, Int) {
         var hasher = SHA256()
         func add(_ text: String) { hasher.update(data: Data((text + "\n").utf8)) }
         add("medad \(medadVersion)")
@@ -14,6 +15,7 @@ enum Fingerprint {
         for (name, fingerprint) in upstream.sorted(by: { $0.key < $1.key }) { add("upstream \(name) \(fingerprint)") }
         let files = expand(inputFiles)
         for file in files { add("input \(identity(of: file))") }
+        if !salt.isEmpty { add("salt \(salt)") }
         return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), files.count)
     }
 

@@ -163,6 +163,7 @@ private struct ManifestParser {
             }
         }
         for spec in specs where values[spec.name] == nil {
+            if spec.isOptional { continue }
             guard let value = spec.defaultValue else { throw error(node, "\(key).\(spec.name)", "missing (\(spec.help))") }
             values[spec.name] = spec.type == .path ? typedPath(value) : value
         }
@@ -197,6 +198,10 @@ private struct ManifestParser {
         case .choice(let words):
             guard case .scalar = node, let s = node.string, words.contains(s) else { throw wrong() }
             return .string(s)
+        case .paths:
+            guard case .strings(let items) = try typed(node, .strings(allowed: nil), key: key), !items.isEmpty,
+                  !items.contains(where: \.isEmpty) else { throw wrong() }
+            return .strings(items.map { resolve($0).path })
         case .strings(let allowed):
             let items: [Node]
             switch node {

@@ -12,6 +12,8 @@ public enum ParameterType: Equatable, Sendable {
     case choice([String])
     /// A list of words, each optionally restricted to a fixed set.
     case strings(allowed: [String]?)
+    /// A list of file or folder paths, resolved as `path` is.
+    case paths
 
     var noun: String {
         switch self {
@@ -22,6 +24,7 @@ public enum ParameterType: Equatable, Sendable {
         case .path: return "a path"
         case .choice(let words): return "one of " + words.joined(separator: ", ")
         case .strings(let allowed): return allowed.map { "a list of: " + $0.joined(separator: ", ") } ?? "a list of strings"
+        case .paths: return "a list of paths"
         }
     }
 }
@@ -54,17 +57,28 @@ public enum ParameterValue: Equatable, Sendable, Codable {
     }
 }
 
-/// One parameter a stage kind accepts. A nil default makes it required.
+/// One parameter a stage kind accepts. A nil default makes it required, unless it is optional.
 public struct ParameterSpec: Sendable {
     public let name: String
     public let type: ParameterType
     public let defaultValue: ParameterValue?
+    /// Absent unless the manifest gives it (for example a window that otherwise comes from the header).
+    public let isOptional: Bool
     public let help: String
 
     public init(_ name: String, _ type: ParameterType, default defaultValue: ParameterValue?, help: String) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
+        self.isOptional = false
+        self.help = help
+    }
+
+    public init(_ name: String, _ type: ParameterType, optional help: String) {
+        self.name = name
+        self.type = type
+        self.defaultValue = nil
+        self.isOptional = true
         self.help = help
     }
 }
@@ -100,6 +114,9 @@ public struct Parameters: Sendable, Equatable {
         return v
     }
     public func has(_ name: String) -> Bool { values[name] != nil }
+    public func optionalDouble(_ name: String) -> Double? { has(name) ? double(name) : nil }
+    public func optionalString(_ name: String) -> String? { has(name) ? string(name) : nil }
+    public func urls(_ name: String) -> [URL] { strings(name).map { URL(fileURLWithPath: $0) } }
 
     /// Canonical JSON (sorted keys) for fingerprints and stage.json.
     public var canonicalJSON: Data {

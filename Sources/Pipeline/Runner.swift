@@ -114,7 +114,8 @@ public final class Runner {
             }
             let stage = try registry.kinds[declaration.kind]!.init(parameters: declaration.parameters)
             let (fingerprint, inputCount) = Fingerprint.compute(kind: declaration.kind, parameters: declaration.parameters,
-                                                                upstream: upstream, inputFiles: try stage.inputFiles())
+                                                                upstream: upstream, inputFiles: try stage.inputFiles(),
+                                                                salt: try stage.fingerprintSalt())
             effective[name] = fingerprint
             let freshness: Freshness
             if let record {
@@ -256,7 +257,7 @@ public final class Runner {
             let context = StageContext(
                 name: name, outputDirectory: staging!,
                 previousOutputDirectory: FileManager.default.fileExists(atPath: previous.path) ? previous : nil,
-                cacheDirectory: cache,
+                cacheDirectory: cache, runDirectory: directory.root,
                 upstream: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, directory.stageDirectory($0)) }),
                 upstreamKinds: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, manifest.stage($0)!.kind) }),
                 reporter: reporter, limiter: limiter, jobs: jobs)

@@ -15,6 +15,10 @@ public protocol Stage {
     /// Files outside the run directory that the stage reads; their identities enter the fingerprint.
     func inputFiles() throws -> [URL]
 
+    /// Anything else whose change must re-run the stage and that is neither a parameter nor a file
+    /// (for example the identity of a secret given through the environment). Never the secret itself.
+    func fingerprintSalt() throws -> String
+
     /// Does the work, writing only into `context.outputDirectory`. Item failures go to
     /// `context.recordError`; a thrown error fails the whole stage and keeps its previous outputs.
     func run(in context: StageContext) throws -> StageOutcome
@@ -22,6 +26,7 @@ public protocol Stage {
 
 extension Stage {
     public func inputFiles() throws -> [URL] { [] }
+    public func fingerprintSalt() throws -> String { "" }
 }
 
 /// What a finished stage reports; the runner adds the error count.
@@ -59,6 +64,8 @@ public final class StageContext: @unchecked Sendable {
     public let previousOutputDirectory: URL?
     /// Kept across runs and kills: resumable work (checkpoints, caches). The stage owns its layout.
     public let cacheDirectory: URL
+    /// The run directory itself (for files shared across stages and runs, such as a generated secret).
+    public let runDirectory: URL
     /// Committed output folders of the stages this one comes after, by stage name.
     public let upstream: [String: URL]
     /// Upstream stage kinds, by stage name.
@@ -72,12 +79,13 @@ public final class StageContext: @unchecked Sendable {
     private var done = 0
     private var total = 0
 
-    init(name: String, outputDirectory: URL, previousOutputDirectory: URL?, cacheDirectory: URL,
+    init(name: String, outputDirectory: URL, previousOutputDirectory: URL?, cacheDirectory: URL, runDirectory: URL,
          upstream: [String: URL], upstreamKinds: [String: String], reporter: Reporter, limiter: DispatchSemaphore, jobs: Int) {
         self.name = name
         self.outputDirectory = outputDirectory
         self.previousOutputDirectory = previousOutputDirectory
         self.cacheDirectory = cacheDirectory
+        self.runDirectory = runDirectory
         self.upstream = upstream
         self.upstreamKinds = upstreamKinds
         self.reporter = reporter

@@ -18,7 +18,7 @@ struct Medad: ParsableCommand {
         commandName: "medad",
         abstract: "Medical image anomaly detection pipelines: ingest, normalize, split, train, score, aggregate.",
         version: medadVersion,
-        subcommands: [Run.self, Status.self, Validate.self, Inspect.self, Synthesize.self])
+        subcommands: [Run.self, Status.self, Validate.self, Inspect.self, Synthesize.self, DecodeWorker.self])
 }
 
 /// Loads a manifest, turning its errors into exit code 1 with the file, line and key.
@@ -143,4 +143,13 @@ struct Validate: ParsableCommand {
             print("  \(stage.name) (\(stage.kind))\(after)")
         }
     }
+}
+
+/// The ingest stage's isolated decoder: one JSON request per line on stdin, one JSON reply per line on stdout.
+struct DecodeWorker: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode-worker", abstract: "Internal: decodes files for the ingest stage in a separate process.",
+        shouldDisplay: false)
+
+    func run() { DecoderWorkers.serve() }
 }

@@ -1,0 +1,116 @@
+// What the ingest stage learns from one file: its format (by content, not extension), its header, and
+// whether every frame it will hand on decodes. Runs inside a decoder worker process (see DecoderWorkers),
+// so that a decoder that aborts or hangs on hostile bytes takes down only that worker.
+import Crypto
+import Foundation
+import MedImage
+
+public struct ProbeRequest: Codable, Sendable {
+    public var path: String
+    public var allFrames: Bool
+    public var maxPixels: Int
+}
+
+/// One image (a file, or one frame of a multi-frame file) and its ingest.csv fields.
+public struct ProbedImage: Codable, Sendable, Equatable {
+    public var imageID: String
+    public var frame: Int
+    /// Column → value for the header columns of ingest.csv.
+    public var fields: [String: String]
+    /// The raw Patient ID, handed to the parent for keying; never written or logged as is.
+    public var rawPatientID: String?
+}
+
+public struct ProbeResult: Codable, Sendable {
+    public var sha256: String = ""
+    public var images: [ProbedImage] = []
+    public var error: String?
+}
+
+public enum ImageProbe {
+    /// Header columns every format fills (missing values stay empty).
+    public static let headerColumns = [
+        "format", "modality", "body_part", "view_position", "rows", "columns", "frames", "samples_per_pixel",
+        "bits_allocated", "bits_stored", "pixel_representation", "photometric_interpretation", "transfer_syntax_uid",
+        "rescale_slope", "rescale_intercept", "window_center", "window_width", "pixel_spacing",
+        "study_instance_uid", "series_instance_uid",
+    ]
+
+    public static func examine(_ request: ProbeRequest) -> ProbeResult {
+        var result = ProbeResult()
+        do {
+            let data = try readFile(request.path)
+            result.sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            let bytes = [UInt8](data)
+            let stem = URL(fileURLWithPath: request.path).deletingPathExtension().lastPathComponent
+            switch FileSignature.of(Array(bytes.prefix(132))) {
+            case .png:
+                let image = try PNGCodec.read(path: request.path, maxPixels: request.maxPixels)
+                result.images = [plain(image, id: stem, format: "png")]
+            case .jpeg:
+                result.images = [plain(try JPEGCodec.decode(bytes, maxPixels: request.maxPixels), id: stem, format: "jpeg")]
+            case .jpeg2000:
+                result.images = [plain(try JPEG2000Codec.decode(bytes, maxPixels: request.maxPixels), id: stem, format: "jpeg2000")]
+            case .dicom:
+                result.images = try dicom(request, stem: stem, hasPreamble: true)
+            case .unknown:
+                result.images = try dicom(request, stem: stem, hasPreamble: false)
+            }
+        } catch {
+            result.error = String(describing: error)
+        }
+        return result
+    }
+
+    static func readFile(_ path: String) throws -> Data {
+        do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw ImageError("unreadable file: \((error as NSError).localizedDescription)")
+        }
+    }
+
+    static func plain(_ image: PixelImage, id: String, format: String) -> ProbedImage {
+        let bits = image.bitsStored > 8 ? 16 : 8
+        return ProbedImage(imageID: id, frame: 0, fields: [
+            "format": format, "rows": String(image.height), "columns": String(image.width), "frames": "1",
+            "samples_per_pixel": String(image.channels), "bits_allocated": String(bits), "bits_stored": String(image.bitsStored),
+            "pixel_representation": "0", "photometric_interpretation": image.channels == 1 ? "MONOCHROME2" : "RGB",
+        ], rawPatientID: nil)
+    }
+
+    static func dicom(_ request: ProbeRequest, stem: String, hasPreamble: Bool) throws -> [ProbedImage] {
+        let file: DICOMFile
+        do { file = try DICOMFile(path: request.path) } catch {
+            if hasPreamble { throw DICOMError("truncated or corrupt DICOM file: \(error)") }
+            throw ImageError("not DICOM, PNG or JPEG (unrecognised content)")
+        }
+        guard file.hasPixelData else {
+            let sopClass = file.string(.sopClassUID).map { " (SOP Class \($0))" } ?? ""
+            throw DICOMError("no pixel data, for example a structured report or presentation state\(sopClass)")
+        }
+        let info = try file.pixelInfo()
+        let frames = request.allFrames ? Array(0..<info.frames) : [0]
+        for frame in frames { _ = try file.decodeFrame(frame, maxPixels: request.maxPixels) }
+        func first(_ tag: DICOMTag) -> String {
+            file.string(tag)?.split(separator: "\\").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        }
+        let fields: [String: String] = [
+            "format": "dicom", "modality": first(.modality), "body_part": first(.bodyPartExamined),
+            "view_position": first(.viewPosition), "rows": String(info.rows), "columns": String(info.columns),
+            "frames": String(info.frames), "samples_per_pixel": String(info.samplesPerPixel),
+            "bits_allocated": String(info.bitsAllocated), "bits_stored": String(info.bitsStored),
+            "pixel_representation": String(info.pixelRepresentation),
+            "photometric_interpretation": first(.photometricInterpretation), "transfer_syntax_uid": file.transferSyntaxUID,
+            "rescale_slope": first(.rescaleSlope), "rescale_intercept": first(.rescaleIntercept),
+            "window_center": first(.windowCenter), "window_width": first(.windowWidth),
+            "pixel_spacing": file.string(.pixelSpacing) ?? "",
+            "study_instance_uid": first(.studyInstanceUID), "series_instance_uid": first(.seriesInstanceUID),
+        ]
+        let uid = first(.sopInstanceUID)
+        let baseID = uid.isEmpty ? stem : uid
+        let patient = file.string(.patientID)?.trimmingCharacters(in: .whitespaces)
+        return frames.map { frame in
+            ProbedImage(imageID: request.allFrames && info.frames > 1 ? "\(baseID)_f\(frame)" : baseID, frame: frame,
+                        fields: fields, rawPatientID: patient?.isEmpty == false ? patient : nil)
+        }
+    }
+}

@@ -1,0 +1,235 @@
+// ingest: finds DICOM, PNG and JPEG files (by content), checks that every image decodes, and writes one row
+// per image with its header and a pseudonymous patient key. Incremental: unchanged files are not decoded again.
+import Crypto
+import Foundation
+import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct IngestStage: Stage {
+    public static let kind = "ingest"
+    public static let summary = "DICOM, PNG and JPEG files found by content, decoded in isolated workers, one row per image with a pseudonymous patient key"
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("inputs", .paths, optional: "folders to walk recursively (default: the dicom/ folder of an upstream synthesize stage)"),
+        ParameterSpec("include", .strings(allowed: nil), default: .strings(["*"]),
+                      help: "glob patterns a file must match (a pattern with '/' matches the path below the input folder, otherwise the file name)"),
+        ParameterSpec("exclude", .strings(allowed: nil), default: .strings(["*.csv", "*.json", "*.txt", "*.md"]),
+                      help: "glob patterns of files to skip (hidden files are always skipped)"),
+        ParameterSpec("frames", .choice(["first", "all"]), default: .string("first"), help: "multi-frame files: the first frame, or every frame as its own image"),
+        ParameterSpec("max_pixels", .int(1...2_000_000_000), default: .int(100_000_000), help: "images with more samples than this are errors"),
+        ParameterSpec("secret_file", .path, optional: "file holding the secret for patient keys"),
+        ParameterSpec("secret_env", .string, optional: "environment variable holding the secret for patient keys"),
+        ParameterSpec("keep_patient_ids", .bool, default: .bool(false), help: "also write raw Patient IDs (a warning is logged)"),
+        ParameterSpec("decode_timeout", .double(0.1...86_400), default: .double(120), help: "seconds one file may take to decode before its worker is killed"),
+    ]
+
+    public static let columns = ["image_id", "frame", "input_dir", "path", "size", "mtime_ns", "sha256"]
+        + ImageProbe.headerColumns + ["patient_key", "patient_id"]
+    static let keyIDFile = "patient_key_id.txt"
+    static let generatedSecret = "secrets/patient-key.secret"
+
+    let parameters: Parameters
+
+    public init(parameters: Parameters) throws {
+        if parameters.has("secret_file") && parameters.has("secret_env") {
+            throw ParameterError(key: "secret_env", "give secret_file or secret_env, not both")
+        }
+        if let name = parameters.optionalString("secret_env"), ProcessInfo.processInfo.environment[name]?.isEmpty ?? true {
+            throw ParameterError(key: "secret_env", "environment variable \(name) is not set or empty")
+        }
+        self.parameters = parameters
+    }
+
+    public func inputFiles() throws -> [URL] {
+        (parameters.has("inputs") ? parameters.urls("inputs") : []) + (parameters.has("secret_file") ? [parameters.url("secret_file")] : [])
+    }
+
+    /// A secret from the environment enters the fingerprint by its key id, never by its value.
+    public func fingerprintSalt() throws -> String {
+        guard let name = parameters.optionalString("secret_env"), let value = ProcessInfo.processInfo.environment[name] else { return "" }
+        return Self.keyID(Data(value.utf8))
+    }
+
+    static func keyID(_ secret: Data) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: Data("medad patient key id".utf8), using: SymmetricKey(data: secret))).prefix(16).description
+    }
+
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// A file found under an input folder.
+    struct Found {
+        let root: URL
+        let relative: String
+        var id: String { "\(root.path)/\(relative)" }
+    }
+
+    public func run(in context: StageContext) throws -> StageOutcome {
+        let roots = try inputRoots(context)
+        let secret = try loadSecret(context)
+        let keyID = Self.keyID(secret)
+        let key = SymmetricKey(data: secret)
+        let keepIDs = parameters.bool("keep_patient_ids")
+        if keepIDs { context.warn("keep_patient_ids is on: raw Patient IDs are written to ingest.csv") }
+
+        let files = try roots.flatMap { try walk($0) }
+        let previous = previousRows(context, keyID: keyID)
+        let workers = try DecoderWorkers(timeout: parameters.double("decode_timeout"))
+        let request = { (path: String) in
+            ProbeRequest(path: path, allFrames: self.parameters.string("frames") == "all", maxPixels: self.parameters.int("max_pixels"))
+        }
+        let counter = Counter()
+        let results = context.forEachItem(files, id: \.relative) { file -> [[String: String]] in
+            let url = file.root.appendingPathComponent(file.relative)
+            var info = stat()
+            guard stat(url.path, &info) == 0 else { throw ImageErrorText("unreadable file: \(String(cString: strerror(errno)))") }
+            let size = String(info.st_size), mtime = String(Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+            if let old = previous[file.id] {
+                if old[0]["size"] == size && old[0]["mtime_ns"] == mtime { counter.add(reused: 1); return old }
+                if old[0]["size"] == size, let hash = try? Self.sha256(of: url), hash == old[0]["sha256"] {
+                    counter.add(reused: 1)
+                    return old.map { var row = $0; row["mtime_ns"] = mtime; return row }
+                }
+            }
+            let result = try workers.probe(request(url.path))
+            counter.add(decoded: 1)
+            if let error = result.error { throw ImageErrorText(error) }
+            return result.images.map { image in
+                var row = image.fields
+                row["image_id"] = image.imageID
+                row["frame"] = String(image.frame)
+                row["input_dir"] = file.root.path
+                row["path"] = file.relative
+                row["size"] = size
+                row["mtime_ns"] = mtime
+                row["sha256"] = result.sha256
+                if let raw = image.rawPatientID {
+                    row["patient_key"] = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(raw.utf8), using: key)).prefix(32).description
+                    if keepIDs { row["patient_id"] = raw }
+                }
+                return row
+            }
+        }
+        // One row per image id: a second file with the same id (a copy, or a clashing file stem) is an error.
+        var seen: [String: String] = [:]
+        var rows: [[String]] = []
+        for (file, images) in zip(files, results) {
+            for image in images ?? [] {
+                let id = image["image_id"] ?? ""
+                if let other = seen[id] {
+                    context.recordError(item: file.relative, reason: "duplicate image id \(id) (also \(other)); this file was left out")
+                    continue
+                }
+                seen[id] = file.relative
+                rows.append(Self.columns.map { image[$0] ?? "" })
+            }
+        }
+        try context.writeCSV("ingest.csv", header: Self.columns, rows: rows)
+        try AtomicFile.write(Data((keyID + "\n").utf8), to: context.outputDirectory.appendingPathComponent(Self.keyIDFile))
+        let removed = Set(previous.keys).subtracting(files.map(\.id)).count
+        context.log("\(files.count) files: \(counter.decoded) decoded, \(counter.reused) unchanged and reused, \(removed) gone since the last run; \(rows.count) images")
+        return StageOutcome(rows: rows.count, items: files.count)
+    }
+
+    func inputRoots(_ context: StageContext) throws -> [URL] {
+        if parameters.has("inputs") {
+            for root in parameters.urls("inputs") {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw StageFailure("input folder \(root.path) does not exist")
+                }
+            }
+            return parameters.urls("inputs")
+        }
+        guard context.upstreamKinds.values.contains(SynthesizeStage.kind) else {
+            throw StageFailure("ingest needs 'inputs' (folders to walk), or an upstream synthesize stage in its 'after'")
+        }
+        return [try context.upstream(ofKind: SynthesizeStage.kind).appendingPathComponent("dicom")]
+    }
+
+    /// The secret behind patient keys: from a file, the environment, or generated once in the run directory.
+    func loadSecret(_ context: StageContext) throws -> Data {
+        if parameters.has("secret_file") {
+            let data = try Data(contentsOf: parameters.url("secret_file"))
+            let trimmed = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty else { throw StageFailure("secret_file \(parameters.string("secret_file")) is empty") }
+            return Data(trimmed.utf8)
+        }
+        if let name = parameters.optionalString("secret_env") {
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                throw StageFailure("environment variable \(name) is not set or empty")
+            }
+            return Data(value.utf8)
+        }
+        let url = context.runDirectory.appendingPathComponent(Self.generatedSecret)
+        if let data = try? Data(contentsOf: url), !data.isEmpty { return data }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = generator.next() }
+        let secret = Data(Self.hex(bytes).utf8)
+        try AtomicFile.write(secret, to: url, permissions: 0o600)
+        context.log("no secret_file or secret_env given: generated a patient-key secret in \(url.path) (owner-only); keep it to keep patient keys stable")
+        return secret
+    }
+
+    /// Files below `root` that pass the include and exclude patterns, in path order.
+    func walk(_ root: URL) throws -> [Found] {
+        let include = parameters.strings("include"), exclude = parameters.strings("exclude")
+        func matches(_ patterns: [String], _ relative: String) -> Bool {
+            let name = (relative as NSString).lastPathComponent
+            return patterns.contains { fnmatch($0, $0.contains("/") ? relative : name, 0) == 0 }
+        }
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
+                                                          options: [.skipsHiddenFiles]) else {
+            throw StageFailure("cannot read input folder \(root.path)")
+        }
+        var found: [Found] = []
+        let prefix = root.standardizedFileURL.path + "/"
+        while let url = walker.nextObject() as? URL {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+            let path = url.standardizedFileURL.path
+            let relative = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : url.lastPathComponent
+            if matches(include, relative) && !matches(exclude, relative) { found.append(Found(root: root, relative: relative)) }
+        }
+        return found.sorted { $0.relative < $1.relative }
+    }
+
+    /// The last run's rows by file, when its patient keys came from the same secret.
+    func previousRows(_ context: StageContext, keyID: String) -> [String: [[String: String]]] {
+        guard let folder = context.previousOutputDirectory,
+              let oldKey = try? String(contentsOf: folder.appendingPathComponent(Self.keyIDFile), encoding: .utf8),
+              oldKey.trimmingCharacters(in: .whitespacesAndNewlines) == keyID,
+              let table = try? CSV.read(folder.appendingPathComponent("ingest.csv")), table.header == Self.columns else { return [:] }
+        var rows: [String: [[String: String]]] = [:]
+        for row in table.rows {
+            rows["\(row["input_dir"]!)/\(row["path"]!)", default: []].append(row)
+        }
+        return rows
+    }
+
+    static func sha256(of url: URL) throws -> String {
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        return hex(SHA256.hash(data: data))
+    }
+}
+
+/// An item's failure reason, shown as is in errors.csv.
+struct ImageErrorText: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Counts shared by the item workers.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var decoded = 0
+    private(set) var reused = 0
+    func add(decoded d: Int = 0, reused r: Int = 0) {
+        lock.lock()
+        decoded += d
+        reused += r
+        lock.unlock()
+    }
+}
