@@ -4,4 +4,5 @@ import Pipeline
 public let stageRegistry = StageRegistry([
     SynthesizeStage.self,
     IngestStage.self,
+    NormalizeStage.self,
 ])

@@ -1,0 +1,161 @@
+// normalize: each ingested image → a grey PNG of a fixed size through a chain of named steps. The default
+// chain is the Med-AD preprocessing (rescale, invert MONOCHROME1, min–max to 8 bits, Pillow-bilinear resize).
+import Crypto
+import Foundation
+import MedImage
+import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct NormalizeStage: Stage {
+    public static let kind = "normalize"
+    public static let summary = "grey PNGs of a fixed size through named steps (default: the Med-AD preprocessing), written with libpng"
+    static let resizeStep = "resize"
+    public static let defaultSteps = ["rescale", "invert_monochrome1", "minmax", resizeStep]
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("steps", .strings(allowed: GreyLevelStep.allCases.map(\.rawValue) + [resizeStep]), default: .strings(defaultSteps),
+                      help: "the chain, in order; resize comes last; colour input is first reduced to grey as Pillow's convert('L')"),
+        ParameterSpec("size", .int(8...8192), default: .int(512), help: "output rows and columns"),
+        ParameterSpec("aspect", .choice(AspectHandling.allCases.map(\.rawValue)), default: .string("stretch"),
+                      help: "non-square input: stretch (Med-AD), pad (ImageOps.pad) or crop (ImageOps.fit)"),
+        ParameterSpec("bit_depth", .choice(["8", "16"]), default: .string("8"), help: "bits per PNG sample"),
+        ParameterSpec("window_center", .double(nil), optional: "window centre for the window step (default: the header's)"),
+        ParameterSpec("window_width", .double(1...Double(Int32.max)), optional: "window width for the window step (default: the header's)"),
+        ParameterSpec("clip_low", .double(0...100), default: .double(0.5), help: "low percentile of clip_percentiles"),
+        ParameterSpec("clip_high", .double(0...100), default: .double(99.5), help: "high percentile of clip_percentiles"),
+        ParameterSpec("png_compression", .int(0...9), default: .int(1), help: "zlib level of the PNGs (1 is fast, 9 small)"),
+    ]
+    public static let columns = ["image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe"]
+
+    let recipe: GreyLevelRecipe
+    let resize: Bool
+    let parameters: Parameters
+
+    public init(parameters: Parameters) throws {
+        let names = parameters.strings("steps")
+        if Set(names).count != names.count { throw ParameterError(key: "steps", "a step is named twice") }
+        if let index = names.firstIndex(of: Self.resizeStep), index != names.count - 1 {
+            throw ParameterError(key: "steps", "resize must be the last step (Pillow resizes the finished 8- or 16-bit image)")
+        }
+        let steps = names.compactMap(GreyLevelStep.init(rawValue:))
+        if let invert = steps.firstIndex(of: .invertMonochrome1),
+           let voi = steps.firstIndex(where: { $0 == .window || $0 == .voiLUT }), invert < voi {
+            throw ParameterError(key: "steps", "invert_monochrome1 must come after window/voi_lut (DICOM inverts last; inverting first flips the window)")
+        }
+        if parameters.has("window_center") != parameters.has("window_width") {
+            throw ParameterError(key: "window_width", "give window_center and window_width together")
+        }
+        if parameters.double("clip_low") >= parameters.double("clip_high") {
+            throw ParameterError(key: "clip_high", "must be above clip_low")
+        }
+        var recipe = GreyLevelRecipe(steps: steps, outputBits: Int(parameters.string("bit_depth"))!)
+        recipe.windowCenter = parameters.optionalDouble("window_center")
+        recipe.windowWidth = parameters.optionalDouble("window_width")
+        recipe.lowPercentile = parameters.double("clip_low")
+        recipe.highPercentile = parameters.double("clip_high")
+        self.recipe = recipe
+        self.resize = names.last == Self.resizeStep
+        self.parameters = parameters
+    }
+
+    public func run(in context: StageContext) throws -> StageOutcome {
+        let ingest = try CSV.read(try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"))
+        let folder = context.outputDirectory.appendingPathComponent("png")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let previous = previousRows(context)
+        let settings = String(decoding: parameters.canonicalJSON, as: UTF8.self)
+        let counter = Counter()
+        let rows = context.forEachItem(ingest.rows, id: { $0["image_id"] ?? "?" }) { row -> [String] in
+            let id = row["image_id"] ?? ""
+            let file = "png/\(id).png"
+            let output = context.outputDirectory.appendingPathComponent(file)
+            let recipeID = Self.recipeID(settings: settings, row: row)
+            if let old = previous.rows[id], old["recipe"] == recipeID, let oldFolder = previous.folder,
+               link(oldFolder.appendingPathComponent(file).path, output.path) == 0 {
+                counter.add(reused: 1)
+                return Self.columns.map { old[$0] ?? "" }
+            }
+            let result = try normalize(row, to: output)
+            counter.add(decoded: 1)
+            let s = result.statistics
+            return [id, file, String(result.size), String(result.size), String(recipe.outputBits), result.applied.joined(separator: ";"),
+                    format(s.min), format(s.max), format(s.mean), format(s.standardDeviation), recipeID]
+        }
+        let written = rows.compactMap { $0 }
+        try context.writeCSV("normalize.csv", header: Self.columns, rows: written)
+        context.log("\(written.count) PNGs of \(parameters.int("size"))² in png/: \(counter.decoded) made, \(counter.reused) unchanged and reused")
+        return StageOutcome(rows: written.count, items: ingest.rows.count)
+    }
+
+    struct Normalized {
+        var applied: [String]
+        var statistics: GreyLevelStatistics
+        var size: Int
+    }
+
+    /// Decodes one ingested image, runs the chain and writes the PNG.
+    func normalize(_ row: [String: String], to output: URL) throws -> Normalized {
+        let path = URL(fileURLWithPath: row["input_dir"] ?? "").appendingPathComponent(row["path"] ?? "").path
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw ImageErrorText("source file is gone: \(row["path"] ?? "")") }
+        let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        guard String(info.st_size) == row["size"], String(mtime) == row["mtime_ns"] else {
+            throw ImageErrorText("source file changed since ingest (size or modification time); run ingest again")
+        }
+        var header = GreyLevelHeader()
+        header.photometric = row["photometric_interpretation"] ?? ""
+        header.rescaleSlope = Double(row["rescale_slope"] ?? "") ?? 1
+        header.rescaleIntercept = Double(row["rescale_intercept"] ?? "") ?? 0
+        header.windowCenter = Double(row["window_center"] ?? "")
+        header.windowWidth = Double(row["window_width"] ?? "")
+        var image: PixelImage
+        switch row["format"] {
+        case "dicom":
+            let dicom = try DICOMFile(path: path)
+            image = try dicom.decodeFrame(Int(row["frame"] ?? "0") ?? 0)
+            if recipe.steps.contains(.voiLUT) { header.voiLUT = try dicom.voiLUT() }
+        case "png":
+            image = try PNGCodec.read(path: path)
+        case "jpeg":
+            image = try JPEGCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        case "jpeg2000":
+            image = try JPEG2000Codec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        default:
+            throw ImageErrorText("unknown format '\(row["format"] ?? "")' in ingest.csv")
+        }
+        var applied: [String] = []
+        if image.channels > 1 {
+            image = try image.grayscale()
+            applied.append("grayscale")
+        }
+        let grey = try GreyLevels.apply(image, header: header, recipe: recipe)
+        applied += grey.applied
+        var pixels = grey.pixels, width = image.width, height = image.height
+        if resize {
+            let size = parameters.int("size")
+            pixels = try Geometry.square(pixels, width: width, height: height, size: size,
+                                         aspect: AspectHandling(rawValue: parameters.string("aspect"))!)
+            if width != size || height != size { applied.append(Self.resizeStep) }
+            width = size
+            height = size
+        }
+        try PNGCodec.writeGray(path: output.path, pixels: pixels, width: width, height: height,
+                               compressionLevel: parameters.int("png_compression"))
+        return Normalized(applied: applied, statistics: grey.statistics, size: width)
+    }
+
+    /// Identifies what made a PNG: the settings, the source content and frame, and medad's version.
+    static func recipeID(settings: String, row: [String: String]) -> String {
+        let text = [medadVersion, settings, row["sha256"] ?? "", row["frame"] ?? ""].joined(separator: "\n")
+        return SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func previousRows(_ context: StageContext) -> (folder: URL?, rows: [String: [String: String]]) {
+        guard let folder = context.previousOutputDirectory,
+              let table = try? CSV.read(folder.appendingPathComponent("normalize.csv")), table.header == Self.columns else { return (nil, [:]) }
+        return (folder, Dictionary(table.rows.map { ($0["image_id"] ?? "", $0) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    func format(_ value: Double) -> String { String(format: "%.6g", value) }
+}
