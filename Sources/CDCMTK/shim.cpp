@@ -125,6 +125,14 @@ static DcmPixelData *pixel_data(MedDcm *dcm, char *err, size_t errlen) {
     return OFstatic_cast(DcmPixelData *, element);
 }
 
+extern "C" int med_dcm_native_pixels_complete(MedDcm *dcm, uint64_t bytes) {
+    DcmXfer xfer(dcm->file.getDataset()->getOriginalXfer());
+    if (xfer.isEncapsulated() || xfer.getXfer() == EXS_Unknown) return 0;
+    DcmElement *element = nullptr;
+    if (dcm->file.getDataset()->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return 0;
+    return static_cast<uint64_t>(element->getLength()) >= bytes ? 1 : 0;
+}
+
 extern "C" int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t errlen) {
     DcmPixelData *pixels = pixel_data(dcm, err, errlen);
     if (pixels == nullptr) return 1;

@@ -59,14 +59,14 @@ public enum PNGCodec {
     }
 
     /// Writes a grey PNG; `pixels` holds width × height samples of 8 or 16 bits.
-    public static func writeGray(path: String, pixels: Samples, width: Int, height: Int, compressionLevel: Int) throws {
+    public static func writeGray(path: String, pixels: Samples, width: Int, height: Int) throws {
         var message = [CChar](repeating: 0, count: errorCapacity)
         let status: Int32 = message.withUnsafeMutableBufferPointer { err in
             switch pixels {
             case .uint8(let p):
-                return p.withUnsafeBytes { med_png_write_gray(path, $0.baseAddress, UInt32(width), UInt32(height), 8, Int32(compressionLevel), err.baseAddress!, errorCapacity) }
+                return p.withUnsafeBytes { med_png_write_gray(path, $0.baseAddress, UInt32(width), UInt32(height), 8, err.baseAddress!, errorCapacity) }
             case .uint16(let p):
-                return p.withUnsafeBytes { med_png_write_gray(path, $0.baseAddress, UInt32(width), UInt32(height), 16, Int32(compressionLevel), err.baseAddress!, errorCapacity) }
+                return p.withUnsafeBytes { med_png_write_gray(path, $0.baseAddress, UInt32(width), UInt32(height), 16, err.baseAddress!, errorCapacity) }
             default:
                 _ = strncpy(err.baseAddress!, "PNG output takes unsigned 8- or 16-bit samples", errorCapacity - 1)
                 return 1

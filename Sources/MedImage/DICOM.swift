@@ -255,6 +255,14 @@ public final class DICOMFile {
         return image
     }
 
+    /// Whether the pixels are stored uncompressed and complete for every frame: then a frame "decodes"
+    /// by being read, and checking costs no pixel copy.
+    public var hasCompleteNativePixels: Bool {
+        guard let info = try? pixelInfo() else { return false }
+        let bytes = UInt64(info.rows) * UInt64(info.columns) * UInt64(info.samplesPerPixel) * UInt64(info.bitsAllocated / 8) * UInt64(info.frames)
+        return bytes > 0 && [8, 16, 32].contains(info.bitsAllocated) && med_dcm_native_pixels_complete(handle, bytes) == 1
+    }
+
     /// The compressed bytes of one frame of encapsulated Pixel Data.
     public func encapsulatedFrame(_ index: Int) throws -> [UInt8] {
         var data: UnsafeMutablePointer<UInt8>?

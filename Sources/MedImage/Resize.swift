@@ -100,13 +100,29 @@ public enum PillowBilinear {
             input.withUnsafeBufferPointer { src in
                 fixedWeights.withUnsafeBufferPointer { k in
                     if horizontal {
-                        for y in 0..<lines {
-                            let row = src.baseAddress! + (y + lineOffset) * stride
-                            for xx in 0..<outCount {
-                                let first = c.first[xx], n = c.count[xx], kk = k.baseAddress! + xx * c.taps
-                                var sum = half
-                                for x in 0..<n { sum &+= Int32(row[first + x]) &* kk[x] }
-                                out[y * outCount + xx] = clip(sum)
+                        // Every output uses exactly `taps` inputs: the window slides inside the row and the
+                        // weights move with it (zeros pad the rest). Integer sums do not depend on order, so
+                        // the result is Pillow's; the fixed, check-free inner loop is about twice as fast.
+                        let taps = min(c.taps, stride)
+                        var starts = [Int](repeating: 0, count: outCount)
+                        var padded = [Int32](repeating: 0, count: outCount * taps)
+                        for xx in 0..<outCount {
+                            let start = min(c.first[xx], stride - taps)
+                            starts[xx] = start
+                            for x in 0..<c.count[xx] { padded[xx * taps + c.first[xx] - start + x] = k[xx * c.taps + x] }
+                        }
+                        starts.withUnsafeBufferPointer { starts in
+                            padded.withUnsafeBufferPointer { weights in
+                                for y in 0..<lines {
+                                    let row = src.baseAddress! + (y + lineOffset) * stride
+                                    let outRow = out.baseAddress! + y * outCount
+                                    for xx in 0..<outCount {
+                                        let pixels = row + starts[xx], w = weights.baseAddress! + xx * taps
+                                        var sum = half
+                                        for t in 0..<taps { sum &+= Int32(pixels[t]) &* w[t] }
+                                        outRow[xx] = clip(sum)
+                                    }
+                                }
                             }
                         }
                     } else {

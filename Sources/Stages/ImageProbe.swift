@@ -1,9 +1,9 @@
 // What the ingest stage learns from one file: its format (by content, not extension), its header, and
 // whether every frame it will hand on decodes. Runs inside a decoder worker process (see DecoderWorkers),
 // so that a decoder that aborts or hangs on hostile bytes takes down only that worker.
-import Crypto
 import Foundation
 import MedImage
+import Pipeline
 
 public struct ProbeRequest: Codable, Sendable {
     public var path: String
@@ -22,7 +22,7 @@ public struct ProbedImage: Codable, Sendable, Equatable {
 }
 
 public struct ProbeResult: Codable, Sendable {
-    public var sha256: String = ""
+    public var contentHash: String = ""
     public var images: [ProbedImage] = []
     public var error: String?
 }
@@ -40,7 +40,7 @@ public enum ImageProbe {
         var result = ProbeResult()
         do {
             let data = try readFile(request.path)
-            result.sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            result.contentHash = XXH64.hex(data)
             let bytes = [UInt8](data)
             let stem = URL(fileURLWithPath: request.path).deletingPathExtension().lastPathComponent
             switch FileSignature.of(Array(bytes.prefix(132))) {
@@ -89,7 +89,12 @@ public enum ImageProbe {
         }
         let info = try file.pixelInfo()
         let frames = request.allFrames ? Array(0..<info.frames) : [0]
-        for frame in frames { _ = try file.decodeFrame(frame, maxPixels: request.maxPixels) }
+        // Compressed frames are decoded to prove they decode; uncompressed ones only need to be all there.
+        let samples = info.rows * info.columns * info.samplesPerPixel
+        let readable = file.hasCompleteNativePixels && samples <= request.maxPixels && info.bitsStored <= info.bitsAllocated
+        if !readable {
+            for frame in frames { _ = try file.decodeFrame(frame, maxPixels: request.maxPixels) }
+        }
         func first(_ tag: DICOMTag) -> String {
             file.string(tag)?.split(separator: "\\").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         }

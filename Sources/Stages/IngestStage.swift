@@ -24,7 +24,7 @@ public struct IngestStage: Stage {
         ParameterSpec("decode_timeout", .double(0.1...86_400), default: .double(120), help: "seconds one file may take to decode before its worker is killed"),
     ]
 
-    public static let columns = ["image_id", "frame", "input_dir", "path", "size", "mtime_ns", "sha256"]
+    public static let columns = ["image_id", "frame", "input_dir", "path", "size", "mtime_ns", "content_hash"]
         + ImageProbe.headerColumns + ["patient_key", "patient_id"]
     static let keyIDFile = "patient_key_id.txt"
     static let generatedSecret = "secrets/patient-key.secret"
@@ -86,7 +86,7 @@ public struct IngestStage: Stage {
             let size = String(info.st_size), mtime = String(Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
             if let old = previous[file.id] {
                 if old[0]["size"] == size && old[0]["mtime_ns"] == mtime { counter.add(reused: 1); return old }
-                if old[0]["size"] == size, let hash = try? Self.sha256(of: url), hash == old[0]["sha256"] {
+                if old[0]["size"] == size, let hash = try? XXH64.hex(ofFile: url), hash == old[0]["content_hash"] {
                     counter.add(reused: 1)
                     return old.map { var row = $0; row["mtime_ns"] = mtime; return row }
                 }
@@ -102,7 +102,7 @@ public struct IngestStage: Stage {
                 row["path"] = file.relative
                 row["size"] = size
                 row["mtime_ns"] = mtime
-                row["sha256"] = result.sha256
+                row["content_hash"] = result.contentHash
                 if let raw = image.rawPatientID {
                     row["patient_key"] = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(raw.utf8), using: key)).prefix(32).description
                     if keepIDs { row["patient_id"] = raw }
@@ -207,11 +207,6 @@ public struct IngestStage: Stage {
             rows["\(row["input_dir"]!)/\(row["path"]!)", default: []].append(row)
         }
         return rows
-    }
-
-    static func sha256(of url: URL) throws -> String {
-        let data = try Data(contentsOf: url, options: .alwaysMapped)
-        return hex(SHA256.hash(data: data))
     }
 }
 

@@ -24,7 +24,6 @@ public struct NormalizeStage: Stage {
         ParameterSpec("window_width", .double(1...Double(Int32.max)), optional: "window width for the window step (default: the header's)"),
         ParameterSpec("clip_low", .double(0...100), default: .double(0.5), help: "low percentile of clip_percentiles"),
         ParameterSpec("clip_high", .double(0...100), default: .double(99.5), help: "high percentile of clip_percentiles"),
-        ParameterSpec("png_compression", .int(0...9), default: .int(1), help: "zlib level of the PNGs (1 is fast, 9 small)"),
     ]
     public static let columns = ["image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe"]
 
@@ -140,14 +139,13 @@ public struct NormalizeStage: Stage {
             width = size
             height = size
         }
-        try PNGCodec.writeGray(path: output.path, pixels: pixels, width: width, height: height,
-                               compressionLevel: parameters.int("png_compression"))
+        try PNGCodec.writeGray(path: output.path, pixels: pixels, width: width, height: height)
         return Normalized(applied: applied, statistics: grey.statistics, size: width)
     }
 
     /// Identifies what made a PNG: the settings, the source content and frame, and medad's version.
     static func recipeID(settings: String, row: [String: String]) -> String {
-        let text = [medadVersion, settings, row["sha256"] ?? "", row["frame"] ?? ""].joined(separator: "\n")
+        let text = [medadVersion, settings, row["content_hash"] ?? "", row["frame"] ?? ""].joined(separator: "\n")
         return SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 

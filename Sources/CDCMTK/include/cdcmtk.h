@@ -57,6 +57,9 @@ void med_dcm_transfer_syntax(MedDcm *dcm, char *buf, size_t buflen);
 int med_dcm_has_pixel_data(MedDcm *dcm);
 /// Reads the pixel module. Returns 0 on success.
 int med_dcm_pixel_info(MedDcm *dcm, MedDcmPixelInfo *info, char *err, size_t errlen);
+/// Returns 1 when Pixel Data is stored uncompressed (native) and its value holds at least `bytes` bytes, so
+/// that every frame can be read without decoding; 0 otherwise.
+int med_dcm_native_pixels_complete(MedDcm *dcm, uint64_t bytes);
 /// Size in bytes of one decoded frame (rows × columns × samples × bitsAllocated/8, rounded up to even).
 int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t errlen);
 /// Decodes one frame (0-based) into the caller's buffer: raw stored values in native byte order,
