@@ -51,7 +51,7 @@ let package = Package(
 
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "medad"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "medad"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

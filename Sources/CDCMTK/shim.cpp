@@ -3,6 +3,7 @@
 #include "cdcmtk.h"
 
 #include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dccodec.h"
 #include "dcmtk/dcmdata/dctk.h"
 #include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
@@ -146,6 +147,11 @@ extern "C" int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t
 extern "C" int med_dcm_decode_frame(MedDcm *dcm, uint32_t frame, void *buffer, size_t buflen, char *err, size_t errlen) {
     DcmPixelData *pixels = pixel_data(dcm, err, errlen);
     if (pixels == nullptr) return 1;
+    DcmXfer original(dcm->file.getDataset()->getOriginalXfer());
+    if (original.isEncapsulated() && !DcmCodecList::canChangeCoding(original.getXfer(), EXS_LittleEndianExplicit)) {
+        set_error(err, errlen, std::string("unsupported transfer syntax ") + original.getXferID() + " (" + original.getXferName() + "): no decoder for it");
+        return 1;
+    }
     Uint32 startFragment = 0;
     OFString colorModel;
     OFCondition cond = pixels->getUncompressedFrame(dcm->file.getDataset(), frame, startFragment, buffer,

@@ -208,12 +208,7 @@ public final class DICOMFile {
                 }
                 initialized = capacity
             }
-            guard status == 0 else {
-                if message.contains("Cannot change Representation") {
-                    throw DICOMError("unsupported transfer syntax \(syntax): no decoder for it")
-                }
-                throw DICOMError(message)
-            }
+            guard status == 0 else { throw DICOMError(message) }
             words.removeLast(capacity - samples)
             return words
         }
@@ -252,7 +247,9 @@ public final class DICOMFile {
         guard image.width == info.columns, image.height == info.rows, image.channels == info.samplesPerPixel else {
             throw DICOMError("\(codec) stream holds \(image.width)×\(image.height)×\(image.channels), the header says \(info.columns)×\(info.rows)×\(info.samplesPerPixel)")
         }
-        return image
+        // The header's Bits Stored, as for every other syntax (encoders often record a wider precision).
+        return PixelImage(width: image.width, height: image.height, channels: image.channels,
+                          bitsStored: min(info.bitsStored, image.bitsStored), samples: image.samples)
     }
 
     /// Whether the pixels are stored uncompressed and complete for every frame: then a frame "decodes"

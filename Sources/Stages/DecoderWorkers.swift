@@ -90,8 +90,12 @@ public final class DecoderWorkers: @unchecked Sendable {
     private var idle: [DecoderWorker] = []
     private let lock = NSLock()
 
-    public init(timeout: Double) throws {
-        executable = try Self.locateExecutable()
+    public convenience init(timeout: Double) throws {
+        self.init(executable: try Self.locateExecutable(), timeout: timeout)
+    }
+
+    init(executable: URL, timeout: Double) {
+        self.executable = executable
         self.timeout = timeout
         signal(SIGPIPE, SIG_IGN)  // a worker that dies mid-request must not take the parent with it
     }

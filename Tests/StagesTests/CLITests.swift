@@ -3,7 +3,7 @@ import Foundation
 import Pipeline
 import XCTest
 
-final class CLITests: XCTestCase {
+final class CLITests: XCTestCase, MedadCLI {
     var folder: URL!
 
     override func setUpWithError() throws {
@@ -12,31 +12,6 @@ final class CLITests: XCTestCase {
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
-    var medad: URL {
-        let candidates = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent()]
-        return candidates.map { $0.appendingPathComponent("medad") }.first { FileManager.default.isExecutableFile(atPath: $0.path) }!
-    }
-
-    func start(_ arguments: [String]) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = medad
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        return (process, pipe)
-    }
-
-    @discardableResult
-    func medad(_ arguments: String...) throws -> (code: Int32, output: String) {
-        let (process, pipe) = try start(arguments)
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
 
     /// Two synthesize stages, the second after the first, big enough to be killed in the middle.
     func writeManifest(normal: Int = 150) throws -> String {

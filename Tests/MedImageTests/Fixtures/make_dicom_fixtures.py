@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Makes DICOM fixtures that medad's own writer cannot make, once, with pydicom and Pillow (run from this
+folder; commit the outputs). Each file's expected pixels are in the matching *_pixels.png (16-bit grey, or
+8-bit RGB), written from the same numpy array before encoding.
+
+  j2k_lossless.dcm   JPEG 2000 lossless (1.2.840.10008.1.2.4.90), 12-bit unsigned 40x48, MONOCHROME2
+  j2k_lossy.dcm      JPEG 2000 (1.2.840.10008.1.2.4.91), the same pixels, irreversible at 10:1
+  rgb_native.dcm     explicit little endian RGB 8-bit 20x24, planar configuration 0
+  multiframe.dcm     explicit little endian 16-bit 3 frames of 16x12 (frame k = base + 1000 k)
+"""
+import io
+
+import numpy as np
+from PIL import Image
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+rng = np.random.default_rng(11)
+
+
+def dataset(path, syntax, rows, cols):
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[path])
+    meta.TransferSyntaxUID = syntax
+    ds = FileDataset(path, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.PatientName = "FIXTURE^PERSON"
+    ds.PatientID = "FIX-0001"
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns = rows, cols
+    return ds
+
+
+y, x = np.mgrid[0:40, 0:48]
+twelve = np.clip(2048 + 1200 * np.sin(x / 7.0) * np.cos(y / 5.0) + rng.normal(0, 40, x.shape), 0, 4095).astype(np.uint16)
+Image.fromarray(twelve).save("j2k_pixels.png")
+for name, syntax, options in (("j2k_lossless.dcm", "1.2.840.10008.1.2.4.90", dict(irreversible=False)),
+                              ("j2k_lossy.dcm", "1.2.840.10008.1.2.4.91", dict(irreversible=True, quality_mode="rates", quality_layers=[10]))):
+    stream = io.BytesIO()
+    Image.fromarray(twelve).save(stream, format="JPEG2000", no_jp2=True, **options)
+    ds = dataset(name, syntax, 40, 48)
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = encapsulate([stream.getvalue()])
+    ds["PixelData"].VR = "OB"
+    ds.save_as(name, enforce_file_format=True)
+
+rgb = rng.integers(0, 256, size=(20, 24, 3), dtype=np.uint8)
+Image.fromarray(rgb).save("rgb_pixels.png")
+ds = dataset("rgb_native.dcm", ExplicitVRLittleEndian, 20, 24)
+ds.SamplesPerPixel = 3
+ds.PlanarConfiguration = 0
+ds.PhotometricInterpretation = "RGB"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+ds.PixelData = rgb.tobytes()
+ds.save_as("rgb_native.dcm", enforce_file_format=True)
+
+base = rng.integers(0, 1000, size=(12, 16), dtype=np.uint16)
+frames = np.stack([base + 1000 * k for k in range(3)])
+Image.fromarray(frames.reshape(36, 16)).save("multiframe_pixels.png")
+ds = dataset("multiframe.dcm", ExplicitVRLittleEndian, 12, 16)
+ds.SamplesPerPixel = 1
+ds.PhotometricInterpretation = "MONOCHROME2"
+ds.NumberOfFrames = 3
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+ds.PixelData = frames.tobytes()
+ds.save_as("multiframe.dcm", enforce_file_format=True)

@@ -1,0 +1,238 @@
+// ingest and normalize through the medad binary: every format and transfer syntax, every class of bad input,
+// no patient data in any output, incremental reruns; and the decoder workers' crash and hang handling.
+import Foundation
+import MedAD
+import MedImage
+import Pipeline
+@testable import Stages
+import XCTest
+
+final class IngestNormalizeTests: XCTestCase, MedadCLI {
+    var folder: URL!
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("MedImageTests/Fixtures")
+    /// Identifying values written into the inputs; none may reach an output or a log.
+    let identifying = ["LEAK^NAME", "RAW-ID-123", "OTHER-ID-9", "19451231", "FIXTURE^PERSON", "FIX-0001"]
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-\(UUID())")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("good/nested"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("broken"), withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func url(_ relative: String) -> URL { folder.appendingPathComponent(relative) }
+
+    /// A 64×64 gradient DICOM with patient data, in `syntax`.
+    func writeDICOM(_ relative: String, syntax: DICOMTransferSyntax, bits: Int = 12, photometric: String = "MONOCHROME2",
+                    patientID: String = "RAW-ID-123", size: Int = 64, seed: Int = 0) throws {
+        let maximum = (1 << bits) - 1
+        let pixels = (0..<(size * size)).map { UInt16(($0 * 7 + seed * 131 + ($0 / size) * 13) % (maximum + 1)) }
+        let request = DICOMWriteRequest(
+            attributes: [(.sopClassUID, "1.2.840.10008.5.1.4.1.1.1.1"), (.sopInstanceUID, "2.25.\(relative.utf8.reduce(7) { $0 &* 31 &+ Int($1) } & 0xFFFFFFFF).\(seed)"),
+                         (.patientName, "LEAK^NAME"), (.patientID, patientID), (.patientBirthDate, "19451231"),
+                         (.modality, "DX"), (.rescaleSlope, "1"), (.rescaleIntercept, "0")],
+            rows: size, columns: size, bitsAllocated: bits > 8 ? 16 : 8, bitsStored: bits, pixelRepresentation: 0,
+            photometric: photometric, pixels: pixels)
+        try DICOMWriter.write(request, to: url(relative).path, syntax: syntax)
+    }
+
+    func tool(_ path: String, _ arguments: String...) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "\(path) \(arguments)")
+    }
+
+    func makeInputs() throws {
+        try writeDICOM("good/mono1.dcm", syntax: .explicitLittleEndian, photometric: "MONOCHROME1")
+        try writeDICOM("good/nested/baseline", syntax: .jpegBaseline, bits: 8, patientID: "OTHER-ID-9")  // no extension
+        try writeDICOM("good/jpegls.dcm", syntax: .jpegLS, seed: 1)
+        try writeDICOM("good/rle.dcm", syntax: .rle, seed: 2)
+        try writeDICOM("good/big_endian.dcm", syntax: .explicitBigEndian, seed: 3)
+        try writeDICOM("good/lossless.dcm", syntax: .jpegLossless, seed: 4)
+        try writeDICOM("good/implicit.dcm", syntax: .implicitLittleEndian, seed: 5)
+        // A dataset without preamble or meta header: only a parse can tell it is DICOM.
+        try writeDICOM("source.dcm", syntax: .implicitLittleEndian, seed: 10)
+        try tool("/usr/bin/dcmconv", "-F", url("source.dcm").path, url("good/nested/headerless.bin").path)
+        for name in ["j2k_lossless.dcm", "j2k_lossy.dcm", "rgb_native.dcm", "multiframe.dcm", "small8.png", "fundus.jpg"] {
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: url("good/\(name)"))
+        }
+        try "patientId,class\n".write(to: url("good/labels.csv"), atomically: true, encoding: .utf8)  // excluded by default
+
+        let whole = try Data(contentsOf: url("good/mono1.dcm"))
+        try whole.prefix(whole.count / 2).write(to: url("broken/truncated.dcm"))
+        try Data("this is a text file, not an image\n".utf8).write(to: url("broken/notes.dat"))
+        try Data().write(to: url("broken/empty.dcm"))
+        try writeDICOM("broken/report.dcm", syntax: .explicitLittleEndian)
+        try tool("/usr/bin/dcmodify", "-nb", "-e", "(7fe0,0010)", url("broken/report.dcm").path)
+        // JPEG-LS data under a syntax nobody decodes here (JPEG 2000 Part 2 multi-component, same UID length).
+        try writeDICOM("broken/unsupported.dcm", syntax: .jpegLS, seed: 6)
+        try patch("broken/unsupported.dcm", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.92")
+        // Garbage in the middle of a JPEG baseline stream.
+        try writeDICOM("broken/corrupt.dcm", syntax: .jpegBaseline, bits: 8, seed: 7)
+        var corrupt = [UInt8](try Data(contentsOf: url("broken/corrupt.dcm")))
+        var generator = SeededGenerator(seed: 42)
+        for i in (corrupt.count / 2)..<(corrupt.count - 40) { corrupt[i] = UInt8(truncatingIfNeeded: generator.next()) }
+        try Data(corrupt).write(to: url("broken/corrupt.dcm"))
+        try writeDICOM("broken/huge.dcm", syntax: .explicitLittleEndian, size: 300, seed: 8)
+    }
+
+    func patch(_ relative: String, _ old: String, _ new: String) throws {
+        var data = try Data(contentsOf: url(relative))
+        let range = try XCTUnwrap(data.range(of: Data(old.utf8)))
+        data.replaceSubrange(range, with: Data(new.utf8))
+        try data.write(to: url(relative))
+    }
+
+    func writeManifest() throws -> String {
+        try "a-secret-for-tests\n".write(to: url("secret.txt"), atomically: true, encoding: .utf8)
+        let yaml = """
+        name: t
+        run_dir: run
+        stages:
+          ingest:
+            kind: ingest
+            params:
+              inputs: [good, broken]
+              frames: all
+              max_pixels: 50000
+              secret_file: secret.txt
+          normalize:
+            kind: normalize
+            after: [ingest]
+            params: {size: 32}
+          normalize16:
+            kind: normalize
+            after: [ingest]
+            params: {size: 40, bit_depth: "16", aspect: pad, steps: [rescale, window, invert_monochrome1, minmax, resize], window_center: 2000, window_width: 3000}
+        """
+        let path = url("t.yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func table(_ relative: String) throws -> [[String: String]] { try CSV.read(url("run/\(relative)")).rows }
+
+    func testEveryFormatDecodesAndEveryBadFileIsOneClearErrorRow() throws {
+        try makeInputs()
+        let result = try medad("run", try writeManifest())
+        XCTAssertEqual(result.code, 0, result.output)
+
+        let ingest = try table("ingest/ingest.csv")
+        let byPath = Dictionary(grouping: ingest, by: { $0["path"]! })
+        XCTAssertEqual(Set(byPath.keys), ["mono1.dcm", "nested/baseline", "jpegls.dcm", "rle.dcm", "big_endian.dcm", "lossless.dcm",
+                                          "implicit.dcm", "nested/headerless.bin", "j2k_lossless.dcm", "j2k_lossy.dcm", "rgb_native.dcm",
+                                          "multiframe.dcm", "small8.png", "fundus.jpg"])
+        XCTAssertEqual(byPath["multiframe.dcm"]?.map { $0["frame"]! }.sorted(), ["0", "1", "2"], "frames: all gives one row per frame")
+        XCTAssertEqual(byPath["j2k_lossy.dcm"]?[0]["transfer_syntax_uid"], "1.2.840.10008.1.2.4.91")
+        XCTAssertEqual(byPath["fundus.jpg"]?[0]["format"], "jpeg")
+        XCTAssertEqual(byPath["fundus.jpg"]?[0]["image_id"], "fundus")
+        XCTAssertEqual(byPath["nested/headerless.bin"]?[0]["format"], "dicom")
+        XCTAssertEqual(byPath["mono1.dcm"]?[0]["content_hash"], try XXH64.hex(ofFile: url("good/mono1.dcm")))
+        // Patient keys: the same ID gives the same key, another ID another; files without patients none.
+        let key = byPath["mono1.dcm"]![0]["patient_key"]!
+        XCTAssertEqual(key.count, 32)
+        XCTAssertEqual(byPath["rle.dcm"]![0]["patient_key"], key)
+        XCTAssertNotEqual(byPath["nested/baseline"]![0]["patient_key"], key)
+        XCTAssertEqual(byPath["small8.png"]![0]["patient_key"], "")
+        XCTAssertTrue(ingest.allSatisfy { $0["patient_id"] == "" })
+
+        let errors = Dictionary(uniqueKeysWithValues: try table("ingest/errors.csv").map { ($0["item"]!, $0["reason"]!) })
+        XCTAssertEqual(errors.count, 7, "\(errors)")
+        let expected = ["truncated.dcm": "truncated or corrupt DICOM", "notes.dat": "not DICOM, PNG or JPEG",
+                        "empty.dcm": "not DICOM, PNG or JPEG", "report.dcm": "no pixel data",
+                        "unsupported.dcm": "unsupported transfer syntax 1.2.840.10008.1.2.4.92",
+                        "corrupt.dcm": "corrupt JPEG stream", "huge.dcm": "exceed the limit of 50000"]
+        for (file, reason) in expected {
+            XCTAssertTrue(errors[file]?.contains(reason) == true, "\(file): \(errors[file] ?? "no error row")")
+        }
+
+        let normalize = try table("normalize/normalize.csv")
+        XCTAssertEqual(normalize.count, ingest.count)
+        XCTAssertEqual(try table("normalize/errors.csv").count, 0)
+        let steps = Dictionary(uniqueKeysWithValues: normalize.map { ($0["image_id"]!, $0["steps"]!) })
+        let idOf = { (path: String) in byPath[path]![0]["image_id"]! }
+        XCTAssertEqual(steps[idOf("mono1.dcm")], "invert_monochrome1;minmax;resize")
+        XCTAssertEqual(steps[idOf("fundus.jpg")], "grayscale;resize", "8-bit input is not min–max scaled")
+        for row in normalize {
+            let png = try PNGCodec.read(path: url("run/normalize/\(row["file"]!)").path)
+            XCTAssertEqual([png.width, png.height, png.channels, png.bitsStored], [32, 32, 1, 8], row["image_id"]!)
+        }
+        // The 16-bit, windowed, padded variant: pixels come from the same decoder and chain.
+        let wide = try table("normalize16/normalize.csv")
+        let mono1 = try XCTUnwrap(wide.first { $0["image_id"] == idOf("mono1.dcm") })
+        XCTAssertEqual(mono1["steps"], "window;invert_monochrome1;minmax;resize")
+        let png16 = try PNGCodec.read(path: url("run/normalize16/\(mono1["file"]!)").path)
+        XCTAssertEqual([png16.width, png16.height, png16.bitsStored], [40, 40, 16])
+        XCTAssertEqual(png16.values.max(), 65535)
+
+        // Nothing identifying in any output file or in what was printed.
+        var texts = [result.output]
+        let walker = FileManager.default.enumerator(at: url("run"), includingPropertiesForKeys: nil)!
+        while let file = walker.nextObject() as? URL {
+            if !file.path.contains("/png/"), let text = try? String(contentsOf: file, encoding: .utf8) { texts.append(text) }
+        }
+        for text in texts { for value in identifying { XCTAssertFalse(text.contains(value), "\(value) leaked") } }
+    }
+
+    func testGeneratedSecretIsOwnerOnlyAndIncrementalRerunDecodesOnlyTheChangedFile() throws {
+        try writeDICOM("good/a.dcm", syntax: .explicitLittleEndian, seed: 1)
+        try writeDICOM("good/b.dcm", syntax: .rle, seed: 2)
+        try writeDICOM("good/c.dcm", syntax: .jpegLS, seed: 3)
+        let yaml = """
+        name: inc
+        run_dir: run
+        stages:
+          ingest: {kind: ingest, params: {inputs: [good]}}
+          normalize: {kind: normalize, after: [ingest], params: {size: 16}}
+        """
+        let manifest = url("inc.yaml").path
+        try yaml.write(toFile: manifest, atomically: true, encoding: .utf8)
+        let first = try medad("run", manifest)
+        XCTAssertEqual(first.code, 0, first.output)
+        XCTAssertTrue(first.output.contains("generated a patient-key secret"))
+        let secret = try FileManager.default.attributesOfItem(atPath: url("run/secrets/patient-key.secret").path)
+        XCTAssertEqual((secret[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        let keys = try table("ingest/ingest.csv").map { $0["patient_key"]! }
+
+        try writeDICOM("good/b.dcm", syntax: .rle, seed: 9)  // new content, same path
+        try FileManager.default.removeItem(at: url("good/c.dcm"))
+        let second = try medad("run", manifest)
+        XCTAssertEqual(second.code, 0, second.output)
+        XCTAssertTrue(second.output.contains("2 files: 1 decoded, 1 unchanged and reused, 1 gone since the last run"), second.output)
+        XCTAssertTrue(second.output.contains("1 made, 1 unchanged and reused"), second.output)
+        XCTAssertFalse(second.output.contains("generated a patient-key secret"), "the secret is generated once")
+        let rows = try table("ingest/ingest.csv")
+        XCTAssertEqual(rows.map { $0["path"]! }, ["a.dcm", "b.dcm"])
+        XCTAssertEqual(rows.map { $0["patient_key"]! }, Array(keys.prefix(2)), "keys stay stable across runs")
+    }
+
+    func testCrashingOrHangingDecoderCostsOneErrorRow() throws {
+        // A stand-in worker: aborts on "crash", hangs on "hang", answers otherwise.
+        let script = url("worker.sh")
+        try """
+        #!/bin/sh
+        while read -r line; do
+          case "$line" in
+            *crash*) kill -ABRT $$ ;;
+            *hang*) exec sleep 30 ;;
+            *) echo '{"contentHash":"0","images":[]}' ;;
+          esac
+        done
+        """.write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        let workers = DecoderWorkers(executable: script, timeout: 0.5)
+        func probe(_ path: String) throws -> ProbeResult { try workers.probe(ProbeRequest(path: path, allFrames: false, maxPixels: 1)) }
+        XCTAssertNil(try probe("ok").error)
+        XCTAssertTrue(try probe("crash").error?.contains("crashed on this file (SIGABRT") == true)
+        XCTAssertNil(try probe("ok again").error, "a new worker takes over")
+        XCTAssertTrue(try probe("hang").error?.contains("longer than 0 s") == true)
+        XCTAssertNil(try probe("ok at last").error)
+    }
+}
