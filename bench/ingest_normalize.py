@@ -10,7 +10,7 @@ Each is run --repeat times; the medians are printed as images per second, with t
 --memory also runs medad on 1,000 JPEG files to show that peak memory does not grow with the file count.
 
 Usage: bench/ingest_normalize.py [--repeat 5] [--memory] [--medad .build/release/medad] [--corpus bench/.corpus]
-Needs: the release build (swift build -c release) and a venv with numpy pydicom pillow joblib (bench/setup.sh).
+Needs: the release build (swift build -c release) and a venv: python3 -m venv .venv-bench && .venv-bench/bin/pip install numpy pydicom pillow joblib
 """
 import argparse
 import os

@@ -47,7 +47,9 @@ extern "C" void med_dcm_initialize(void) {
         DcmRLEDecoderRegistration::registerCodecs();
         // Keep the SOP Instance UID on lossy encoding: it is the image's identity downstream.
         DJEncoderRegistration::registerCodecs(ECC_lossyYCbCr, EUC_never);
-        DJLSEncoderRegistration::registerCodecs(0, 0, 0, 0, OFTrue, 0, OFTrue, EJLSUC_never);
+        // Raw, not "cooked", JPEG-LS encoding: DCMTK 3.6.7's cooked path writes past its compression buffer when
+        // the stream outgrows its estimate (tiny images, noisy 16-bit ones), corrupting the heap (valgrind).
+        DJLSEncoderRegistration::registerCodecs(0, 0, 0, 0, OFFalse, 0, OFTrue, EJLSUC_never);
         DcmRLEEncoderRegistration::registerCodecs();
     });
 }

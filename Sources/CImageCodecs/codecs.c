@@ -184,6 +184,11 @@ static void jpeg_quiet(j_common_ptr cinfo, int level) {
 }
 
 int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen) {
+    return med_jpeg_decode_scaled(data, size, maxPixels, 1, out, NULL, NULL, err, errlen);
+}
+
+int med_jpeg_decode_scaled(const uint8_t *data, size_t size, uint64_t maxPixels, unsigned scaleDenominator, MedDecoded *out,
+                           uint32_t *fullWidth, uint32_t *fullHeight, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
     JpegErrorState state;
@@ -204,6 +209,10 @@ int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDec
         jpeg_destroy_decompress(&cinfo);
         return 1;
     }
+    if (fullWidth) *fullWidth = cinfo.image_width;
+    if (fullHeight) *fullHeight = cinfo.image_height;
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = scaleDenominator;
     if (cinfo.num_components == 1) {
         cinfo.out_color_space = JCS_GRAYSCALE;
     } else if (cinfo.num_components == 3) {

@@ -85,6 +85,18 @@ public enum JPEGCodec {
     }
 }
 
+extension JPEGCodec {
+    /// Proves that a stream decodes (entropy decoding of every coefficient, at 1/8 size) and returns its
+    /// full width, height and channels; several times cheaper than `decode`.
+    public static func verify(_ data: [UInt8], maxPixels: Int = 100_000_000) throws -> (width: Int, height: Int, channels: Int) {
+        var width: UInt32 = 0, height: UInt32 = 0
+        let small = try data.withUnsafeBufferPointer { buffer in
+            try MedImage.decode { med_jpeg_decode_scaled(buffer.baseAddress, buffer.count, UInt64(maxPixels), 8, $0, &width, &height, $1, errorCapacity) }
+        }
+        return (Int(width), Int(height), small.channels)
+    }
+}
+
 public enum JPEG2000Codec {
     /// Decodes a JPEG 2000 codestream or JP2 file (lossless or lossy) through OpenJPEG.
     public static func decode(_ data: [UInt8], maxPixels: Int = 100_000_000) throws -> PixelImage {

@@ -252,6 +252,26 @@ public final class DICOMFile {
                           bitsStored: min(info.bitsStored, image.bitsStored), samples: image.samples)
     }
 
+    /// Proves that frame `index` decodes, as cheaply as that can be known: uncompressed pixels must be all
+    /// there, grey JPEG baseline is entropy-decoded at 1/8 size, everything else is decoded.
+    public func verifyFrame(_ index: Int, maxPixels: Int = 100_000_000) throws {
+        let info = try pixelInfo()
+        let samples = info.rows * info.columns * info.samplesPerPixel
+        if hasCompleteNativePixels, samples > 0, samples <= maxPixels, info.bitsStored <= info.bitsAllocated,
+           index >= 0, index < info.frames {
+            return
+        }
+        if transferSyntaxUID == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8,
+           samples <= maxPixels, index >= 0, index < info.frames {
+            let size = try JPEGCodec.verify(encapsulatedFrame(index), maxPixels: maxPixels)
+            guard size == (info.columns, info.rows, 1) else {
+                throw DICOMError("JPEG stream holds \(size.width)×\(size.height)×\(size.channels), the header says \(info.columns)×\(info.rows)×1")
+            }
+            return
+        }
+        _ = try decodeFrame(index, maxPixels: maxPixels)
+    }
+
     /// Whether the pixels are stored uncompressed and complete for every frame: then a frame "decodes"
     /// by being read, and checking costs no pixel copy.
     public var hasCompleteNativePixels: Bool {

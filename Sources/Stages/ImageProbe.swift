@@ -48,7 +48,8 @@ public enum ImageProbe {
                 let image = try PNGCodec.read(path: request.path, maxPixels: request.maxPixels)
                 result.images = [plain(image, id: stem, format: "png")]
             case .jpeg:
-                result.images = [plain(try JPEGCodec.decode(bytes, maxPixels: request.maxPixels), id: stem, format: "jpeg")]
+                let size = try JPEGCodec.verify(bytes, maxPixels: request.maxPixels)
+                result.images = [plain(width: size.width, height: size.height, channels: size.channels, bits: 8, id: stem, format: "jpeg")]
             case .jpeg2000:
                 result.images = [plain(try JPEG2000Codec.decode(bytes, maxPixels: request.maxPixels), id: stem, format: "jpeg2000")]
             case .dicom:
@@ -69,11 +70,14 @@ public enum ImageProbe {
     }
 
     static func plain(_ image: PixelImage, id: String, format: String) -> ProbedImage {
-        let bits = image.bitsStored > 8 ? 16 : 8
-        return ProbedImage(imageID: id, frame: 0, fields: [
-            "format": format, "rows": String(image.height), "columns": String(image.width), "frames": "1",
-            "samples_per_pixel": String(image.channels), "bits_allocated": String(bits), "bits_stored": String(image.bitsStored),
-            "pixel_representation": "0", "photometric_interpretation": image.channels == 1 ? "MONOCHROME2" : "RGB",
+        plain(width: image.width, height: image.height, channels: image.channels, bits: image.bitsStored, id: id, format: format)
+    }
+
+    static func plain(width: Int, height: Int, channels: Int, bits: Int, id: String, format: String) -> ProbedImage {
+        ProbedImage(imageID: id, frame: 0, fields: [
+            "format": format, "rows": String(height), "columns": String(width), "frames": "1",
+            "samples_per_pixel": String(channels), "bits_allocated": String(bits > 8 ? 16 : 8), "bits_stored": String(bits),
+            "pixel_representation": "0", "photometric_interpretation": channels == 1 ? "MONOCHROME2" : "RGB",
         ], rawPatientID: nil)
     }
 
@@ -89,12 +93,7 @@ public enum ImageProbe {
         }
         let info = try file.pixelInfo()
         let frames = request.allFrames ? Array(0..<info.frames) : [0]
-        // Compressed frames are decoded to prove they decode; uncompressed ones only need to be all there.
-        let samples = info.rows * info.columns * info.samplesPerPixel
-        let readable = file.hasCompleteNativePixels && samples <= request.maxPixels && info.bitsStored <= info.bitsAllocated
-        if !readable {
-            for frame in frames { _ = try file.decodeFrame(frame, maxPixels: request.maxPixels) }
-        }
+        for frame in frames { try file.verifyFrame(frame, maxPixels: request.maxPixels) }
         func first(_ tag: DICOMTag) -> String {
             file.string(tag)?.split(separator: "\\").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         }
