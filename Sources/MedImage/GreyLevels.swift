@@ -2,6 +2,7 @@
 // applied as one lookup table over the stored values: each step transforms the table, whatever statistics it
 // needs come from the table (and a histogram when a step needs counts), and one pass maps the pixels.
 // Exact and fast: a 16-bit radiograph costs one statistics pass and one table lookup per pixel.
+import CImageCodecs
 import Foundation
 
 public enum GreyLevelStep: String, CaseIterable, Sendable {
@@ -85,7 +86,16 @@ public enum GreyLevels {
         // One pass: the stored range, sum and sum of squares.
         var low = T.max, high = T.min
         var sum = 0.0, sumSquares = 0.0
-        samples.withUnsafeBufferPointer { p in
+        if T.self == UInt16.self {
+            samples.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: UInt16.self) { words in
+                    var lo: UInt16 = 0, hi: UInt16 = 0
+                    med_stats_u16(words.baseAddress, words.count, &lo, &hi, &sum, &sumSquares)
+                    low = T(lo); high = T(hi)
+                }
+            }
+        } else {
+            samples.withUnsafeBufferPointer { p in
             // Integer sums over blocks stay exact: 65,536 squares of 16-bit values stay below 2^48.
             // 32-bit values go one at a time into the double sums.
             let block = T.bitWidth <= 16 ? 65536 : 1
@@ -105,6 +115,7 @@ public enum GreyLevels {
                 low = Swift.min(low, blockLow); high = Swift.max(high, blockHigh)
                 sum += Double(blockSum); sumSquares += Double(blockSquares)
                 start = end
+            }
             }
         }
         let n = Double(samples.count)
@@ -146,12 +157,30 @@ public enum GreyLevels {
 
     static func map<T: FixedWidthInteger, U>(_ samples: [T], base: Int, table: [U]) -> [U] {
         [U](unsafeUninitializedCapacity: samples.count) { out, initialized in
+            defer { initialized = samples.count }
+            if T.self == UInt16.self {  // the common case, in C (cimagekernels.h)
+                let done: Bool = samples.withUnsafeBufferPointer { p in
+                    p.withMemoryRebound(to: UInt16.self) { words in
+                        table.withUnsafeBufferPointer { t in
+                            if U.self == UInt8.self {
+                                t.withMemoryRebound(to: UInt8.self) { med_map_u16_u8(words.baseAddress, words.count, UInt32(base), $0.baseAddress, UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self)) }
+                                return true
+                            }
+                            if U.self == UInt16.self {
+                                t.withMemoryRebound(to: UInt16.self) { med_map_u16_u16(words.baseAddress, words.count, UInt32(base), $0.baseAddress, UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt16.self)) }
+                                return true
+                            }
+                            return false
+                        }
+                    }
+                }
+                if done { return }
+            }
             samples.withUnsafeBufferPointer { p in
                 table.withUnsafeBufferPointer { t in
                     for i in 0..<p.count { out[i] = t[Int(p[i]) &- base] }
                 }
             }
-            initialized = samples.count
         }
     }
 }

@@ -2,6 +2,7 @@
 // separable passes (horizontal first, over only the rows the vertical pass needs), a triangle filter
 // widened by the scale when shrinking (antialiasing), weights normalised per output pixel, and for
 // 8-bit images Pillow's fixed-point arithmetic (22 fractional bits, rounding offset, clipping).
+import CImageCodecs
 import Foundation
 
 public enum PillowBilinear {
@@ -83,64 +84,33 @@ public enum PillowBilinear {
                      coefficients: shifted, horizontal: false)
     }
 
-    /// One separable pass in fixed point. Horizontal: `lines` rows from `lineOffset`, each resampled to
-    /// `outCount` columns. Vertical: `outCount` rows of `lines` (= width) columns.
+    /// One separable pass in fixed point (the loops are in C: cimagekernels.h). Horizontal: `lines` rows from
+    /// `lineOffset`, each resampled to `outCount` columns. Vertical: `outCount` rows of `lines` (= width) columns.
     private static func pass8(_ input: [UInt8], stride: Int, lines: Int, lineOffset: Int, outCount: Int,
                               coefficients c: Coefficients, horizontal: Bool) -> [UInt8] {
         let fixedWeights = c.weights.map(fixed)
-        let outCountTotal = lines * outCount
-        let half = Int32(1 << (precisionBits - 1))
-        let top = Int32(255) << Int32(precisionBits)
-        @inline(__always) func clip(_ v: Int32) -> UInt8 {
-            if v >= top { return 255 }
-            if v <= 0 { return 0 }
-            return UInt8(truncatingIfNeeded: v >> Int32(precisionBits))
-        }
-        return [UInt8](unsafeUninitializedCapacity: outCountTotal) { out, initialized in
+        let total = lines * outCount
+        return [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
             input.withUnsafeBufferPointer { src in
-                fixedWeights.withUnsafeBufferPointer { k in
-                    if horizontal {
-                        // Every output uses exactly `taps` inputs: the window slides inside the row and the
-                        // weights move with it (zeros pad the rest). Integer sums do not depend on order, so
-                        // the result is Pillow's; the fixed, check-free inner loop is about twice as fast.
-                        let taps = min(c.taps, stride)
-                        var starts = [Int](repeating: 0, count: outCount)
-                        var padded = [Int32](repeating: 0, count: outCount * taps)
-                        for xx in 0..<outCount {
-                            let start = min(c.first[xx], stride - taps)
-                            starts[xx] = start
-                            for x in 0..<c.count[xx] { padded[xx * taps + c.first[xx] - start + x] = k[xx * c.taps + x] }
-                        }
-                        starts.withUnsafeBufferPointer { starts in
-                            padded.withUnsafeBufferPointer { weights in
-                                for y in 0..<lines {
-                                    let row = src.baseAddress! + (y + lineOffset) * stride
-                                    let outRow = out.baseAddress! + y * outCount
-                                    for xx in 0..<outCount {
-                                        let pixels = row + starts[xx], w = weights.baseAddress! + xx * taps
-                                        var sum = half
-                                        for t in 0..<taps { sum &+= Int32(pixels[t]) &* w[t] }
-                                        outRow[xx] = clip(sum)
-                                    }
-                                }
-                            }
-                        }
-                    } else {
-                        var sums = [Int32](repeating: 0, count: lines)
-                        for yy in 0..<outCount {
-                            let first = c.first[yy], n = c.count[yy], kk = k.baseAddress! + yy * c.taps
-                            for x in 0..<lines { sums[x] = half }
-                            // Row by row keeps the inner loop contiguous (and vectorisable); the sum is the same.
-                            for y in 0..<n {
-                                let row = src.baseAddress! + (first + y) * stride, w = kk[y]
-                                for x in 0..<lines { sums[x] &+= Int32(row[x]) &* w }
-                            }
-                            for x in 0..<lines { out[yy * lines + x] = clip(sums[x]) }
-                        }
+                if horizontal {
+                    // Every output uses exactly `taps` inputs: the window slides inside the row and the weights move
+                    // with it (zeros pad the rest). Integer sums do not depend on order, so the result is Pillow's.
+                    // 16 taps when they fit, for a constant trip count the compiler vectorises.
+                    let taps = c.taps <= 16 && stride >= 16 ? 16 : min(c.taps, stride)
+                    var starts = [Int32](repeating: 0, count: outCount)
+                    var padded = [Int32](repeating: 0, count: outCount * taps)
+                    for xx in 0..<outCount {
+                        let start = min(c.first[xx], stride - taps)
+                        starts[xx] = Int32(start)
+                        for x in 0..<c.count[xx] { padded[xx * taps + c.first[xx] - start + x] = fixedWeights[xx * c.taps + x] }
                     }
+                    med_resize_h8(src.baseAddress! + lineOffset * stride, stride, lines, outCount, starts, padded, taps, out.baseAddress!)
+                } else {
+                    med_resize_v8(src.baseAddress!, lines, outCount, c.first.map(Int32.init), c.count.map(Int32.init),
+                                  fixedWeights, c.taps, out.baseAddress!)
                 }
             }
-            initialized = outCountTotal
+            initialized = total
         }
     }
 

@@ -1,0 +1,25 @@
+// The per-pixel loops of normalize, in C so that x86-64 builds get AVX2 clones chosen at run time
+// (target_clones) while staying runnable on any x86-64 and building on other architectures.
+#ifndef CIMAGEKERNELS_H
+#define CIMAGEKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Minimum, maximum, sum and sum of squares of n samples.
+void med_stats_u16(const uint16_t *p, size_t n, uint16_t *low, uint16_t *high, double *sum, double *sumSquares);
+
+/// dst[i] = table[src[i] - base]
+void med_map_u16_u8(const uint16_t *src, size_t n, uint32_t base, const uint8_t *table, uint8_t *dst);
+void med_map_u16_u16(const uint16_t *src, size_t n, uint32_t base, const uint16_t *table, uint16_t *dst);
+
+/// Pillow's horizontal 8-bit pass: `lines` rows of `stride` bytes (from `src`) to rows of `outCount`; output x
+/// sums `taps` inputs from starts[x] with fixed-point weights[x * taps ...] (22 fractional bits).
+void med_resize_h8(const uint8_t *src, size_t stride, size_t lines, size_t outCount, const int32_t *starts,
+                   const int32_t *weights, size_t taps, uint8_t *dst);
+
+/// Pillow's vertical 8-bit pass: output row y sums count[y] rows from first[y] of a `width`-wide image.
+void med_resize_v8(const uint8_t *src, size_t width, size_t outRows, const int32_t *first, const int32_t *count,
+                   const int32_t *weights, size_t taps, uint8_t *dst);
+
+#endif
