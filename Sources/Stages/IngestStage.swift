@@ -2,6 +2,7 @@
 // per image with its header and a pseudonymous patient key. Incremental: unchanged files are not decoded again.
 import Crypto
 import Foundation
+import MedImage
 import Pipeline
 #if canImport(Glibc)
 import Glibc
@@ -55,6 +56,13 @@ public struct IngestStage: Stage {
         hex(HMAC<SHA256>.authenticationCode(for: Data("medad patient key id".utf8), using: SymmetricKey(data: secret))).prefix(16).description
     }
 
+    /// A file's size and modification time (ns) as ingest.csv records them; normalize checks them again.
+    static func identity(_ path: String) throws -> (size: String, mtime: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw ImageError("unreadable file: \(String(cString: strerror(errno)))") }
+        return (String(info.st_size), String(Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)))
+    }
+
     static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { bytes.map { String(format: "%02x", $0) }.joined() }
 
     /// A file found under an input folder.
@@ -81,9 +89,7 @@ public struct IngestStage: Stage {
         let counter = Counter()
         let results = context.forEachItem(files, id: \.relative) { file -> [[String: String]] in
             let url = file.root.appendingPathComponent(file.relative)
-            var info = stat()
-            guard stat(url.path, &info) == 0 else { throw ImageErrorText("unreadable file: \(String(cString: strerror(errno)))") }
-            let size = String(info.st_size), mtime = String(Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+            let (size, mtime) = try Self.identity(url.path)
             if let old = previous[file.id] {
                 if old[0]["size"] == size && old[0]["mtime_ns"] == mtime { counter.add(reused: 1); return old }
                 if old[0]["size"] == size, let hash = try? XXH64.hex(ofFile: url), hash == old[0]["content_hash"] {
@@ -93,7 +99,7 @@ public struct IngestStage: Stage {
             }
             let result = try workers.probe(request(url.path))
             counter.add(decoded: 1)
-            if let error = result.error { throw ImageErrorText(error) }
+            if let error = result.error { throw ImageError(error) }
             return result.images.map { image in
                 var row = image.fields
                 row["image_id"] = image.imageID
@@ -208,12 +214,6 @@ public struct IngestStage: Stage {
         }
         return rows
     }
-}
-
-/// An item's failure reason, shown as is in errors.csv.
-struct ImageErrorText: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// Counts shared by the item workers.

@@ -4,9 +4,6 @@ import Crypto
 import Foundation
 import MedImage
 import Pipeline
-#if canImport(Glibc)
-import Glibc
-#endif
 
 public struct NormalizeStage: Stage {
     public static let kind = "normalize"
@@ -96,11 +93,9 @@ public struct NormalizeStage: Stage {
     /// Decodes one ingested image, runs the chain and writes the PNG.
     func normalize(_ row: [String: String], to output: URL) throws -> Normalized {
         let path = URL(fileURLWithPath: row["input_dir"] ?? "").appendingPathComponent(row["path"] ?? "").path
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw ImageErrorText("source file is gone: \(row["path"] ?? "")") }
-        let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        guard String(info.st_size) == row["size"], String(mtime) == row["mtime_ns"] else {
-            throw ImageErrorText("source file changed since ingest (size or modification time); run ingest again")
+        guard let (size, mtime) = try? IngestStage.identity(path) else { throw ImageError("source file is gone or unreadable: \(row["path"] ?? "")") }
+        guard size == row["size"], mtime == row["mtime_ns"] else {
+            throw ImageError("source file changed since ingest (size or modification time); run ingest again")
         }
         var header = GreyLevelHeader()
         header.photometric = row["photometric_interpretation"] ?? ""
@@ -121,7 +116,7 @@ public struct NormalizeStage: Stage {
         case "jpeg2000":
             image = try JPEG2000Codec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         default:
-            throw ImageErrorText("unknown format '\(row["format"] ?? "")' in ingest.csv")
+            throw ImageError("unknown format '\(row["format"] ?? "")' in ingest.csv")
         }
         var applied: [String] = []
         if image.channels > 1 {
