@@ -51,6 +51,7 @@ let package = Package(
 
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"]),
+        .testTarget(name: "MedADTests", dependencies: ["MedAD", "Pipeline"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "medad"]),
     ],
     swiftLanguageModes: [.v5],

@@ -5,4 +5,5 @@ public let stageRegistry = StageRegistry([
     SynthesizeStage.self,
     IngestStage.self,
     NormalizeStage.self,
+    SplitStage.self,
 ])

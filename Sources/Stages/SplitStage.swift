@@ -1,0 +1,206 @@
+// split: the Med-AD train / unlabeled / test split from a dataset's own labels (or a published split file),
+// seeded, grouped by patient, written as split.csv, summary.csv and the published data.json format.
+import Foundation
+import MedAD
+import Pipeline
+
+public struct SplitStage: Stage {
+    public static let kind = "split"
+    public static let summary = "the Med-AD train/unlabeled/test split from a dataset's labels or a published JSON split, grouped by patient"
+    static let countNames = ["train_normal", "unlabeled_normal", "unlabeled_abnormal", "test_normal", "test_abnormal"]
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("mode", .choice(["build", "import"]), default: .string("build"), help: "build from labels, or import a published split file"),
+        ParameterSpec("dataset", .choice(MedADDataset.allCases.map(\.rawValue)), default: .string("rsna"), help: "which adapter reads the labels"),
+        ParameterSpec("labels", .path, optional: "label file: RSNA stage_2_detailed_class_info.csv, VinDr-CXR train.csv, or a generic CSV (default: an upstream synthesize stage's)"),
+        ParameterSpec("normal_folders", .strings(allowed: nil), optional: "folder names of normal images (brain: notumor; lag: non_glaucoma)"),
+        ParameterSpec("abnormal_folders", .strings(allowed: nil), optional: "folder names of abnormal images (brain: glioma, meningioma, pituitary; lag: suspicious_glaucoma)"),
+        ParameterSpec("id_column", .string, default: .string("image_id"), help: "generic: the id column (matched to file stems)"),
+        ParameterSpec("label_column", .string, default: .string("label"), help: "generic: the label column"),
+        ParameterSpec("normal_values", .strings(allowed: nil), optional: "generic: label values meaning normal"),
+        ParameterSpec("abnormal_values", .strings(allowed: nil), optional: "generic: label values meaning abnormal (default: every other value)"),
+        ParameterSpec("preset", .choice(["rsna", "vindr", "brain", "lag"]), optional: "Med-AD counts (default: the dataset's own, unless counts are given)"),
+    ] + countNames.map { ParameterSpec($0, .int(0...10_000_000), optional: "images in this part (overrides the preset)") } + [
+        ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "the same seed and inputs give byte-identical outputs"),
+        ParameterSpec("group_by_patient", .bool, default: .bool(true), help: "keep each patient's images out of one of train and test (by ingest's patient_key)"),
+        ParameterSpec("import_file", .path, optional: "import mode: the published JSON split"),
+    ]
+    public static let columns = ["image_id", "part", "label", "patient_key", "source_label", "grouping"]
+
+    let parameters: Parameters
+    let dataset: MedADDataset
+    let counts: SplitCounts?
+
+    public init(parameters: Parameters) throws {
+        self.parameters = parameters
+        dataset = MedADDataset(rawValue: parameters.string("dataset"))!
+        let importing = parameters.string("mode") == "import"
+        if importing && !parameters.has("import_file") { throw ParameterError(key: "import_file", "import mode needs import_file") }
+        if dataset == .generic && !importing && !parameters.has("normal_values") {
+            throw ParameterError(key: "normal_values", "the generic adapter needs the label values that mean normal")
+        }
+        if [.vindr, .generic].contains(dataset) && !importing && !parameters.has("labels") {
+            throw ParameterError(key: "labels", "the \(dataset.rawValue) adapter needs a label file")
+        }
+        let preset = parameters.optionalString("preset").flatMap(MedADDataset.init(rawValue:)).flatMap { SplitCounts.presets[$0] }
+            ?? SplitCounts.presets[dataset]
+        let given = Self.countNames.map { parameters.has($0) ? parameters.int($0) : nil }
+        if importing {
+            counts = nil
+        } else if let preset {
+            let p = [preset.trainNormal, preset.unlabeledNormal, preset.unlabeledAbnormal, preset.testNormal, preset.testAbnormal]
+            let c = zip(given, p).map { $0 ?? $1 }
+            counts = SplitCounts(c[0], c[1], c[2], c[3], c[4])
+        } else {
+            guard given.allSatisfy({ $0 != nil }) else {
+                throw ParameterError(key: "train_normal", "no preset for \(dataset.rawValue): give all of \(Self.countNames.joined(separator: ", "))")
+            }
+            counts = SplitCounts(given[0]!, given[1]!, given[2]!, given[3]!, given[4]!)
+        }
+    }
+
+    public func inputFiles() throws -> [URL] {
+        ["labels", "import_file"].filter(parameters.has).map(parameters.url)
+    }
+
+    /// An ingested, normalized image.
+    struct Image {
+        let id: String
+        let path: String
+        let patientKey: String
+        var stem: String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
+        var png: String { "\(id).png" }
+    }
+
+    public func run(in context: StageContext) throws -> StageOutcome {
+        let images = try loadImages(context)
+        let rows: [[String]]
+        let file: MedADSplitFile
+        if parameters.string("mode") == "import" {
+            (rows, file) = try importSplit(images, context: context)
+        } else {
+            (rows, file) = try buildSplit(images, context: context)
+        }
+        try context.writeCSV("split.csv", header: Self.columns, rows: rows)
+        var summary: [[String]] = []
+        for part in SplitPart.allCases {
+            for label in [SplitLabel.normal, .abnormal] where !(part == .train && label == .abnormal) {
+                summary.append([part.rawValue, String(label.rawValue), String(rows.filter { $0[1] == part.rawValue && $0[2] == String(label.rawValue) }.count)])
+            }
+        }
+        try context.writeCSV("summary.csv", header: ["part", "label", "count"], rows: summary)
+        try AtomicFile.write(try file.encoded(), to: context.outputDirectory.appendingPathComponent("data.json"))
+        context.log("parts: " + summary.map { "\($0[0]) \($0[1]): \($0[2])" }.joined(separator: ", "))
+        return StageOutcome(rows: rows.count, items: images.count)
+    }
+
+    /// ingest.csv joined with normalize.csv: only images that have a PNG can be split.
+    func loadImages(_ context: StageContext) throws -> [Image] {
+        let ingest = try CSV.read(try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv")).rows
+        let normalized = Set(try CSV.read(try context.upstream(ofKind: NormalizeStage.kind).appendingPathComponent("normalize.csv")).rows.map { $0["image_id"] ?? "" })
+        return ingest.filter { normalized.contains($0["image_id"] ?? "") }
+            .map { Image(id: $0["image_id"]!, path: $0["path"] ?? "", patientKey: $0["patient_key"] ?? "") }
+            .sorted { $0.id < $1.id }
+    }
+
+    /// The dataset's labels, keyed as its adapter keys them, and the key of each image.
+    func labels(_ images: [Image], context: StageContext) throws -> (labels: [String: SourceLabel], key: (Image) -> String) {
+        func table() throws -> [[String: String]] {
+            if parameters.has("labels") { return try CSV.read(parameters.url("labels")).rows }
+            guard context.upstreamKinds.values.contains(SynthesizeStage.kind) else {
+                throw StageFailure("split needs 'labels' (the dataset's label file) or an upstream synthesize stage in its 'after'")
+            }
+            return try CSV.read(try context.upstream(ofKind: SynthesizeStage.kind).appendingPathComponent(SynthesizeStage.labelFile)).rows
+        }
+        do {
+            switch dataset {
+            case .rsna: return (try DatasetAdapter.rsna(table()), \.stem)
+            case .vindr: return (try DatasetAdapter.vindr(table()), \.stem)
+            case .generic:
+                return (try DatasetAdapter.generic(table(), idColumn: parameters.string("id_column"), labelColumn: parameters.string("label_column"),
+                                                   normalValues: Set(parameters.strings("normal_values")),
+                                                   abnormalValues: parameters.has("abnormal_values") ? Set(parameters.strings("abnormal_values")) : nil), \.stem)
+            case .brain, .lag:
+                let normal = parameters.has("normal_folders") ? parameters.strings("normal_folders") : (dataset == .brain ? ["notumor"] : ["non_glaucoma"])
+                let abnormal = parameters.has("abnormal_folders") ? parameters.strings("abnormal_folders")
+                    : (dataset == .brain ? ["glioma", "meningioma", "pituitary"] : ["suspicious_glaucoma"])
+                return (DatasetAdapter.folders(images.map(\.path), normal: Set(normal), abnormal: Set(abnormal)), \.path)
+            }
+        } catch let error as SplitError {
+            throw StageFailure(error.description)
+        }
+    }
+
+    func grouping(_ image: Image) -> (group: String, kind: String) {
+        guard parameters.bool("group_by_patient") else { return ("image:\(image.id)", "image") }
+        return image.patientKey.isEmpty ? ("image:\(image.id)", "image (no patient key)") : ("patient:\(image.patientKey)", "patient")
+    }
+
+    func buildSplit(_ images: [Image], context: StageContext) throws -> ([[String]], MedADSplitFile) {
+        let (labels, key) = try labels(images, context: context)
+        // Two images under one label key would share a label silently: refuse.
+        let byKey = Dictionary(grouping: images, by: key)
+        if let (duplicate, clash) = byKey.first(where: { $0.value.count > 1 }) {
+            throw StageFailure("duplicate ids: '\(duplicate)' names \(clash.count) ingested images (\(clash.map(\.path).prefix(3).joined(separator: ", ")))")
+        }
+        var candidates: [SplitCandidate] = []
+        var sources: [String: String] = [:]
+        var leftOut = 0
+        for image in images {
+            guard let verdict = labels[key(image)] else {
+                context.recordError(item: image.id, reason: "ingested image without a label (\(image.path))")
+                continue
+            }
+            sources[image.id] = verdict.text
+            guard let label = verdict.label else { leftOut += 1; continue }
+            candidates.append(SplitCandidate(imageID: image.id, group: grouping(image).group, label: label))
+        }
+        let ingestedKeys = Set(byKey.keys)
+        let orphans = labels.keys.filter { !ingestedKeys.contains($0) }.sorted()
+        for orphan in orphans { context.recordError(item: orphan, reason: "label for an image that was not ingested or not normalized") }
+        let assignment: [String: (SplitPart, SplitLabel)]
+        do { assignment = try MedADProtocol.assign(candidates, counts: counts!, seed: UInt64(parameters.int("seed"))) } catch let error as SplitError {
+            throw StageFailure(error.description)
+        }
+        context.log("\(candidates.count) labeled images (\(leftOut) of a left-out class, \(orphans.count) labels without an image, \(images.count - candidates.count - leftOut) images without a label); counts \(counts!)")
+        let chosen = images.filter { assignment[$0.id] != nil }
+        let rows = chosen.map { image -> [String] in
+            let (part, label) = assignment[image.id]!
+            return [image.id, part.rawValue, String(label.rawValue), image.patientKey, sources[image.id] ?? "", grouping(image).kind]
+        }
+        let file = MedADSplitFile(names: chosen.map { ($0.png, assignment[$0.id]!.0, assignment[$0.id]!.1) })
+        return (rows, file)
+    }
+
+    /// A published split: names map to images by PNG name, file name or file stem; unknown names are errors rows.
+    func importSplit(_ images: [Image], context: StageContext) throws -> ([[String]], MedADSplitFile) {
+        let file: MedADSplitFile
+        do { file = try MedADSplitFile.decode(try Data(contentsOf: parameters.url("import_file"))) } catch let error as SplitError {
+            throw StageFailure("\(parameters.string("import_file")): \(error.description)")
+        }
+        var lookup: [String: Image] = [:]
+        for image in images {
+            for name in [image.png, image.id, URL(fileURLWithPath: image.path).lastPathComponent, image.stem] where lookup[name] == nil {
+                lookup[name] = image
+            }
+        }
+        let labels = (try? labels(images, context: context))
+        var rows: [[String]] = []
+        var named: [(String, SplitPart, SplitLabel)] = []
+        var missing = 0
+        for entry in file.entries {
+            let stem = URL(fileURLWithPath: entry.name).deletingPathExtension().lastPathComponent
+            guard let image = lookup[entry.name] ?? lookup[stem] else {
+                context.recordError(item: entry.name, reason: "named in the imported split but not ingested or not normalized")
+                missing += 1
+                continue
+            }
+            let source = labels.flatMap { l in l.labels[l.key(image)]?.text } ?? ""
+            rows.append([image.id, entry.part.rawValue, String(entry.label.rawValue), image.patientKey, source, "imported"])
+            named.append((entry.name, entry.part, entry.label))
+        }
+        if missing > 0 { context.warn("\(missing) names in the imported split match no ingested image (listed in errors.csv)") }
+        let ids = rows.map { $0[0] }
+        if Set(ids).count != ids.count { throw StageFailure("the imported split names one image more than once (under different names)") }
+        return (rows.sorted { $0[0] < $1[0] }, MedADSplitFile(names: named))
+    }
+}
