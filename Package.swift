@@ -32,6 +32,8 @@ let package = Package(
 
         // Images: the image type, DICOM through the DCMTK shim, PNG/JPEG/JPEG 2000 codecs, grey-level and resize work.
         .target(name: "MedImage", dependencies: ["CDCMTK", "CImageCodecs"]),
+        // The neural-network engine: tensors, layers with forward and backward, losses, Adam, safetensors.
+        .target(name: "MedNN", dependencies: ["COpenBLAS"]),
         // The science: synthetic phantoms today; datasets, ensembles, scores and metrics as they land.
         .target(name: "MedAD", dependencies: ["MedImage"]),
         // The generic runner: manifest, DAG, scheduler, run directory, fingerprints, lock, CSV, progress.
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"]),
         .testTarget(name: "MedADTests", dependencies: ["MedAD", "Pipeline"]),
+        .testTarget(name: "MedNNTests", dependencies: ["MedNN"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "medad"]),
     ],
     swiftLanguageModes: [.v5],

@@ -1,0 +1,180 @@
+// The layer contract: forward caches what backward needs; backward takes dL/dy, adds into the parameters'
+// gradients and returns dL/dx.
+public protocol Layer: AnyObject {
+    var parameters: [Parameter] { get }
+    func forward(_ x: Tensor, training: Bool) throws -> Tensor
+    func backward(_ dy: Tensor) -> Tensor
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+}
+
+/// max(0, x). Shapes: any → same.
+public final class ReLU: Layer {
+    private var mask: [Bool] = []
+    public init() {}
+
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        mask = x.data.map { $0 > 0 }
+        return Tensor(shape: x.shape, data: x.data.map { max($0, 0) })
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        Tensor(shape: dy.shape, data: zip(dy.data, mask).map { $1 ? $0 : 0 })
+    }
+}
+
+/// y = x Wᵀ + b. Shapes: x [N, in] → y [N, out]; weight [out, in], bias [out].
+public final class Linear: Layer {
+    public let weight: Parameter
+    public let bias: Parameter?
+    let name: String
+    private var input = Tensor(zeros: [0])
+
+    /// PyTorch's default: weight and bias from U(-1/√in, 1/√in).
+    public init(_ name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true, initializer: inout UniformInit) {
+        self.name = name
+        let bound = 1 / Float(inFeatures).squareRoot()
+        weight = Parameter(name: "\(name).weight", value: Tensor(shape: [outFeatures, inFeatures],
+                                                                  data: initializer.uniform(outFeatures * inFeatures, bound: bound)))
+        self.bias = bias ? Parameter(name: "\(name).bias", value: Tensor(shape: [outFeatures], data: initializer.uniform(outFeatures, bound: bound))) : nil
+    }
+
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+    var inFeatures: Int { weight.value.shape[1] }
+    var outFeatures: Int { weight.value.shape[0] }
+
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        guard x.shape.count == 2, x.shape[1] == inFeatures else {
+            throw ShapeError(layer: name, expected: "[N, \(inFeatures)]", got: x.shape)
+        }
+        input = x
+        let n = x.shape[0]
+        var y = Tensor(zeros: [n, outFeatures])
+        if let bias {
+            for i in 0..<n { for j in 0..<outFeatures { y.data[i * outFeatures + j] = bias.value.data[j] } }
+        }
+        BLAS.gemm(transB: true, m: n, n: outFeatures, k: inFeatures, a: x.data, b: weight.value.data, beta: bias == nil ? 0 : 1, c: &y.data)
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let n = dy.shape[0]
+        // dW += dyᵀ x; db += Σₙ dy; dx = dy W
+        BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: n, a: dy.data, b: input.data, beta: 1, c: &weight.grad.data)
+        if let bias {
+            for i in 0..<n { for j in 0..<outFeatures { bias.grad.data[j] += dy.data[i * outFeatures + j] } }
+        }
+        var dx = Tensor(zeros: [n, inFeatures])
+        BLAS.gemm(m: n, n: inFeatures, k: outFeatures, a: dy.data, b: weight.value.data, c: &dx.data)
+        return dx
+    }
+}
+
+/// Batch normalisation over N (BatchNorm1d, input [N, C]) or over N, H, W (BatchNorm2d, input [N, C, H, W]).
+/// Training: batch statistics with the biased variance; running estimates updated with momentum 0.1 and the
+/// unbiased variance. Eval: running estimates. As PyTorch.
+public final class BatchNorm: Layer {
+    public let weight: Parameter
+    public let bias: Parameter
+    public var runningMean: [Float]
+    public var runningVar: [Float]
+    public var batchesTracked: Int64 = 0
+    public let momentum: Float = 0.1
+    public let eps: Float = 1e-5
+    let name: String
+    let channels: Int
+    private var xhat: [Float] = []
+    private var inverseStd: [Float] = []
+    private var lastShape: [Int] = []
+
+    public init(_ name: String, channels: Int) {
+        self.name = name
+        self.channels = channels
+        weight = Parameter(name: "\(name).weight", value: Tensor(shape: [channels], data: [Float](repeating: 1, count: channels)))
+        bias = Parameter(name: "\(name).bias", value: Tensor(zeros: [channels]))
+        runningMean = [Float](repeating: 0, count: channels)
+        runningVar = [Float](repeating: 1, count: channels)
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+
+    /// (batch, spatial) for [N, C] or [N, C, H, W].
+    func layout(_ shape: [Int]) throws -> (Int, Int) {
+        guard (shape.count == 2 || shape.count == 4), shape[1] == channels else {
+            throw ShapeError(layer: name, expected: "[N, \(channels)] or [N, \(channels), H, W]", got: shape)
+        }
+        return (shape[0], shape.count == 4 ? shape[2] * shape[3] : 1)
+    }
+
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        let (n, spatial) = try layout(x.shape)
+        let m = n * spatial
+        var mean = [Float](repeating: 0, count: channels), variance = [Float](repeating: 0, count: channels)
+        if training {
+            // Sums in double: a batch of 64 × 32² values per channel loses digits in single precision.
+            for c in 0..<channels {
+                var sum = 0.0, squares = 0.0
+                for i in 0..<n {
+                    let base = (i * channels + c) * spatial
+                    for s in 0..<spatial { let v = Double(x.data[base + s]); sum += v; squares += v * v }
+                }
+                let mu = sum / Double(m)
+                let biased = max(squares / Double(m) - mu * mu, 0)
+                mean[c] = Float(mu)
+                variance[c] = Float(biased)
+                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * Float(mu)
+                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(m > 1 ? biased * Double(m) / Double(m - 1) : biased)
+            }
+            batchesTracked += 1
+        } else {
+            mean = runningMean
+            variance = runningVar
+        }
+        inverseStd = variance.map { 1 / ($0 + eps).squareRoot() }
+        xhat = [Float](repeating: 0, count: x.count)
+        var y = Tensor(zeros: x.shape)
+        for i in 0..<n {
+            for c in 0..<channels {
+                let base = (i * channels + c) * spatial
+                let g = weight.value.data[c], b = bias.value.data[c], mu = mean[c], inv = inverseStd[c]
+                for s in 0..<spatial {
+                    let h = (x.data[base + s] - mu) * inv
+                    xhat[base + s] = h
+                    y.data[base + s] = g * h + b
+                }
+            }
+        }
+        lastShape = x.shape
+        trainingForward = training
+        return y
+    }
+    private var trainingForward = true
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let n = lastShape[0], spatial = lastShape.count == 4 ? lastShape[2] * lastShape[3] : 1
+        let m = Float(n * spatial)
+        var dx = Tensor(zeros: dy.shape)
+        for c in 0..<channels {
+            var sumDy: Float = 0, sumDyXhat: Float = 0
+            for i in 0..<n {
+                let base = (i * channels + c) * spatial
+                for s in 0..<spatial { sumDy += dy.data[base + s]; sumDyXhat += dy.data[base + s] * xhat[base + s] }
+            }
+            weight.grad.data[c] += sumDyXhat
+            bias.grad.data[c] += sumDy
+            let scale = weight.value.data[c] * inverseStd[c]
+            for i in 0..<n {
+                let base = (i * channels + c) * spatial
+                for s in 0..<spatial {
+                    // Training: the batch statistics depend on x too. Eval: a fixed affine map.
+                    dx.data[base + s] = trainingForward
+                        ? scale * (dy.data[base + s] - sumDy / m - xhat[base + s] * sumDyXhat / m)
+                        : scale * dy.data[base + s]
+                }
+            }
+        }
+        return dx
+    }
+}

@@ -1,0 +1,70 @@
+// MedNN: a small CPU neural-network engine for medad's autoencoders. Every layer is an explicit forward and
+// backward pair (llm.c style): no graph, no autograd. Tensors are contiguous Float32, NCHW; every matrix
+// product goes through OpenBLAS (BLAS.swift). Backward functions accumulate into gradient buffers that the
+// optimiser's zeroGrad clears once per step.
+import Foundation
+
+public struct Tensor: Equatable, Sendable {
+    public var shape: [Int]
+    public var data: [Float]
+
+    public init(shape: [Int], data: [Float]) {
+        precondition(shape.reduce(1, *) == data.count, "shape \(shape) does not hold \(data.count) values")
+        self.shape = shape
+        self.data = data
+    }
+
+    public init(zeros shape: [Int]) {
+        self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)))
+    }
+
+    public var count: Int { data.count }
+
+    /// The same values under another shape with as many elements (flatten, reshape).
+    public func reshaped(_ newShape: [Int]) -> Tensor { Tensor(shape: newShape, data: data) }
+}
+
+/// A layer given an input of the wrong shape: names the layer and both shapes.
+public struct ShapeError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(layer: String, expected: String, got: [Int]) {
+        description = "\(layer): expected input \(expected), got \(got)"
+    }
+}
+
+/// A trainable tensor and its gradient, shared by reference between a layer and the optimiser.
+public final class Parameter {
+    /// PyTorch's state_dict name, e.g. `en_block1.model.0.weight`.
+    public var name: String
+    public var value: Tensor
+    public var grad: Tensor
+
+    public init(name: String, value: Tensor) {
+        self.name = name
+        self.value = value
+        self.grad = Tensor(zeros: value.shape)
+    }
+
+    public func zeroGrad() {
+        grad.data.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+}
+
+/// PyTorch's default initialisation draws from U(-bound, bound); a seeded generator makes it reproducible.
+public struct UniformInit {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    /// SplitMix64, as medad's other seeded code.
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    public mutating func uniform(_ count: Int, bound: Float) -> [Float] {
+        (0..<count).map { _ in (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
+    }
+}

@@ -1,0 +1,91 @@
+// Finite-difference checks of every layer's backward on small shapes: L = Σ y ⊙ r for a fixed random r, so
+// dL/dy = r; central differences of L against the analytic dL/dx and dL/dθ.
+import MedNN
+import XCTest
+
+final class GradientCheckTests: XCTestCase {
+    var random = UniformInit(seed: 99)
+
+    func tensor(_ shape: [Int]) -> Tensor { Tensor(shape: shape, data: random.uniform(shape.reduce(1, *), bound: 1)) }
+
+    /// Relative error ‖a − b‖ / max(‖a‖, ‖b‖).
+    func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+        let diff = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        let scale = max(a.map { $0 * $0 }.reduce(0, +).squareRoot(), b.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-12)
+        return diff / scale
+    }
+
+    func check(_ layer: Layer, input shape: [Int], training: Bool = true, tolerance: Float = 1e-2,
+               file: StaticString = #filePath, line: UInt = #line) throws {
+        var x = tensor(shape)
+        let y = try layer.forward(x, training: training)
+        let r = tensor(y.shape)
+        func loss(_ input: Tensor) throws -> Double {
+            // Evaluating in eval-free form would update running statistics; they do not enter training outputs.
+            zip(try layer.forward(input, training: training).data, r.data).map { Double($0) * Double($1) }.reduce(0, +)
+        }
+        layer.parameters.forEach { $0.zeroGrad() }
+        _ = try layer.forward(x, training: training)
+        let dx = layer.backward(r)
+        let eps: Float = 1e-2
+        var numeric = [Float](repeating: 0, count: x.count)
+        for i in 0..<x.count {
+            let saved = x.data[i]
+            x.data[i] = saved + eps; let plus = try loss(x)
+            x.data[i] = saved - eps; let minus = try loss(x)
+            x.data[i] = saved
+            numeric[i] = Float((plus - minus) / Double(2 * eps))
+        }
+        XCTAssertLessThan(relativeError(dx.data, numeric), tolerance, "dL/dx", file: file, line: line)
+        for parameter in layer.parameters {
+            let analytic = parameter.grad.data
+            var numericParameter = [Float](repeating: 0, count: analytic.count)
+            for i in 0..<analytic.count {
+                let saved = parameter.value.data[i]
+                parameter.value.data[i] = saved + eps; let plus = try loss(x)
+                parameter.value.data[i] = saved - eps; let minus = try loss(x)
+                parameter.value.data[i] = saved
+                numericParameter[i] = Float((plus - minus) / Double(2 * eps))
+            }
+            XCTAssertLessThan(relativeError(analytic, numericParameter), tolerance, "dL/d\(parameter.name)", file: file, line: line)
+        }
+    }
+
+    func testLinear() throws {
+        var initializer = UniformInit(seed: 1)
+        try check(Linear("fc", inFeatures: 7, outFeatures: 5, initializer: &initializer), input: [3, 7])
+        try check(Linear("fc", inFeatures: 4, outFeatures: 6, bias: false, initializer: &initializer), input: [2, 4])
+    }
+
+    func testConv2dAtBothGeometries() throws {
+        var initializer = UniformInit(seed: 2)
+        try check(Conv2d("conv", inChannels: 2, outChannels: 3, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 2, 6, 6])
+        try check(Conv2d("conv", inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 1, initializer: &initializer), input: [2, 3, 5, 4])
+    }
+
+    func testConvTranspose2d() throws {
+        var initializer = UniformInit(seed: 3)
+        try check(ConvTranspose2d("deconv", inChannels: 3, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 3, 3, 4])
+    }
+
+    func testBatchNormTrainingAndEval() throws {
+        try check(BatchNorm("bn2d", channels: 3), input: [4, 3, 2, 3])
+        try check(BatchNorm("bn1d", channels: 5), input: [6, 5])
+        let bn = BatchNorm("bn", channels: 2)
+        bn.runningMean = [0.3, -0.2]
+        bn.runningVar = [0.5, 2.0]
+        try check(bn, input: [3, 2, 2, 2], training: false)
+    }
+
+    func testReLU() throws {
+        try check(ReLU(), input: [3, 4, 2, 2])
+    }
+
+    func testShapeErrorsNameTheLayerAndBothShapes() throws {
+        var initializer = UniformInit(seed: 4)
+        let conv = Conv2d("en_block1.model.0", inChannels: 1, outChannels: 16, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
+        XCTAssertThrowsError(try conv.forward(Tensor(zeros: [2, 3, 8, 8]), training: true)) {
+            XCTAssertEqual("\($0)", "en_block1.model.0: expected input [N, 1, H, W], got [2, 3, 8, 8]")
+        }
+    }
+}
