@@ -157,11 +157,13 @@ public final class BatchNorm: Layer {
         let m = Float(n * spatial)
         var dx = Tensor(zeros: dy.shape)
         for c in 0..<channels {
-            var sumDy: Float = 0, sumDyXhat: Float = 0
+            // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
+            var sumDyD = 0.0, sumDyXhatD = 0.0
             for i in 0..<n {
                 let base = (i * channels + c) * spatial
-                for s in 0..<spatial { sumDy += dy.data[base + s]; sumDyXhat += dy.data[base + s] * xhat[base + s] }
+                for s in 0..<spatial { sumDyD += Double(dy.data[base + s]); sumDyXhatD += Double(dy.data[base + s]) * Double(xhat[base + s]) }
             }
+            let sumDy = Float(sumDyD), sumDyXhat = Float(sumDyXhatD)
             weight.grad.data[c] += sumDyXhat
             bias.grad.data[c] += sumDy
             let scale = weight.value.data[c] * inverseStd[c]

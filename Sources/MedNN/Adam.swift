@@ -1,0 +1,49 @@
+// Adam as torch.optim.Adam defines it (weight decay added to the gradient, bias corrections, eps outside
+// the square root): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε).
+import Foundation
+
+public final class Adam {
+    public let parameters: [Parameter]
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    public private(set) var step = 0
+    /// First and second moments, per parameter (saved with checkpoints).
+    public var firstMoments: [[Float]]
+    public var secondMoments: [[Float]]
+
+    public init(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                eps: Float = 1e-8, weightDecay: Float = 0) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        firstMoments = parameters.map { [Float](repeating: 0, count: $0.value.count) }
+        secondMoments = parameters.map { [Float](repeating: 0, count: $0.value.count) }
+    }
+
+    public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
+
+    public func update() {
+        step += 1
+        let correction1 = 1 - pow(beta1, Float(step)), correction2 = 1 - pow(beta2, Float(step))
+        let stepSize = learningRate / correction1, root2 = correction2.squareRoot()
+        for (k, p) in parameters.enumerated() {
+            p.value.data.withUnsafeMutableBufferPointer { theta in
+                p.grad.data.withUnsafeBufferPointer { grad in
+                    firstMoments[k].withUnsafeMutableBufferPointer { m in
+                        secondMoments[k].withUnsafeMutableBufferPointer { v in
+                            for i in 0..<theta.count {
+                                let g = grad[i] + weightDecay * theta[i]
+                                m[i] = beta1 * m[i] + (1 - beta1) * g
+                                v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                                theta[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+// The AE of DESIGN.md section 3, and AE-U (two output channels: mean and log-variance), with PyTorch's
+// module names so that state_dicts match: en_block1…4.model.{0 conv, 1 bn}, linear_enc.{0, 1 bn, 3},
+// linear_dec.{0, 1 bn, 3}, de_block1…4.model.{0 deconv, 1 bn}.
+import Foundation
+
+public struct AutoEncoderConfig: Equatable, Sendable {
+    /// Input rows and columns; a multiple of 16.
+    public var inputSize = 64
+    public var baseWidth = 16
+    public var latentSize = 16
+    /// Width of the bottleneck's hidden layers (mid_num in the reference code).
+    public var hiddenSize = 2048
+    /// 1 for AE, 2 for AE-U (mean and log-variance).
+    public var outputChannels = 1
+    public init(inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1) {
+        self.inputSize = inputSize
+        self.baseWidth = baseWidth
+        self.latentSize = latentSize
+        self.hiddenSize = hiddenSize
+        self.outputChannels = outputChannels
+    }
+}
+
+public final class AutoEncoder {
+    public let config: AutoEncoderConfig
+    /// Blocks in forward order, each named for the feature it outputs (en1…en4, z, de, de1…de4).
+    let blocks: [(feature: String, layers: [Layer])]
+    let batchNorms: [BatchNorm]
+    /// Each block's output from the last forward pass.
+    public private(set) var features: [String: Tensor] = [:]
+    private var flatShape: [Int] = []
+
+    public init(_ config: AutoEncoderConfig, seed: UInt64) {
+        precondition(config.inputSize % 16 == 0 && config.inputSize >= 16, "input size must be a multiple of 16")
+        self.config = config
+        var initializer = UniformInit(seed: seed)
+        let w = config.baseWidth, fm = config.inputSize / 16
+        let flat = 4 * w * fm * fm
+        var norms: [BatchNorm] = []
+        func norm(_ name: String, _ channels: Int) -> BatchNorm {
+            let bn = BatchNorm(name, channels: channels)
+            norms.append(bn)
+            return bn
+        }
+        func down(_ index: Int, _ input: Int, _ output: Int) -> (String, [Layer]) {
+            ("en\(index)", [Conv2d("en_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+                            norm("en_block\(index).model.1", output), ReLU()])
+        }
+        func up(_ index: Int, _ input: Int, _ output: Int, last: Bool = false) -> (String, [Layer]) {
+            let deconv = ConvTranspose2d("de_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
+            return ("de\(index)", last ? [deconv] : [deconv, norm("de_block\(index).model.1", output), ReLU()])
+        }
+        var blocks = [down(1, 1, w), down(2, w, 2 * w), down(3, 2 * w, 4 * w), down(4, 4 * w, 4 * w)]
+        blocks.append(("z", [Linear("linear_enc.0", inFeatures: flat, outFeatures: config.hiddenSize, initializer: &initializer),
+                             norm("linear_enc.1", config.hiddenSize), ReLU(),
+                             Linear("linear_enc.3", inFeatures: config.hiddenSize, outFeatures: config.latentSize, initializer: &initializer)]))
+        blocks.append(("de", [Linear("linear_dec.0", inFeatures: config.latentSize, outFeatures: config.hiddenSize, initializer: &initializer),
+                              norm("linear_dec.1", config.hiddenSize), ReLU(),
+                              Linear("linear_dec.3", inFeatures: config.hiddenSize, outFeatures: flat, initializer: &initializer)]))
+        blocks += [up(1, 4 * w, 4 * w), up(2, 4 * w, 2 * w), up(3, 2 * w, w), up(4, w, config.outputChannels, last: true)]
+        self.blocks = blocks
+        batchNorms = norms
+    }
+
+    public var parameters: [Parameter] { blocks.flatMap { $0.layers.flatMap(\.parameters) } }
+
+    public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
+
+    /// x [N, 1, S, S] → [N, outputChannels, S, S]; `training` selects batch statistics in BatchNorm.
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        let s = config.inputSize
+        guard x.shape.count == 4, x.shape[1] == 1, x.shape[2] == s, x.shape[3] == s else {
+            throw ShapeError(layer: "AutoEncoder", expected: "[N, 1, \(s), \(s)]", got: x.shape)
+        }
+        var h = x
+        features = [:]
+        for (feature, layers) in blocks {
+            if feature == "z" {
+                flatShape = h.shape
+                h = h.reshaped([h.shape[0], h.count / h.shape[0]])
+            }
+            if feature == "de1" { h = h.reshaped(flatShape) }
+            for layer in layers { h = try layer.forward(h, training: training) }
+            features[feature] = h
+        }
+        return h
+    }
+
+    /// Back-propagates dL/d(output), plus any dL/d(feature) given by feature name (for example a
+    /// repulsion term on z); accumulates parameter gradients and returns dL/dx.
+    public func backward(_ dOutput: Tensor, featureGradients: [String: Tensor] = [:]) -> Tensor {
+        var g = dOutput
+        for (feature, layers) in blocks.reversed() {
+            if let extra = featureGradients[feature] {
+                precondition(extra.shape == g.shape, "gradient for \(feature) has shape \(extra.shape), the feature \(g.shape)")
+                for i in g.data.indices { g.data[i] += extra.data[i] }
+            }
+            if feature == "de1" { g = g.reshaped([g.shape[0], g.count / g.shape[0]]) }
+            for layer in layers.reversed() { g = layer.backward(g) }
+            if feature == "z" { g = g.reshaped(flatShape) }
+        }
+        return g
+    }
+
+    /// PyTorch's state_dict: parameters, BatchNorm running statistics and batch counters.
+    public func stateDict() -> [String: SafeTensorValue] {
+        var state: [String: SafeTensorValue] = [:]
+        for p in parameters { state[p.name] = .float32(p.value) }
+        for bn in batchNorms {
+            state["\(bn.name).running_mean"] = .float32(Tensor(shape: [bn.runningMean.count], data: bn.runningMean))
+            state["\(bn.name).running_var"] = .float32(Tensor(shape: [bn.runningVar.count], data: bn.runningVar))
+            state["\(bn.name).num_batches_tracked"] = .int64(shape: [], values: [bn.batchesTracked])
+        }
+        return state
+    }
+
+    /// Loads a state_dict; a missing, extra or mis-shaped tensor is an error naming it.
+    public func load(_ state: [String: SafeTensorValue]) throws {
+        let expected = stateDict()
+        if let extra = state.keys.sorted().first(where: { expected[$0] == nil }) {
+            throw SafeTensorsError("tensor '\(extra)' is not part of this architecture (\(config))")
+        }
+        for p in parameters {
+            let t = try SafeTensors.float(state, p.name)
+            guard t.shape == p.value.shape else { throw SafeTensorsError("tensor '\(p.name)': shape \(t.shape), the model needs \(p.value.shape)") }
+            p.value = t
+        }
+        for bn in batchNorms {
+            for (suffix, count) in [("running_mean", bn.runningMean.count), ("running_var", bn.runningVar.count)] {
+                let t = try SafeTensors.float(state, "\(bn.name).\(suffix)")
+                guard t.shape == [count] else { throw SafeTensorsError("tensor '\(bn.name).\(suffix)': shape \(t.shape), the model needs [\(count)]") }
+                if suffix == "running_mean" { bn.runningMean = t.data } else { bn.runningVar = t.data }
+            }
+            if case .int64(_, let values)? = state["\(bn.name).num_batches_tracked"], let first = values.first { bn.batchesTracked = first }
+        }
+    }
+}

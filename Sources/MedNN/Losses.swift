@@ -1,0 +1,62 @@
+// Losses as (value, gradients): the gradient with respect to the prediction for training, and with respect
+// to the target image, which the dual-space uncertainty needs (the input enters both the network and the loss).
+import Foundation
+
+public struct LossResult {
+    public var value: Double
+    /// dL/d(network output), shaped as the output.
+    public var dOutput: Tensor
+    /// dL/d(target) from the loss term itself, shaped as the target.
+    public var dTarget: Tensor
+}
+
+public enum Loss {
+    /// mean((x̂ − x)²)
+    public static func mse(_ prediction: Tensor, _ target: Tensor) -> LossResult {
+        precondition(prediction.shape == target.shape, "mse: prediction \(prediction.shape), target \(target.shape)")
+        let n = Double(target.count)
+        var sum = 0.0
+        var d = Tensor(zeros: target.shape)
+        for i in target.data.indices {
+            let e = Double(prediction.data[i] - target.data[i])
+            sum += e * e
+            d.data[i] = Float(2 * e / n)
+        }
+        return LossResult(value: sum / n, dOutput: d, dTarget: Tensor(shape: d.shape, data: d.data.map { -$0 }))
+    }
+
+    /// mean(|x̂ − x|)
+    public static func l1(_ prediction: Tensor, _ target: Tensor) -> LossResult {
+        precondition(prediction.shape == target.shape, "l1: prediction \(prediction.shape), target \(target.shape)")
+        let n = Float(target.count)
+        var sum = 0.0
+        var d = Tensor(zeros: target.shape)
+        for i in target.data.indices {
+            let e = prediction.data[i] - target.data[i]
+            sum += Double(abs(e))
+            d.data[i] = e > 0 ? 1 / n : (e < 0 ? -1 / n : 0)
+        }
+        return LossResult(value: sum / Double(n), dOutput: d, dTarget: Tensor(shape: d.shape, data: d.data.map { -$0 }))
+    }
+
+    /// AE-U's heteroscedastic loss: output [N, 2, H, W] holds the mean x̂ and the log-variance s;
+    /// L = mean(exp(−s)(x̂ − x)²) + mean(s), means over N·H·W.
+    public static func heteroscedastic(_ output: Tensor, _ target: Tensor) -> LossResult {
+        let (n, h, w) = (target.shape[0], target.shape[2], target.shape[3])
+        precondition(output.shape == [n, 2, h, w] && target.shape[1] == 1, "heteroscedastic: output \(output.shape), target \(target.shape)")
+        let plane = h * w, count = Double(n * plane)
+        var sum = 0.0
+        var dOut = Tensor(zeros: output.shape), dTarget = Tensor(zeros: target.shape)
+        for i in 0..<n {
+            for p in 0..<plane {
+                let mean = output.data[(2 * i) * plane + p], logVar = output.data[(2 * i + 1) * plane + p]
+                let e = Double(mean - target.data[i * plane + p]), precision = exp(-Double(logVar))
+                sum += precision * e * e + Double(logVar)
+                dOut.data[(2 * i) * plane + p] = Float(2 * precision * e / count)
+                dOut.data[(2 * i + 1) * plane + p] = Float((1 - precision * e * e) / count)
+                dTarget.data[i * plane + p] = Float(-2 * precision * e / count)
+            }
+        }
+        return LossResult(value: sum / count, dOutput: dOut, dTarget: dTarget)
+    }
+}

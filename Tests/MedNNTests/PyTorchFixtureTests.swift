@@ -1,0 +1,96 @@
+// MedNN against PyTorch on the same weights and inputs (Fixtures/make_fixtures.py): outputs, loss,
+// every parameter's gradient, the input gradient, and the state after three Adam steps, to 1e-4 relative.
+import Foundation
+import MedNN
+import XCTest
+
+final class PyTorchFixtureTests: XCTestCase {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    let config = { (channels: Int) in AutoEncoderConfig(inputSize: 32, baseWidth: 2, latentSize: 4, hiddenSize: 16, outputChannels: channels) }
+
+    /// Biases whose true gradient is 0 (they feed BatchNorm1d): compared in absolute terms, left out of Adam
+    /// (see make_fixtures.py).
+    let noiseOnly: Set<String> = ["linear_enc.0.bias", "linear_enc.3.bias", "linear_dec.0.bias"]
+
+    func load(_ name: String) throws -> [String: SafeTensorValue] { try SafeTensors.read(fixtures.appendingPathComponent(name)).tensors }
+
+    func assertClose(_ actual: Tensor, _ expected: Tensor, _ what: String, tolerance: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(actual.shape, expected.shape, what, file: file, line: line)
+        let diff = zip(actual.data, expected.data).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        let norm = expected.data.map { $0 * $0 }.reduce(0, +).squareRoot()
+        XCTAssertLessThanOrEqual(diff / max(norm, 1e-12), tolerance, "\(what): relative error", file: file, line: line)
+    }
+
+    func model(_ prefix: String, channels: Int) throws -> AutoEncoder {
+        let model = AutoEncoder(config(channels), seed: 0)
+        try model.load(load("\(prefix)_init.safetensors"))
+        return model
+    }
+
+    func check(_ prefix: String, channels: Int, loss: (Tensor, Tensor) -> LossResult) throws {
+        let case_ = try load("\(prefix)_case.safetensors")
+        let x = try SafeTensors.float(case_, "input")
+        let ae = try model(prefix, channels: channels)
+        let output = try ae.forward(x, training: true)
+        assertClose(output, try SafeTensors.float(case_, "output"), "output")
+        assertClose(ae.features["z"]!, try SafeTensors.float(case_, "z"), "z")
+        let result = loss(output, x)
+        XCTAssertEqual(result.value, Double(try SafeTensors.float(case_, "loss").data[0]), accuracy: 1e-4 * abs(result.value))
+        ae.zeroGrad()
+        var dx = ae.backward(result.dOutput)
+        for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
+        assertClose(dx, try SafeTensors.float(case_, "grad.input"), "dL/dx")
+        for p in ae.parameters {
+            let expected = try SafeTensors.float(case_, "grad.\(p.name)")
+            if noiseOnly.contains(p.name) {
+                XCTAssertLessThan((p.grad.data + expected.data).map(abs).max()!, 1e-6, "dL/d\(p.name) should be 0")
+            } else {
+                assertClose(p.grad, expected, "dL/d\(p.name)")
+            }
+        }
+
+        let trained = try model(prefix, channels: channels)
+        let adam = Adam(trained.parameters.filter { !noiseOnly.contains($0.name) }, learningRate: 5e-4, beta1: 0.5, beta2: 0.999)
+        for _ in 0..<3 {
+            adam.zeroGrad()
+            let out = try trained.forward(x, training: true)
+            _ = trained.backward(loss(out, x).dOutput)
+            adam.update()
+        }
+        let state = trained.stateDict()
+        for (name, value) in state {
+            switch value {
+            case .float32(let t): assertClose(t, try SafeTensors.float(case_, "adam3.\(name)"), "after 3 Adam steps: \(name)")
+            case .int64(_, let values):
+                guard case .int64(_, let expected)? = case_["adam3.\(name)"] else { return XCTFail("no adam3.\(name)") }
+                XCTAssertEqual(values, expected, name)
+            }
+        }
+        assertClose(try trained.forward(x, training: false), try SafeTensors.float(case_, "adam3.eval_output"), "eval-mode output after training")
+    }
+
+    func testAEMatchesPyTorch() throws { try check("ae", channels: 1, loss: Loss.mse) }
+
+    func testAEUMatchesPyTorch() throws { try check("aeu", channels: 2, loss: Loss.heteroscedastic) }
+
+    func testStateDictRoundTripsThroughSafetensorsAndBadFilesNameTheTensor() throws {
+        let ae = try model("ae", channels: 1)
+        let bytes = try SafeTensors.encode(ae.stateDict(), metadata: ["format": "pt"])
+        let decoded = try SafeTensors.decode(bytes)
+        XCTAssertEqual(decoded.tensors, ae.stateDict())
+        XCTAssertEqual(decoded.metadata, ["format": "pt"])
+        XCTAssertEqual(decoded.tensors.keys.filter { $0.hasPrefix("en_block1.") }.sorted(),
+                       ["en_block1.model.0.weight", "en_block1.model.1.bias", "en_block1.model.1.num_batches_tracked",
+                        "en_block1.model.1.running_mean", "en_block1.model.1.running_var", "en_block1.model.1.weight"])
+
+        XCTAssertThrowsError(try SafeTensors.decode(bytes.prefix(bytes.count - 10))) { XCTAssertTrue("\($0)".contains("outside the"), "\($0)") }
+        XCTAssertThrowsError(try SafeTensors.decode(Data([1, 0, 0, 0, 0, 0, 0, 1]))) { XCTAssertTrue("\($0)".contains("runs past the end")) }
+        var wrong = ae.stateDict()
+        wrong["linear_enc.3.weight"] = .float32(Tensor(zeros: [5, 16]))
+        XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertEqual("\($0)", "tensor 'linear_enc.3.weight': shape [5, 16], the model needs [4, 16]") }
+        wrong = ae.stateDict()
+        wrong.removeValue(forKey: "de_block2.model.1.running_var")
+        XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertTrue("\($0)".contains("'de_block2.model.1.running_var' is missing")) }
+        XCTAssertThrowsError(try AutoEncoder(config(2), seed: 0).load(ae.stateDict())) { XCTAssertTrue("\($0)".contains("de_block4.model.0.weight"), "\($0)") }
+    }
+}
