@@ -102,6 +102,17 @@ public final class AutoEncoder {
         return g
     }
 
+    /// The gradient of a scalar loss of (output, x) with respect to the input image, through the network and
+    /// through the loss's own use of x (what the dual-space uncertainty needs). Parameter gradients are
+    /// accumulated as a side effect; zero them before training.
+    public func inputGradient(_ x: Tensor, training: Bool, loss: (Tensor, Tensor) -> LossResult) throws -> (output: Tensor, loss: LossResult, dx: Tensor) {
+        let output = try forward(x, training: training)
+        let result = loss(output, x)
+        var dx = backward(result.dOutput)
+        for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
+        return (output, result, dx)
+    }
+
     /// PyTorch's state_dict: parameters, BatchNorm running statistics and batch counters.
     public func stateDict() -> [String: SafeTensorValue] {
         var state: [String: SafeTensorValue] = [:]

@@ -106,3 +106,24 @@ def make(name, out_channels, loss_fn, seed):
 
 make("ae", 1, mse, 0)
 make("aeu", 2, heteroscedastic, 1)
+
+
+def linear_cka(x, y):
+    """DESIGN.md section 3: HSIC over centred Gram matrices, floor 1e-8 on the denominator."""
+    n = x.shape[0]
+    h = torch.eye(n, dtype=x.dtype) - torch.ones(n, n, dtype=x.dtype) / n
+    kc, lc = h @ (x @ x.T) @ h, h @ (y @ y.T) @ h
+    hsic = lambda a, b: (a * b).sum()
+    return hsic(kc, lc) / torch.clamp(torch.sqrt(hsic(kc, kc)) * torch.sqrt(hsic(lc, lc)), min=1e-8)
+
+
+# cka.safetensors: features of two learners for a batch of 8 (x: 12 values per sample, y: 5), the CKA and its
+# gradients, computed in float64 and stored as float32.
+torch.manual_seed(2)
+x64 = torch.randn(8, 12, dtype=torch.float64)
+y64 = (x64[:, :5] * 0.7 + 0.3 * torch.randn(8, 5, dtype=torch.float64))
+x32, y32 = x64.float(), y64.float()
+xg, yg = x32.double().requires_grad_(True), y32.double().requires_grad_(True)
+value = linear_cka(xg, yg)
+value.backward()
+save_file({"x": x32, "y": y32, "cka": value.detach().float().reshape(1), "grad.x": xg.grad.float(), "grad.y": yg.grad.float()}, "cka.safetensors")
