@@ -51,6 +51,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Benchmarks' own programs (bench/README.md); not part of the medad product.
+        .executableTarget(name: "medad-bench-nn", dependencies: ["MedNN"], path: "bench/nn"),
+
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"]),
         .testTarget(name: "MedADTests", dependencies: ["MedAD", "Pipeline"]),

@@ -10,50 +10,17 @@ initialisation under torch.manual_seed, input 32x32, base width 2, latent 4, hid
                             statistic (adam3.<name>) and the eval-mode output then (adam3.eval_output)
 Usage: ../../../.venv-bench/bin/python make_fixtures.py   (torch and safetensors from PyPI / the local wheel)
 """
+import os
+import sys
+
 import torch
 from safetensors.torch import save_file
-from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench"))
+from torch_ae import AE  # noqa: E402  (the one PyTorch AE definition, shared with the benchmark)
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, in_planes, out_planes, downsample=False, last_layer=False):
-        super().__init__()
-        if downsample:
-            layers = [nn.Conv2d(in_planes, out_planes, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(out_planes), nn.ReLU(True)]
-        else:
-            layers = [nn.ConvTranspose2d(in_planes, out_planes, 4, stride=2, padding=1, bias=False)]
-            if not last_layer:
-                layers += [nn.BatchNorm2d(out_planes), nn.ReLU(True)]
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.model(x)
-
-
-class AE(nn.Module):
-    def __init__(self, input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=1):
-        super().__init__()
-        self.fm = input_size // 16
-        w, flat = base_width, 4 * base_width * (input_size // 16) ** 2
-        self.en_block1 = BasicBlock(1, w, downsample=True)
-        self.en_block2 = BasicBlock(w, 2 * w, downsample=True)
-        self.en_block3 = BasicBlock(2 * w, 4 * w, downsample=True)
-        self.en_block4 = BasicBlock(4 * w, 4 * w, downsample=True)
-        self.linear_enc = nn.Sequential(nn.Linear(flat, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, latent_size))
-        self.linear_dec = nn.Sequential(nn.Linear(latent_size, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, flat))
-        self.de_block1 = BasicBlock(4 * w, 4 * w)
-        self.de_block2 = BasicBlock(4 * w, 2 * w)
-        self.de_block3 = BasicBlock(2 * w, w)
-        self.de_block4 = BasicBlock(w, out_channels, last_layer=True)
-
-    def forward(self, x):
-        en4 = self.en_block4(self.en_block3(self.en_block2(self.en_block1(x))))
-        self.z = self.linear_enc(en4.view(en4.size(0), -1))
-        de = self.linear_dec(self.z).view(x.size(0), -1, self.fm, self.fm)
-        return self.de_block4(self.de_block3(self.de_block2(self.de_block1(de))))
 
 
 def mse(out, x):
@@ -74,7 +41,7 @@ def state(model):
 
 def make(name, out_channels, loss_fn, seed):
     torch.manual_seed(seed)
-    model = AE(out_channels=out_channels)
+    model = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels)
     init = state(model)
     save_file(init, f"{name}_init.safetensors")
     x = (torch.rand(4, 1, 32, 32) * 2 - 1).requires_grad_(True)
@@ -87,7 +54,7 @@ def make(name, out_channels, loss_fn, seed):
     for k, p in model.named_parameters():
         case[f"grad.{k}"] = p.grad.detach().clone()
 
-    trained = AE(out_channels=out_channels)
+    trained = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels)
     trained.load_state_dict(init)
     trained.train()
     optimizer = torch.optim.Adam([p for k, p in trained.named_parameters() if k not in NOISE_ONLY], lr=5e-4, betas=(0.5, 0.999))

@@ -1,0 +1,47 @@
+// MedNN's side of bench/nn_vs_pytorch.py: the AE (DESIGN.md: 64×64, base width 16, latent 16, hidden 2048)
+// at batch 64 on random inputs. Prints, as `key value` lines, training images per second (forward, MSE,
+// backward, Adam) and scoring images per second (3 learners in eval mode: forward + input gradient of the
+// L1 reconstruction error, as the dual-space uncertainty needs), medians over the timed repetitions.
+import Foundation
+import MedNN
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let v = Int(arguments[i + 1]) else { return fallback }
+    return v
+}
+let batch = option("--batch", 64), size = option("--size", 64), steps = option("--steps", 10), warmup = option("--warmup", 2)
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+var random = UniformInit(seed: 1)
+let x = Tensor(shape: [batch, 1, size, size], data: random.uniform(batch * size * size, bound: 1))
+let config = AutoEncoderConfig(inputSize: size)
+let model = AutoEncoder(config, seed: 8)
+let adam = Adam(model.parameters, learningRate: 5e-4, beta1: 0.5, beta2: 0.999)
+var trainTimes: [Double] = []
+for step in 0..<(warmup + steps) {
+    let t = try seconds {
+        adam.zeroGrad()
+        let out = try model.forward(x, training: true)
+        _ = model.backward(Loss.mse(out, x).dOutput)
+        adam.update()
+    }
+    if step >= warmup { trainTimes.append(t) }
+}
+print("train_images_per_second \(Double(batch) / median(trainTimes))")
+
+let learners = (0..<3).map { AutoEncoder(config, seed: UInt64(10 + $0)) }
+var scoreTimes: [Double] = []
+for step in 0..<(warmup + steps) {
+    let t = try seconds {
+        for learner in learners { _ = try learner.inputGradient(x, training: false, loss: Loss.l1) }
+    }
+    if step >= warmup { scoreTimes.append(t) }
+}
+print("score_images_per_second \(Double(batch) / median(scoreTimes))")

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Issue 5's benchmark: MedNN against PyTorch CPU on the same machine, cores, architecture and batch, in one
+invocation. The AE of DESIGN.md (64x64 input, base width 16, latent 16, hidden 2048), batch 64:
+  train   images per second of a full step: forward (BatchNorm in training mode), MSE, backward, Adam
+  score   images per second for 3 learners in eval mode: forward + gradient of mean|x_hat - x| w.r.t. x
+Medians over --steps timed steps after --warmup. PyTorch runs with torch.set_num_threads(THREADS);
+MedNN's OpenBLAS with OPENBLAS_NUM_THREADS=THREADS (default: 2, this machine's cores).
+
+Usage: bench/nn_vs_pytorch.py [--steps 10] [--threads 2] [--medad .build/release/medad-bench-nn]
+Needs: swift build -c release --product medad-bench-nn; a venv with torch (the local CPU wheel or PyPI).
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_ae import AE  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def pytorch(batch, size, steps, warmup):
+    torch.manual_seed(8)
+    x = torch.rand(batch, 1, size, size) * 2 - 1
+    model = AE(input_size=size)
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-4, betas=(0.5, 0.999))
+    times = []
+    for step in range(warmup + steps):
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        ((model(x) - x) ** 2).mean().backward()
+        optimizer.step()
+        if step >= warmup:
+            times.append(time.perf_counter() - start)
+    train = batch / statistics.median(times)
+    learners = [AE(input_size=size).eval() for _ in range(3)]
+    times = []
+    for step in range(warmup + steps):
+        start = time.perf_counter()
+        for learner in learners:
+            xi = x.clone().requires_grad_(True)
+            loss = (learner(xi) - xi).abs().mean()
+            torch.autograd.grad(loss, xi)
+        if step >= warmup:
+            times.append(time.perf_counter() - start)
+    return train, batch / statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--medad", default=os.path.join(HERE, "..", ".build", "release", "medad-bench-nn"))
+    args = parser.parse_args()
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
+    out = subprocess.run([args.medad, "--batch", "64", "--size", "64", "--steps", str(args.steps), "--warmup", str(args.warmup)],
+                         check=True, stdout=subprocess.PIPE, text=True, env=env).stdout
+    medad = {k: float(v) for k, v in (line.split() for line in out.splitlines())}
+    torch.set_num_threads(args.threads)
+    train, score = pytorch(64, 64, args.steps, args.warmup)
+    print(f"{'':<8} {'MedNN img/s':>12} {'PyTorch img/s':>14} {'ratio':>7}   ({args.threads} threads, batch 64, 64x64, torch {torch.__version__})")
+    for name, mine, theirs, target in (("train", medad["train_images_per_second"], train, "target >= 1.0x, aim 1.5x"),
+                                       ("score", medad["score_images_per_second"], score, "target >= 1.0x")):
+        print(f"{name:<8} {mine:>12.1f} {theirs:>14.1f} {mine / theirs:>6.2f}x   {target}")
+
+
+if __name__ == "__main__":
+    main()
