@@ -1,5 +1,6 @@
 // Conv2d and ConvTranspose2d lowered to matrix products: im2col gathers each output position's receptive
-// field into a column, one sgemm per sample does the rest, col2im scatters columns back (summing overlaps).
+// field into a column, col2im scatters columns back (summing overlaps). The whole batch's columns sit side by
+// side ([rows, N·positions]), so each product is one large sgemm rather than one small one per sample.
 import Foundation
 
 /// Geometry of a square-kernel convolution over one [C, H, W] image.
@@ -10,13 +11,13 @@ struct ConvGeometry {
     var rows: Int { channels * kernel * kernel }
     var columns: Int { outHeight * outWidth }
 
-    /// cols [C·k·k, Ho·Wo] from image [C, H, W]; positions outside the image read as 0.
-    func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>) {
-        let oh = outHeight, ow = outWidth
+    /// cols [C·k·k, Ho·Wo] (rows `rowStride` apart) from image [C, H, W]; positions outside the image read as 0.
+    func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        let oh = outHeight, ow = outWidth, ld = rowStride ?? oh * ow
         for c in 0..<channels {
             for ki in 0..<kernel {
                 for kj in 0..<kernel {
-                    let row = cols + ((c * kernel + ki) * kernel + kj) * oh * ow
+                    let row = cols + ((c * kernel + ki) * kernel + kj) * ld
                     for y in 0..<oh {
                         let iy = y * stride - padding + ki
                         let out = row + y * ow
@@ -32,13 +33,13 @@ struct ConvGeometry {
         }
     }
 
-    /// image [C, H, W] += the columns scattered back.
-    func col2im(_ cols: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
-        let oh = outHeight, ow = outWidth
+    /// image [C, H, W] += the columns (rows `rowStride` apart) scattered back.
+    func col2im(_ cols: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        let oh = outHeight, ow = outWidth, ld = rowStride ?? oh * ow
         for c in 0..<channels {
             for ki in 0..<kernel {
                 for kj in 0..<kernel {
-                    let row = cols + ((c * kernel + ki) * kernel + kj) * oh * ow
+                    let row = cols + ((c * kernel + ki) * kernel + kj) * ld
                     for y in 0..<oh {
                         let iy = y * stride - padding + ki
                         guard iy >= 0, iy < height else { continue }
@@ -86,42 +87,71 @@ public final class Conv2d: Layer {
         guard g.outHeight > 0, g.outWidth > 0 else { throw ShapeError(layer: name, expected: "an image of at least \(kernel)×\(kernel)", got: x.shape) }
         geometry = g
         batch = x.shape[0]
-        cols = [Float](repeating: 0, count: batch * g.rows * g.columns)
-        var y = Tensor(zeros: [batch, outChannels, g.outHeight, g.outWidth])
+        let wide = batch * g.columns
+        cols = [Float](repeating: 0, count: g.rows * wide)
+        var product = [Float](repeating: 0, count: outChannels * wide)
         x.data.withUnsafeBufferPointer { input in
             cols.withUnsafeMutableBufferPointer { cols in
-                y.data.withUnsafeMutableBufferPointer { out in
-                    for n in 0..<batch {
-                        let c = cols.baseAddress! + n * g.rows * g.columns
-                        g.im2col(input.baseAddress! + n * inChannels * g.height * g.width, c)
-                        BLAS.gemm(m: outChannels, n: g.columns, k: g.rows, a: weight.value.data, b: c,
-                                  c: out.baseAddress! + n * outChannels * g.columns)
-                    }
+                for n in 0..<batch {
+                    g.im2col(input.baseAddress! + n * inChannels * g.height * g.width, cols.baseAddress! + n * g.columns, rowStride: wide)
                 }
+                BLAS.gemm(m: outChannels, n: wide, k: g.rows, a: weight.value.data, b: cols.baseAddress!, c: &product)
             }
         }
-        return y
+        return Tensor(shape: [batch, outChannels, g.outHeight, g.outWidth],
+                      data: Batched.split(product, rows: outChannels, batch: batch, columns: g.columns))
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         let g = geometry!
+        let wide = batch * g.columns
+        let dyWide = Batched.join(dy.data, rows: outChannels, batch: batch, columns: g.columns)
+        // dW += dY colsᵀ; dcols = Wᵀ dY; dx = col2im(dcols)
+        BLAS.gemm(transB: true, m: outChannels, n: g.rows, k: wide, a: dyWide, b: cols, beta: 1, c: &weight.grad.data)
+        var dcols = [Float](repeating: 0, count: g.rows * wide)
+        BLAS.gemm(transA: true, m: g.rows, n: wide, k: outChannels, a: weight.value.data, b: dyWide, c: &dcols)
         var dx = Tensor(zeros: [batch, inChannels, g.height, g.width])
-        var dcols = [Float](repeating: 0, count: g.rows * g.columns)
-        dy.data.withUnsafeBufferPointer { dy in
-            for n in 0..<batch {
-                let dyn = dy.baseAddress! + n * outChannels * g.columns
-                // dW += dY cᵀ; dcols = Wᵀ dY; dx = col2im(dcols)
-                cols.withUnsafeBufferPointer { cols in
-                    BLAS.gemm(transB: true, m: outChannels, n: g.rows, k: g.columns, a: dyn,
-                              b: cols.baseAddress! + n * g.rows * g.columns, beta: 1, c: &weight.grad.data)
-                }
-                BLAS.gemm(transA: true, m: g.rows, n: g.columns, k: outChannels, a: weight.value.data, b: dyn, c: &dcols)
-                dx.data.withUnsafeMutableBufferPointer { dx in
-                    g.col2im(dcols, dx.baseAddress! + n * inChannels * g.height * g.width)
+        dcols.withUnsafeBufferPointer { dcols in
+            dx.data.withUnsafeMutableBufferPointer { dx in
+                for n in 0..<batch {
+                    g.col2im(dcols.baseAddress! + n * g.columns, dx.baseAddress! + n * inChannels * g.height * g.width, rowStride: wide)
                 }
             }
         }
         return dx
+    }
+}
+
+/// Moves between per-sample [N, rows, columns] and batch-wide [rows, N·columns] layouts.
+enum Batched {
+    static func join(_ data: [Float], rows: Int, batch: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: data.count)
+        data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for n in 0..<batch {
+                    for r in 0..<rows {
+                        (dst.baseAddress! + r * batch * columns + n * columns)
+                            .update(from: src.baseAddress! + (n * rows + r) * columns, count: columns)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func split(_ data: [Float], rows: Int, batch: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: data.count)
+        data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for n in 0..<batch {
+                    for r in 0..<rows {
+                        (dst.baseAddress! + (n * rows + r) * columns)
+                            .update(from: src.baseAddress! + r * batch * columns + n * columns, count: columns)
+                    }
+                }
+            }
+        }
+        return out
     }
 }
 
@@ -132,6 +162,7 @@ public final class ConvTranspose2d: Layer {
     let name: String
     let inChannels, outChannels, kernel, stride, padding: Int
     private var input = Tensor(zeros: [0])
+    private var inputWide: [Float] = []
     private var geometry: ConvGeometry?
 
     /// PyTorch's default for transposed convolutions: fan_in from weight.size(1)·k·k = O·k·k.
@@ -158,36 +189,34 @@ public final class ConvTranspose2d: Layer {
         let g = ConvGeometry(channels: outChannels, height: outH, width: outW, kernel: kernel, stride: stride, padding: padding)
         precondition(g.outHeight == x.shape[2] && g.outWidth == x.shape[3])
         geometry = g
+        let n = x.shape[0], hw = x.shape[2] * x.shape[3], wide = n * hw
         input = x
-        let n = x.shape[0], hw = x.shape[2] * x.shape[3]
+        inputWide = Batched.join(x.data, rows: inChannels, batch: n, columns: hw)
+        // cols [O·k·k, N·HW] = Wᵀ [O·k·k, C] · x [C, N·HW], then scattered into each output image.
+        var cols = [Float](repeating: 0, count: g.rows * wide)
+        BLAS.gemm(transA: true, m: g.rows, n: wide, k: inChannels, a: weight.value.data, b: inputWide, c: &cols)
         var y = Tensor(zeros: [n, outChannels, outH, outW])
-        var cols = [Float](repeating: 0, count: g.rows * hw)
-        for i in 0..<n {
-            x.data.withUnsafeBufferPointer { x in
-                // cols [O·k·k, HW] = Wᵀ [O·k·k, C] · x [C, HW]
-                BLAS.gemm(transA: true, m: g.rows, n: hw, k: inChannels, a: weight.value.data, b: x.baseAddress! + i * inChannels * hw, c: &cols)
+        cols.withUnsafeBufferPointer { cols in
+            y.data.withUnsafeMutableBufferPointer { y in
+                for i in 0..<n { g.col2im(cols.baseAddress! + i * hw, y.baseAddress! + i * outChannels * outH * outW, rowStride: wide) }
             }
-            y.data.withUnsafeMutableBufferPointer { y in g.col2im(cols, y.baseAddress! + i * outChannels * outH * outW) }
         }
         return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         let g = geometry!
-        let n = input.shape[0], hw = input.shape[2] * input.shape[3]
-        var dx = Tensor(zeros: input.shape)
-        var dcols = [Float](repeating: 0, count: g.rows * hw)
-        for i in 0..<n {
-            dy.data.withUnsafeBufferPointer { dy in g.im2col(dy.baseAddress! + i * outChannels * g.height * g.width, &dcols) }
-            input.data.withUnsafeBufferPointer { x in
-                let xi = x.baseAddress! + i * inChannels * hw
-                // dW [C, O·k·k] += x [C, HW] · dcolsᵀ; dx [C, HW] = W [C, O·k·k] · dcols
-                BLAS.gemm(transB: true, m: inChannels, n: g.rows, k: hw, a: xi, b: dcols, beta: 1, c: &weight.grad.data)
-            }
-            dx.data.withUnsafeMutableBufferPointer { dx in
-                BLAS.gemm(m: inChannels, n: hw, k: g.rows, a: weight.value.data, b: dcols, c: dx.baseAddress! + i * inChannels * hw)
+        let n = input.shape[0], hw = input.shape[2] * input.shape[3], wide = n * hw
+        var dcols = [Float](repeating: 0, count: g.rows * wide)
+        dy.data.withUnsafeBufferPointer { dy in
+            dcols.withUnsafeMutableBufferPointer { dcols in
+                for i in 0..<n { g.im2col(dy.baseAddress! + i * outChannels * g.height * g.width, dcols.baseAddress! + i * hw, rowStride: wide) }
             }
         }
-        return dx
+        // dW [C, O·k·k] += x [C, N·HW] · dcolsᵀ; dx [C, N·HW] = W [C, O·k·k] · dcols
+        BLAS.gemm(transB: true, m: inChannels, n: g.rows, k: wide, a: inputWide, b: dcols, beta: 1, c: &weight.grad.data)
+        var dxWide = [Float](repeating: 0, count: inChannels * wide)
+        BLAS.gemm(m: inChannels, n: wide, k: g.rows, a: weight.value.data, b: dcols, c: &dxWide)
+        return Tensor(shape: input.shape, data: Batched.split(dxWide, rows: inChannels, batch: n, columns: hw))
     }
 }

@@ -12,16 +12,23 @@ extension Layer {
 
 /// max(0, x). Shapes: any → same.
 public final class ReLU: Layer {
-    private var mask: [Bool] = []
+    private var output: [Float] = []
     public init() {}
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        mask = x.data.map { $0 > 0 }
-        return Tensor(shape: x.shape, data: x.data.map { max($0, 0) })
+        output = x.data.map { max($0, 0) }
+        return Tensor(shape: x.shape, data: output)
     }
 
+    /// The gradient passes where the output is positive.
     public func backward(_ dy: Tensor) -> Tensor {
-        Tensor(shape: dy.shape, data: zip(dy.data, mask).map { $1 ? $0 : 0 })
+        var dx = dy
+        output.withUnsafeBufferPointer { y in
+            dx.data.withUnsafeMutableBufferPointer { d in
+                for i in 0..<d.count where y[i] <= 0 { d[i] = 0 }
+            }
+        }
+        return dx
     }
 }
 
@@ -110,42 +117,57 @@ public final class BatchNorm: Layer {
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         let (n, spatial) = try layout(x.shape)
-        let m = n * spatial
+        let m = n * spatial, channels = self.channels
         var mean = [Float](repeating: 0, count: channels), variance = [Float](repeating: 0, count: channels)
         if training {
             // Sums in double: a batch of 64 × 32² values per channel loses digits in single precision.
-            for c in 0..<channels {
-                var sum = 0.0, squares = 0.0
-                for i in 0..<n {
-                    let base = (i * channels + c) * spatial
-                    for s in 0..<spatial { let v = Double(x.data[base + s]); sum += v; squares += v * v }
+            x.data.withUnsafeBufferPointer { x in
+                for c in 0..<channels {
+                    var sum = 0.0, squares = 0.0
+                    for i in 0..<n {
+                        let row = x.baseAddress! + (i * channels + c) * spatial
+                        for s in 0..<spatial { let v = Double(row[s]); sum += v; squares += v * v }
+                    }
+                    let mu = sum / Double(m)
+                    let biased = max(squares / Double(m) - mu * mu, 0)
+                    mean[c] = Float(mu)
+                    variance[c] = Float(biased)
                 }
-                let mu = sum / Double(m)
-                let biased = max(squares / Double(m) - mu * mu, 0)
-                mean[c] = Float(mu)
-                variance[c] = Float(biased)
-                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * Float(mu)
-                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(m > 1 ? biased * Double(m) / Double(m - 1) : biased)
+            }
+            for c in 0..<channels {
+                runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
+                let unbiased = m > 1 ? Double(variance[c]) * Double(m) / Double(m - 1) : Double(variance[c])
+                runningVar[c] = (1 - momentum) * runningVar[c] + momentum * Float(unbiased)
             }
             batchesTracked += 1
         } else {
             mean = runningMean
             variance = runningVar
         }
-        inverseStd = variance.map { 1 / ($0 + eps).squareRoot() }
-        xhat = [Float](repeating: 0, count: x.count)
+        let eps = self.eps
+        let inverse = variance.map { 1 / ($0 + eps).squareRoot() }
+        var normalized = [Float](repeating: 0, count: x.count)
         var y = Tensor(zeros: x.shape)
-        for i in 0..<n {
-            for c in 0..<channels {
-                let base = (i * channels + c) * spatial
-                let g = weight.value.data[c], b = bias.value.data[c], mu = mean[c], inv = inverseStd[c]
-                for s in 0..<spatial {
-                    let h = (x.data[base + s] - mu) * inv
-                    xhat[base + s] = h
-                    y.data[base + s] = g * h + b
+        let gamma = weight.value.data, beta = bias.value.data
+        x.data.withUnsafeBufferPointer { x in
+            normalized.withUnsafeMutableBufferPointer { h in
+                y.data.withUnsafeMutableBufferPointer { y in
+                    for i in 0..<n {
+                        for c in 0..<channels {
+                            let base = (i * channels + c) * spatial
+                            let g = gamma[c], b = beta[c], mu = mean[c], inv = inverse[c]
+                            for s in 0..<spatial {
+                                let v = (x[base + s] - mu) * inv
+                                h[base + s] = v
+                                y[base + s] = g * v + b
+                            }
+                        }
+                    }
                 }
             }
         }
+        xhat = normalized
+        inverseStd = inverse
         lastShape = x.shape
         trainingForward = training
         return y
@@ -154,28 +176,43 @@ public final class BatchNorm: Layer {
 
     public func backward(_ dy: Tensor) -> Tensor {
         let n = lastShape[0], spatial = lastShape.count == 4 ? lastShape[2] * lastShape[3] : 1
-        let m = Float(n * spatial)
+        let m = Float(n * spatial), channels = self.channels, training = trainingForward
         var dx = Tensor(zeros: dy.shape)
-        for c in 0..<channels {
-            // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
-            var sumDyD = 0.0, sumDyXhatD = 0.0
-            for i in 0..<n {
-                let base = (i * channels + c) * spatial
-                for s in 0..<spatial { sumDyD += Double(dy.data[base + s]); sumDyXhatD += Double(dy.data[base + s]) * Double(xhat[base + s]) }
-            }
-            let sumDy = Float(sumDyD), sumDyXhat = Float(sumDyXhatD)
-            weight.grad.data[c] += sumDyXhat
-            bias.grad.data[c] += sumDy
-            let scale = weight.value.data[c] * inverseStd[c]
-            for i in 0..<n {
-                let base = (i * channels + c) * spatial
-                for s in 0..<spatial {
-                    // Training: the batch statistics depend on x too. Eval: a fixed affine map.
-                    dx.data[base + s] = trainingForward
-                        ? scale * (dy.data[base + s] - sumDy / m - xhat[base + s] * sumDyXhat / m)
-                        : scale * dy.data[base + s]
+        var sumsDy = [Float](repeating: 0, count: channels), sumsDyXhat = [Float](repeating: 0, count: channels)
+        let gamma = weight.value.data, inverse = inverseStd
+        dy.data.withUnsafeBufferPointer { dy in
+            xhat.withUnsafeBufferPointer { h in
+                for c in 0..<channels {
+                    // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
+                    var sumDy = 0.0, sumDyXhat = 0.0
+                    for i in 0..<n {
+                        let base = (i * channels + c) * spatial
+                        var a = 0.0, b = 0.0
+                        for s in 0..<spatial { let d = Double(dy[base + s]); a += d; b += d * Double(h[base + s]) }
+                        sumDy += a; sumDyXhat += b
+                    }
+                    sumsDy[c] = Float(sumDy)
+                    sumsDyXhat[c] = Float(sumDyXhat)
+                }
+                dx.data.withUnsafeMutableBufferPointer { dx in
+                    for i in 0..<n {
+                        for c in 0..<channels {
+                            let base = (i * channels + c) * spatial
+                            let scale = gamma[c] * inverse[c], meanDy = sumsDy[c] / m, meanDyXhat = sumsDyXhat[c] / m
+                            // Training: the batch statistics depend on x too. Eval: a fixed affine map.
+                            if training {
+                                for s in 0..<spatial { dx[base + s] = scale * (dy[base + s] - meanDy - h[base + s] * meanDyXhat) }
+                            } else {
+                                for s in 0..<spatial { dx[base + s] = scale * dy[base + s] }
+                            }
+                        }
+                    }
                 }
             }
+        }
+        for c in 0..<channels {
+            weight.grad.data[c] += sumsDyXhat[c]
+            bias.grad.data[c] += sumsDy[c]
         }
         return dx
     }
