@@ -11,6 +11,13 @@ struct ConvGeometry {
     var rows: Int { channels * kernel * kernel }
     var columns: Int { outHeight * outWidth }
 
+    /// The output columns x whose input column x·stride − padding + kj lies inside the image.
+    @inline(__always) func validColumns(_ kj: Int) -> Range<Int> {
+        let first = max(0, (padding - kj + stride - 1) / stride)
+        let last = min(outWidth, (width - 1 + padding - kj) / stride + 1)
+        return first..<max(first, last)
+    }
+
     /// cols [C·k·k, Ho·Wo] (rows `rowStride` apart) from image [C, H, W]; positions outside the image read as 0.
     func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let oh = outHeight, ow = outWidth, ld = rowStride ?? oh * ow
@@ -18,15 +25,15 @@ struct ConvGeometry {
             for ki in 0..<kernel {
                 for kj in 0..<kernel {
                     let row = cols + ((c * kernel + ki) * kernel + kj) * ld
+                    let valid = validColumns(kj)
                     for y in 0..<oh {
                         let iy = y * stride - padding + ki
                         let out = row + y * ow
-                        guard iy >= 0, iy < height else { out.update(repeating: 0, count: ow); continue }
-                        let line = image + (c * height + iy) * width
-                        for x in 0..<ow {
-                            let ix = x * stride - padding + kj
-                            out[x] = ix >= 0 && ix < width ? line[ix] : 0
-                        }
+                        guard iy >= 0, iy < height, !valid.isEmpty else { out.update(repeating: 0, count: ow); continue }
+                        let line = image + (c * height + iy) * width + kj - padding
+                        for x in 0..<valid.lowerBound { out[x] = 0 }
+                        for x in valid { out[x] = line[x * stride] }
+                        for x in valid.upperBound..<ow { out[x] = 0 }
                     }
                 }
             }
@@ -40,14 +47,13 @@ struct ConvGeometry {
             for ki in 0..<kernel {
                 for kj in 0..<kernel {
                     let row = cols + ((c * kernel + ki) * kernel + kj) * ld
+                    let valid = validColumns(kj)
                     for y in 0..<oh {
                         let iy = y * stride - padding + ki
                         guard iy >= 0, iy < height else { continue }
-                        let line = image + (c * height + iy) * width
-                        for x in 0..<ow {
-                            let ix = x * stride - padding + kj
-                            if ix >= 0 && ix < width { line[ix] += row[y * ow + x] }
-                        }
+                        let line = image + (c * height + iy) * width + kj - padding
+                        let source = row + y * ow
+                        for x in valid { line[x * stride] += source[x] }
                     }
                 }
             }
