@@ -35,7 +35,7 @@ let package = Package(
         // The neural-network engine: tensors, layers with forward and backward, losses, Adam, safetensors.
         .target(name: "MedNN", dependencies: ["COpenBLAS"]),
         // The science: synthetic phantoms today; datasets, ensembles, scores and metrics as they land.
-        .target(name: "MedAD", dependencies: ["MedImage"]),
+        .target(name: "MedAD", dependencies: ["MedImage", "MedNN"]),
         // The generic runner: manifest, DAG, scheduler, run directory, fingerprints, lock, CSV, progress.
         .target(name: "Pipeline", dependencies: [
             "Yams", "CPlatform",
@@ -56,9 +56,9 @@ let package = Package(
 
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"]),
-        .testTarget(name: "MedADTests", dependencies: ["MedAD", "Pipeline"]),
+        .testTarget(name: "MedADTests", dependencies: ["MedAD", "MedNN", "Pipeline"]),
         .testTarget(name: "MedNNTests", dependencies: ["MedNN"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "medad"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "MedNN", "medad"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -3,6 +3,7 @@
 // Values are densities in [0, 1]: high is dense, bright on a MONOCHROME2 display.
 #if canImport(Glibc)
 import Glibc
+import MedNN
 #endif
 
 /// The RSNA detailed classes the phantoms reproduce.

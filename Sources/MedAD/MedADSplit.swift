@@ -2,6 +2,7 @@
 // patient-grouped assignment of images to train (normal only), unlabeled and test parts, and the published
 // JSON split format.
 import Foundation
+import MedNN
 
 public enum SplitLabel: Int, Sendable, Comparable {
     case normal = 0

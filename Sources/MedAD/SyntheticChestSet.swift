@@ -2,6 +2,7 @@
 // spread over transfer syntaxes, MONOCHROME1 and 2, 8/12/16 bits, signed and unsigned, with rescale
 // slope/intercept — plus an RSNA-format label file. Everything follows from (seed, index).
 import MedImage
+import MedNN
 
 public struct SyntheticChestSet: Sendable {
     public let seed: UInt64

@@ -52,19 +52,10 @@ public final class Parameter {
 
 /// PyTorch's default initialisation draws from U(-bound, bound); a seeded generator makes it reproducible.
 public struct UniformInit {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-
-    /// SplitMix64, as medad's other seeded code.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SeededGenerator
+    public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
     public mutating func uniform(_ count: Int, bound: Float) -> [Float] {
-        (0..<count).map { _ in (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
+        (0..<count).map { _ in (Float(generator.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
     }
 }

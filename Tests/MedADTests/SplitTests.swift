@@ -4,6 +4,7 @@ import Foundation
 import MedAD
 import Pipeline
 import XCTest
+import MedNN
 
 final class SplitTests: XCTestCase {
     let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

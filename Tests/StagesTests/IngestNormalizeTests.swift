@@ -6,6 +6,7 @@ import MedImage
 import Pipeline
 @testable import Stages
 import XCTest
+import MedNN
 
 final class IngestNormalizeTests: XCTestCase, MedadCLI {
     var folder: URL!

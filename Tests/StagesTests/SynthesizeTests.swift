@@ -5,6 +5,7 @@ import MedImage
 import Pipeline
 import Stages
 import XCTest
+import MedNN
 
 final class SynthesizeTests: XCTestCase {
     var folder: URL!
