@@ -66,6 +66,9 @@ public final class AutoEncoder {
 
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
 
+    /// Freezes (or thaws) every parameter: backward then computes only input and feature gradients.
+    public func setFrozen(_ frozen: Bool) { parameters.forEach { $0.frozen = frozen } }
+
     /// x [N, 1, S, S] → [N, outputChannels, S, S]; `training` selects batch statistics in BatchNorm.
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         let s = config.inputSize

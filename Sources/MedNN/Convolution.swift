@@ -113,7 +113,9 @@ public final class Conv2d: Layer {
         let wide = batch * g.columns
         let dyWide = Batched.join(dy.data, rows: outChannels, batch: batch, columns: g.columns)
         // dW += dY colsᵀ; dcols = Wᵀ dY; dx = col2im(dcols)
-        BLAS.gemm(transB: true, m: outChannels, n: g.rows, k: wide, a: dyWide, b: cols, beta: 1, c: &weight.grad.data)
+        if !weight.frozen {
+            BLAS.gemm(transB: true, m: outChannels, n: g.rows, k: wide, a: dyWide, b: cols, beta: 1, c: &weight.grad.data)
+        }
         var dcols = [Float](repeating: 0, count: g.rows * wide)
         BLAS.gemm(transA: true, m: g.rows, n: wide, k: outChannels, a: weight.value.data, b: dyWide, c: &dcols)
         var dx = Tensor(zeros: [batch, inChannels, g.height, g.width])
@@ -220,7 +222,9 @@ public final class ConvTranspose2d: Layer {
             }
         }
         // dW [C, O·k·k] += x [C, N·HW] · dcolsᵀ; dx [C, N·HW] = W [C, O·k·k] · dcols
-        BLAS.gemm(transB: true, m: inChannels, n: g.rows, k: wide, a: inputWide, b: dcols, beta: 1, c: &weight.grad.data)
+        if !weight.frozen {
+            BLAS.gemm(transB: true, m: inChannels, n: g.rows, k: wide, a: inputWide, b: dcols, beta: 1, c: &weight.grad.data)
+        }
         var dxWide = [Float](repeating: 0, count: inChannels * wide)
         BLAS.gemm(m: inChannels, n: wide, k: g.rows, a: weight.value.data, b: dcols, c: &dxWide)
         return Tensor(shape: input.shape, data: Batched.split(dxWide, rows: inChannels, batch: n, columns: hw))

@@ -69,8 +69,10 @@ public final class Linear: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         let n = dy.shape[0]
         // dW += dyᵀ x; db += Σₙ dy; dx = dy W
-        BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: n, a: dy.data, b: input.data, beta: 1, c: &weight.grad.data)
-        if let bias {
+        if !weight.frozen {
+            BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: n, a: dy.data, b: input.data, beta: 1, c: &weight.grad.data)
+        }
+        if let bias, !bias.frozen {
             for i in 0..<n { for j in 0..<outFeatures { bias.grad.data[j] += dy.data[i * outFeatures + j] } }
         }
         var dx = Tensor(zeros: [n, inFeatures])
@@ -211,8 +213,8 @@ public final class BatchNorm: Layer {
             }
         }
         for c in 0..<channels {
-            weight.grad.data[c] += sumsDyXhat[c]
-            bias.grad.data[c] += sumsDy[c]
+            if !weight.frozen { weight.grad.data[c] += sumsDyXhat[c] }
+            if !bias.frozen { bias.grad.data[c] += sumsDy[c] }
         }
         return dx
     }

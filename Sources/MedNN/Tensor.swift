@@ -38,6 +38,9 @@ public final class Parameter {
     public var name: String
     public var value: Tensor
     public var grad: Tensor
+    /// PyTorch's requires_grad = False: backward passes skip this gradient (scoring, frozen D2UE learners),
+    /// which saves the weight-gradient products.
+    public var frozen = false
 
     public init(name: String, value: Tensor) {
         self.name = name

@@ -39,6 +39,12 @@ final class PyTorchFixtureTests: XCTestCase {
         ae.zeroGrad()
         let (_, _, dx) = try ae.inputGradient(x, training: true, loss: loss)
         assertClose(dx, try SafeTensors.float(case_, "grad.input"), "dL/dx")
+        let frozenGradients = ae.parameters.map(\.grad)
+        ae.setFrozen(true)
+        let (_, _, frozenDx) = try ae.inputGradient(x, training: true, loss: loss)
+        XCTAssertEqual(frozenDx, dx, "freezing parameters does not change the input gradient")
+        XCTAssertEqual(ae.parameters.map(\.grad), frozenGradients, "frozen parameters accumulate nothing")
+        ae.setFrozen(false)
         for p in ae.parameters {
             let expected = try SafeTensors.float(case_, "grad.\(p.name)")
             if noiseOnly.contains(p.name) {

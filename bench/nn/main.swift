@@ -37,6 +37,7 @@ for step in 0..<(warmup + steps) {
 print("train_images_per_second \(Double(batch) / median(trainTimes))")
 
 let learners = (0..<3).map { AutoEncoder(config, seed: UInt64(10 + $0)) }
+learners.forEach { $0.setFrozen(true) }  // scoring needs input gradients only
 var scoreTimes: [Double] = []
 for step in 0..<(warmup + steps) {
     let t = try seconds {
