@@ -16,19 +16,25 @@ public final class ReLU: Layer {
     public init() {}
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        output = x.data.map { max($0, 0) }
+        output = [Float](unsafeUninitializedCapacity: x.count) { y, initialized in
+            x.data.withUnsafeBufferPointer { x in for i in 0..<x.count { y[i] = max(x[i], 0) } }
+            initialized = x.count
+        }
         return Tensor(shape: x.shape, data: output)
     }
 
-    /// The gradient passes where the output is positive.
+    /// The gradient passes where the output is positive (one pass into a new buffer; a select, not a
+    /// branch, so it vectorises).
     public func backward(_ dy: Tensor) -> Tensor {
-        var dx = dy
-        output.withUnsafeBufferPointer { y in
-            dx.data.withUnsafeMutableBufferPointer { d in
-                for i in 0..<d.count { d[i] = y[i] > 0 ? d[i] : 0 }  // a select, not a branch: vectorises
+        let data = [Float](unsafeUninitializedCapacity: dy.count) { d, initialized in
+            output.withUnsafeBufferPointer { y in
+                dy.data.withUnsafeBufferPointer { g in
+                    for i in 0..<g.count { d[i] = y[i] > 0 ? g[i] : 0 }
+                }
             }
+            initialized = dy.count
         }
-        return dx
+        return Tensor(shape: dy.shape, data: data)
     }
 }
 
