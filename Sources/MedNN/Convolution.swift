@@ -61,36 +61,41 @@ struct ConvGeometry {
     }
 }
 
+/// What Conv2d and ConvTranspose2d are configured with, and their shared input check.
+struct ConvSpec {
+    let name: String
+    let inChannels, outChannels, kernel, stride, padding: Int
+
+    func checkInput(_ x: Tensor) throws {
+        guard x.shape.count == 4, x.shape[1] == inChannels else {
+            throw ShapeError(layer: name, expected: "[N, \(inChannels), H, W]", got: x.shape)
+        }
+    }
+}
+
 /// Conv2d without bias (the AE's blocks). Shapes: x [N, C, H, W] → y [N, O, Ho, Wo]; weight [O, C, k, k].
 public final class Conv2d: Layer {
     public let weight: Parameter
-    let name: String
-    let inChannels, outChannels, kernel, stride, padding: Int
+    let spec: ConvSpec
     private var cols: [Float] = []
     private var geometry: ConvGeometry?
     private var batch = 0
 
-    /// PyTorch's default (kaiming_uniform with a = √5): U(-1/√fan_in, 1/√fan_in), fan_in = C·k·k.
+    /// PyTorch's default: fan_in = C·k·k.
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, initializer: inout UniformInit) {
-        self.name = name
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
-        let fanIn = inChannels * kernel * kernel
-        weight = Parameter(name: "\(name).weight", value: Tensor(shape: [outChannels, inChannels, kernel, kernel],
-                                                                  data: initializer.uniform(outChannels * fanIn, bound: 1 / Float(fanIn).squareRoot())))
+        spec = ConvSpec(name: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
+        weight = .pytorchDefault("\(name).weight", shape: [outChannels, inChannels, kernel, kernel], fanIn: inChannels * kernel * kernel, &initializer)
     }
 
     public var parameters: [Parameter] { [weight] }
+    var inChannels: Int { spec.inChannels }
+    var outChannels: Int { spec.outChannels }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        guard x.shape.count == 4, x.shape[1] == inChannels else {
-            throw ShapeError(layer: name, expected: "[N, \(inChannels), H, W]", got: x.shape)
-        }
+        try spec.checkInput(x)
+        let (kernel, stride, padding) = (spec.kernel, spec.stride, spec.padding)
         let g = ConvGeometry(channels: inChannels, height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, padding: padding)
-        guard g.outHeight > 0, g.outWidth > 0 else { throw ShapeError(layer: name, expected: "an image of at least \(kernel)×\(kernel)", got: x.shape) }
+        guard g.outHeight > 0, g.outWidth > 0 else { throw ShapeError(layer: spec.name, expected: "an image of at least \(kernel)×\(kernel)", got: x.shape) }
         geometry = g
         batch = x.shape[0]
         let wide = batch * g.columns
@@ -167,31 +172,24 @@ enum Batched {
 /// weight [C, O, k, k] as PyTorch stores it. It is the data-gradient of a Conv2d, so it runs that way round.
 public final class ConvTranspose2d: Layer {
     public let weight: Parameter
-    let name: String
-    let inChannels, outChannels, kernel, stride, padding: Int
+    let spec: ConvSpec
     private var input = Tensor(zeros: [0])
     private var inputWide: [Float] = []
     private var geometry: ConvGeometry?
 
     /// PyTorch's default for transposed convolutions: fan_in from weight.size(1)·k·k = O·k·k.
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, initializer: inout UniformInit) {
-        self.name = name
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
-        let fanIn = outChannels * kernel * kernel
-        weight = Parameter(name: "\(name).weight", value: Tensor(shape: [inChannels, outChannels, kernel, kernel],
-                                                                  data: initializer.uniform(inChannels * fanIn, bound: 1 / Float(fanIn).squareRoot())))
+        spec = ConvSpec(name: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
+        weight = .pytorchDefault("\(name).weight", shape: [inChannels, outChannels, kernel, kernel], fanIn: outChannels * kernel * kernel, &initializer)
     }
 
     public var parameters: [Parameter] { [weight] }
+    var inChannels: Int { spec.inChannels }
+    var outChannels: Int { spec.outChannels }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        guard x.shape.count == 4, x.shape[1] == inChannels else {
-            throw ShapeError(layer: name, expected: "[N, \(inChannels), H, W]", got: x.shape)
-        }
+        try spec.checkInput(x)
+        let (kernel, stride, padding) = (spec.kernel, spec.stride, spec.padding)
         let outH = (x.shape[2] - 1) * stride - 2 * padding + kernel, outW = (x.shape[3] - 1) * stride - 2 * padding + kernel
         // The output image is the "input" of the equivalent convolution; its columns are the x positions.
         let g = ConvGeometry(channels: outChannels, height: outH, width: outW, kernel: kernel, stride: stride, padding: padding)

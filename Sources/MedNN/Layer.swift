@@ -48,10 +48,8 @@ public final class Linear: Layer {
     /// PyTorch's default: weight and bias from U(-1/√in, 1/√in).
     public init(_ name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true, initializer: inout UniformInit) {
         self.name = name
-        let bound = 1 / Float(inFeatures).squareRoot()
-        weight = Parameter(name: "\(name).weight", value: Tensor(shape: [outFeatures, inFeatures],
-                                                                  data: initializer.uniform(outFeatures * inFeatures, bound: bound)))
-        self.bias = bias ? Parameter(name: "\(name).bias", value: Tensor(shape: [outFeatures], data: initializer.uniform(outFeatures, bound: bound))) : nil
+        weight = .pytorchDefault("\(name).weight", shape: [outFeatures, inFeatures], fanIn: inFeatures, &initializer)
+        self.bias = bias ? .pytorchDefault("\(name).bias", shape: [outFeatures], fanIn: inFeatures, &initializer) : nil
     }
 
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }

@@ -13,30 +13,27 @@ public struct LossResult {
 public enum Loss {
     /// mean((x̂ − x)²)
     public static func mse(_ prediction: Tensor, _ target: Tensor) -> LossResult {
-        precondition(prediction.shape == target.shape, "mse: prediction \(prediction.shape), target \(target.shape)")
+        elementwise("mse", prediction, target, value: { $0 * $0 }, derivative: { 2 * $0 })
+    }
+
+    /// mean(|x̂ − x|)
+    public static func l1(_ prediction: Tensor, _ target: Tensor) -> LossResult {
+        elementwise("l1", prediction, target, value: { abs($0) }, derivative: { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
+    }
+
+    /// mean(f(x̂ − x)) with dL/dx̂ = f′(e)/n and dL/dx = −f′(e)/n; e and the sum in double.
+    static func elementwise(_ name: String, _ prediction: Tensor, _ target: Tensor,
+                            value: (Double) -> Double, derivative: (Double) -> Double) -> LossResult {
+        precondition(prediction.shape == target.shape, "\(name): prediction \(prediction.shape), target \(target.shape)")
         let n = Double(target.count)
         var sum = 0.0
         var d = Tensor(zeros: target.shape)
         for i in target.data.indices {
             let e = Double(prediction.data[i] - target.data[i])
-            sum += e * e
-            d.data[i] = Float(2 * e / n)
+            sum += value(e)
+            d.data[i] = Float(derivative(e) / n)
         }
         return LossResult(value: sum / n, dOutput: d, dTarget: Tensor(shape: d.shape, data: d.data.map { -$0 }))
-    }
-
-    /// mean(|x̂ − x|)
-    public static func l1(_ prediction: Tensor, _ target: Tensor) -> LossResult {
-        precondition(prediction.shape == target.shape, "l1: prediction \(prediction.shape), target \(target.shape)")
-        let n = Float(target.count)
-        var sum = 0.0
-        var d = Tensor(zeros: target.shape)
-        for i in target.data.indices {
-            let e = prediction.data[i] - target.data[i]
-            sum += Double(abs(e))
-            d.data[i] = e > 0 ? 1 / n : (e < 0 ? -1 / n : 0)
-        }
-        return LossResult(value: sum / Double(n), dOutput: d, dTarget: Tensor(shape: d.shape, data: d.data.map { -$0 }))
     }
 
     /// AE-U's heteroscedastic loss: output [N, 2, H, W] holds the mean x̂ and the log-variance s;
