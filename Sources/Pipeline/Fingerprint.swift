@@ -37,9 +37,10 @@ enum Fingerprint {
         return files.sorted { $0.path < $1.path }
     }
 
+    /// "path size seconds.nanoseconds" (the format stage.json fingerprints have always hashed).
     static func identity(of url: URL) -> String {
-        var info = stat()
-        guard stat(url.path, &info) == 0 else { return "\(url.path) missing" }
-        return "\(url.path) \(info.st_size) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        guard let file = try? FileIdentity(path: url.path) else { return "\(url.path) missing" }
+        let t = file.modifiedNanoseconds
+        return "\(url.path) \(file.size) \(t / 1_000_000_000).\(t % 1_000_000_000)"
     }
 }

@@ -58,9 +58,9 @@ public struct IngestStage: Stage {
 
     /// A file's size and modification time (ns) as ingest.csv records them; normalize checks them again.
     static func identity(_ path: String) throws -> (size: String, mtime: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw ImageError("unreadable file: \(String(cString: strerror(errno)))") }
-        return (String(info.st_size), String(Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)))
+        let file: FileIdentity
+        do { file = try FileIdentity(path: path) } catch { throw ImageError("unreadable file: \(error)") }
+        return (String(file.size), String(file.modifiedNanoseconds))
     }
 
     static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { bytes.map { String(format: "%02x", $0) }.joined() }
