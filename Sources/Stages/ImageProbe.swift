@@ -41,17 +41,17 @@ public enum ImageProbe {
         do {
             let data = try readFile(request.path)
             result.contentHash = XXH64.hex(data)
-            let bytes = [UInt8](data)
             let stem = URL(fileURLWithPath: request.path).deletingPathExtension().lastPathComponent
-            switch FileSignature.of(Array(bytes.prefix(132))) {
+            // Only the JPEG decoders take the bytes; DICOM is parsed from the path, so a radiograph is not copied.
+            switch FileSignature.of([UInt8](data.prefix(132))) {
             case .png:
                 let image = try PNGCodec.read(path: request.path, maxPixels: request.maxPixels)
                 result.images = [plain(image, id: stem, format: "png")]
             case .jpeg:
-                let size = try JPEGCodec.verify(bytes, maxPixels: request.maxPixels)
+                let size = try JPEGCodec.verify([UInt8](data), maxPixels: request.maxPixels)
                 result.images = [plain(width: size.width, height: size.height, channels: size.channels, bits: 8, id: stem, format: "jpeg")]
             case .jpeg2000:
-                result.images = [plain(try JPEG2000Codec.decode(bytes, maxPixels: request.maxPixels), id: stem, format: "jpeg2000")]
+                result.images = [plain(try JPEG2000Codec.decode([UInt8](data), maxPixels: request.maxPixels), id: stem, format: "jpeg2000")]
             case .dicom:
                 result.images = try dicom(request, stem: stem, hasPreamble: true)
             case .unknown:
