@@ -29,16 +29,19 @@ public final class Adam {
         step += 1
         let correction1 = 1 - pow(beta1, Float(step)), correction2 = 1 - pow(beta2, Float(step))
         let stepSize = learningRate / correction1, root2 = correction2.squareRoot()
+        let (beta1, beta2, eps, weightDecay) = (self.beta1, self.beta2, self.eps, self.weightDecay)
         for (k, p) in parameters.enumerated() {
             p.value.data.withUnsafeMutableBufferPointer { theta in
                 p.grad.data.withUnsafeBufferPointer { grad in
                     firstMoments[k].withUnsafeMutableBufferPointer { m in
                         secondMoments[k].withUnsafeMutableBufferPointer { v in
-                            for i in 0..<theta.count {
-                                let g = grad[i] + weightDecay * theta[i]
-                                m[i] = beta1 * m[i] + (1 - beta1) * g
-                                v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                                theta[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
+                            Parallel.chunks(theta.count) { range in
+                                for i in range {
+                                    let g = grad[i] + weightDecay * theta[i]
+                                    m[i] = beta1 * m[i] + (1 - beta1) * g
+                                    v[i] = beta2 * v[i] + (1 - beta2) * g * g
+                                    theta[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
+                                }
                             }
                         }
                     }

@@ -91,7 +91,9 @@ public final class AutoEncoder {
 
     /// Back-propagates dL/d(output), plus any dL/d(feature) given by feature name (for example a
     /// repulsion term on z); accumulates parameter gradients and returns dL/dx.
-    public func backward(_ dOutput: Tensor, featureGradients: [String: Tensor] = [:]) -> Tensor {
+    /// Without `inputGradient` (training) the first convolution skips dL/dx and the result is nil.
+    @discardableResult
+    public func backward(_ dOutput: Tensor, featureGradients: [String: Tensor] = [:], inputGradient: Bool = true) -> Tensor? {
         var g = dOutput
         for (feature, layers) in blocks.reversed() {
             if let extra = featureGradients[feature] {
@@ -99,7 +101,12 @@ public final class AutoEncoder {
                 for i in g.data.indices { g.data[i] += extra.data[i] }
             }
             if feature == "de1" { g = g.reshaped([g.shape[0], g.count / g.shape[0]]) }
-            for layer in layers.reversed() { g = layer.backward(g) }
+            for layer in layers.reversed() {
+                if !inputGradient, layer === blocks[0].layers[0], let first = layer as? Conv2d {
+                    return first.backward(g, inputGradient: false)
+                }
+                g = layer.backward(g)
+            }
             if feature == "z" { g = g.reshaped(flatShape) }
         }
         return g
@@ -111,7 +118,7 @@ public final class AutoEncoder {
     public func inputGradient(_ x: Tensor, training: Bool, loss: (Tensor, Tensor) -> LossResult) throws -> (output: Tensor, loss: LossResult, dx: Tensor) {
         let output = try forward(x, training: training)
         let result = loss(output, x)
-        var dx = backward(result.dOutput)
+        var dx = backward(result.dOutput)!
         for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
         return (output, result, dx)
     }

@@ -97,37 +97,45 @@ public final class Conv2d: Layer {
         let g = ConvGeometry(channels: inChannels, height: x.shape[2], width: x.shape[3], kernel: kernel, stride: stride, padding: padding)
         guard g.outHeight > 0, g.outWidth > 0 else { throw ShapeError(layer: spec.name, expected: "an image of at least \(kernel)×\(kernel)", got: x.shape) }
         geometry = g
-        batch = x.shape[0]
-        let wide = batch * g.columns
-        cols = [Float](repeating: 0, count: g.rows * wide)
-        var product = [Float](repeating: 0, count: outChannels * wide)
-        x.data.withUnsafeBufferPointer { input in
-            cols.withUnsafeMutableBufferPointer { cols in
-                for n in 0..<batch {
-                    g.im2col(input.baseAddress! + n * inChannels * g.height * g.width, cols.baseAddress! + n * g.columns, rowStride: wide)
+        let batch = x.shape[0], wide = batch * g.columns, imageSize = inChannels * g.height * g.width
+        self.batch = batch
+        cols = [Float](uninitializedCount: g.rows * wide) { cols in
+            x.data.withUnsafeBufferPointer { input in
+                Parallel.forEach(batch, cost: g.rows * g.columns) { n in
+                    g.im2col(input.baseAddress! + n * imageSize, cols + n * g.columns, rowStride: wide)
                 }
-                BLAS.gemm(m: outChannels, n: wide, k: g.rows, a: weight.value.data, b: cols.baseAddress!, c: &product)
             }
         }
-        return Tensor(shape: [batch, outChannels, g.outHeight, g.outWidth],
-                      data: Batched.split(product, rows: outChannels, batch: batch, columns: g.columns))
+        let product = [Float](uninitializedCount: outChannels * wide) { product in
+            BLAS.gemm(m: outChannels, n: wide, k: g.rows, a: weight.value.data, b: cols, c: product)
+        }
+        return Tensor(shape: [batch, outChannels, g.outHeight, g.outWidth]) {
+            Batched.split(product, into: $0, rows: outChannels, batch: batch, columns: g.columns)
+        }
     }
 
-    public func backward(_ dy: Tensor) -> Tensor {
-        let g = geometry!
+    public func backward(_ dy: Tensor) -> Tensor { backward(dy, inputGradient: true)! }
+
+    /// As backward, but without dL/dx when the caller has no use for it (the network's first layer in
+    /// training): that saves a product and the scatter back into images.
+    public func backward(_ dy: Tensor, inputGradient: Bool) -> Tensor? {
+        let g = geometry!, batch = self.batch
         let wide = batch * g.columns
-        let dyWide = Batched.join(dy.data, rows: outChannels, batch: batch, columns: g.columns)
+        let dyWide = [Float](uninitializedCount: dy.count) { Batched.join(dy.data, into: $0, rows: outChannels, batch: batch, columns: g.columns) }
         // dW += dY colsᵀ; dcols = Wᵀ dY; dx = col2im(dcols)
         if !weight.frozen {
             BLAS.gemm(transB: true, m: outChannels, n: g.rows, k: wide, a: dyWide, b: cols, beta: 1, c: &weight.grad.data)
         }
-        var dcols = [Float](repeating: 0, count: g.rows * wide)
-        BLAS.gemm(transA: true, m: g.rows, n: wide, k: outChannels, a: weight.value.data, b: dyWide, c: &dcols)
+        guard inputGradient else { return nil }
+        let dcols = [Float](uninitializedCount: g.rows * wide) { dcols in
+            BLAS.gemm(transA: true, m: g.rows, n: wide, k: outChannels, a: weight.value.data, b: dyWide, c: dcols)
+        }
         var dx = Tensor(zeros: [batch, inChannels, g.height, g.width])
+        let imageSize = inChannels * g.height * g.width
         dcols.withUnsafeBufferPointer { dcols in
             dx.data.withUnsafeMutableBufferPointer { dx in
-                for n in 0..<batch {
-                    g.col2im(dcols.baseAddress! + n * g.columns, dx.baseAddress! + n * inChannels * g.height * g.width, rowStride: wide)
+                Parallel.forEach(batch, cost: g.rows * g.columns) { n in
+                    g.col2im(dcols.baseAddress! + n * g.columns, dx.baseAddress! + n * imageSize, rowStride: wide)
                 }
             }
         }
@@ -137,34 +145,20 @@ public final class Conv2d: Layer {
 
 /// Moves between per-sample [N, rows, columns] and batch-wide [rows, N·columns] layouts.
 enum Batched {
-    static func join(_ data: [Float], rows: Int, batch: Int, columns: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: data.count)
-        data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for n in 0..<batch {
-                    for r in 0..<rows {
-                        (dst.baseAddress! + r * batch * columns + n * columns)
-                            .update(from: src.baseAddress! + (n * rows + r) * columns, count: columns)
-                    }
-                }
+    static func join(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rows: Int, batch: Int, columns: Int) {
+        Parallel.forEach(batch, cost: rows * columns) { n in
+            for r in 0..<rows {
+                (destination + r * batch * columns + n * columns).update(from: source + (n * rows + r) * columns, count: columns)
             }
         }
-        return out
     }
 
-    static func split(_ data: [Float], rows: Int, batch: Int, columns: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: data.count)
-        data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for n in 0..<batch {
-                    for r in 0..<rows {
-                        (dst.baseAddress! + (n * rows + r) * columns)
-                            .update(from: src.baseAddress! + r * batch * columns + n * columns, count: columns)
-                    }
-                }
+    static func split(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, rows: Int, batch: Int, columns: Int) {
+        Parallel.forEach(batch, cost: rows * columns) { n in
+            for r in 0..<rows {
+                (destination + (n * rows + r) * columns).update(from: source + r * batch * columns + n * columns, count: columns)
             }
         }
-        return out
     }
 }
 
@@ -173,7 +167,7 @@ enum Batched {
 public final class ConvTranspose2d: Layer {
     public let weight: Parameter
     let spec: ConvSpec
-    private var input = Tensor(zeros: [0])
+    private var inputShape: [Int] = []
     private var inputWide: [Float] = []
     private var geometry: ConvGeometry?
 
@@ -195,16 +189,17 @@ public final class ConvTranspose2d: Layer {
         let g = ConvGeometry(channels: outChannels, height: outH, width: outW, kernel: kernel, stride: stride, padding: padding)
         precondition(g.outHeight == x.shape[2] && g.outWidth == x.shape[3])
         geometry = g
-        let n = x.shape[0], hw = x.shape[2] * x.shape[3], wide = n * hw
-        input = x
-        inputWide = Batched.join(x.data, rows: inChannels, batch: n, columns: hw)
+        let n = x.shape[0], hw = x.shape[2] * x.shape[3], wide = n * hw, imageSize = outChannels * outH * outW
+        inputShape = x.shape
+        inputWide = [Float](uninitializedCount: x.count) { Batched.join(x.data, into: $0, rows: inChannels, batch: n, columns: hw) }
         // cols [O·k·k, N·HW] = Wᵀ [O·k·k, C] · x [C, N·HW], then scattered into each output image.
-        var cols = [Float](repeating: 0, count: g.rows * wide)
-        BLAS.gemm(transA: true, m: g.rows, n: wide, k: inChannels, a: weight.value.data, b: inputWide, c: &cols)
+        let cols = [Float](uninitializedCount: g.rows * wide) { cols in
+            BLAS.gemm(transA: true, m: g.rows, n: wide, k: inChannels, a: weight.value.data, b: inputWide, c: cols)
+        }
         var y = Tensor(zeros: [n, outChannels, outH, outW])
         cols.withUnsafeBufferPointer { cols in
             y.data.withUnsafeMutableBufferPointer { y in
-                for i in 0..<n { g.col2im(cols.baseAddress! + i * hw, y.baseAddress! + i * outChannels * outH * outW, rowStride: wide) }
+                Parallel.forEach(n, cost: g.rows * hw) { i in g.col2im(cols.baseAddress! + i * hw, y.baseAddress! + i * imageSize, rowStride: wide) }
             }
         }
         return y
@@ -212,19 +207,19 @@ public final class ConvTranspose2d: Layer {
 
     public func backward(_ dy: Tensor) -> Tensor {
         let g = geometry!
-        let n = input.shape[0], hw = input.shape[2] * input.shape[3], wide = n * hw
-        var dcols = [Float](repeating: 0, count: g.rows * wide)
-        dy.data.withUnsafeBufferPointer { dy in
-            dcols.withUnsafeMutableBufferPointer { dcols in
-                for i in 0..<n { g.im2col(dy.baseAddress! + i * outChannels * g.height * g.width, dcols.baseAddress! + i * hw, rowStride: wide) }
+        let n = inputShape[0], hw = inputShape[2] * inputShape[3], wide = n * hw, imageSize = outChannels * g.height * g.width
+        let dcols = [Float](uninitializedCount: g.rows * wide) { dcols in
+            dy.data.withUnsafeBufferPointer { dy in
+                Parallel.forEach(n, cost: g.rows * hw) { i in g.im2col(dy.baseAddress! + i * imageSize, dcols + i * hw, rowStride: wide) }
             }
         }
         // dW [C, O·k·k] += x [C, N·HW] · dcolsᵀ; dx [C, N·HW] = W [C, O·k·k] · dcols
         if !weight.frozen {
             BLAS.gemm(transB: true, m: inChannels, n: g.rows, k: wide, a: inputWide, b: dcols, beta: 1, c: &weight.grad.data)
         }
-        var dxWide = [Float](repeating: 0, count: inChannels * wide)
-        BLAS.gemm(m: inChannels, n: wide, k: g.rows, a: weight.value.data, b: dcols, c: &dxWide)
-        return Tensor(shape: input.shape, data: Batched.split(dxWide, rows: inChannels, batch: n, columns: hw))
+        let dxWide = [Float](uninitializedCount: inChannels * wide) { dxWide in
+            BLAS.gemm(m: inChannels, n: wide, k: g.rows, a: weight.value.data, b: dcols, c: dxWide)
+        }
+        return Tensor(shape: inputShape) { Batched.split(dxWide, into: $0, rows: inChannels, batch: n, columns: hw) }
     }
 }

@@ -18,6 +18,13 @@ public struct Tensor: Equatable, Sendable {
         self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)))
     }
 
+    /// A tensor whose every value `fill` writes (no zeroing pass first: the products and copies that fill
+    /// MedNN's buffers overwrite them whole).
+    public init(shape: [Int], filling fill: (UnsafeMutablePointer<Float>) -> Void) {
+        self.shape = shape
+        data = [Float](uninitializedCount: shape.reduce(1, *), filling: fill)
+    }
+
     public var count: Int { data.count }
 
     /// The same values under another shape with as many elements (flatten, reshape).
@@ -66,5 +73,15 @@ public struct UniformInit {
 
     public mutating func uniform(_ count: Int, bound: Float) -> [Float] {
         (0..<count).map { _ in (Float(generator.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
+    }
+}
+
+extension Array where Element == Float {
+    /// An array whose every element `fill` writes, without zeroing it first.
+    init(uninitializedCount count: Int, filling fill: (UnsafeMutablePointer<Float>) -> Void) {
+        self.init(unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { fill(buffer.baseAddress!) }
+            initialized = count
+        }
     }
 }

@@ -29,7 +29,7 @@ for step in 0..<(warmup + steps) {
     let t = try seconds {
         adam.zeroGrad()
         let out = try model.forward(x, training: true)
-        _ = model.backward(Loss.mse(out, x).dOutput)
+        model.backward(Loss.mse(out, x).dOutput, inputGradient: false)
         adam.update()
     }
     if step >= warmup { trainTimes.append(t) }

@@ -1,0 +1,35 @@
+// Element-wise work (im2col, col2im, BatchNorm, ReLU, Adam) split across the same threads OpenBLAS uses for
+// the products. Between two products OpenBLAS's workers only yield, so a single-threaded loop left one of
+// this machine's two cores idle for about half of a training step.
+import COpenBLAS
+import Dispatch
+
+public enum Parallel {
+    /// Threads for both OpenBLAS and MedNN's own loops. Set it to 1 when the caller runs several models at once
+    /// (Dispatch across items, OpenBLAS at one thread: DESIGN.md's rule).
+    public static var threads: Int {
+        get { max(1, Int(openblas_get_num_threads())) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// Calls body once per contiguous chunk of 0..<count, the chunks running concurrently. The chunks depend
+    /// only on count and the thread count, and each item is handled by exactly one call, so results do not
+    /// depend on scheduling. Small counts run inline.
+    public static func chunks(_ count: Int, grain: Int = 16_384, _ body: (Range<Int>) -> Void) {
+        let workers = min(threads, count / max(grain, 1))
+        guard workers > 1 else { if count > 0 { body(0..<count) }; return }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            body(count * w / workers..<count * (w + 1) / workers)
+        }
+    }
+
+    /// Calls body(i) for each i in 0..<count, spread over the threads; `cost` is the work per item in elements,
+    /// so cheap items stay inline.
+    public static func forEach(_ count: Int, cost: Int, _ body: (Int) -> Void) {
+        let workers = min(threads, count, count * cost / 16_384)
+        guard workers > 1 else { for i in 0..<count { body(i) }; return }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in count * w / workers..<count * (w + 1) / workers { body(i) }
+        }
+    }
+}
