@@ -26,8 +26,8 @@ public final class AutoEncoder {
     /// Blocks in forward order, each named for the feature it outputs (en1…en4, z, de, de1…de4).
     let blocks: [(feature: String, layers: [Layer])]
     let batchNorms: [BatchNorm]
-    /// Each block's output from the last forward pass.
-    public private(set) var features: [String: Tensor] = [:]
+    /// Each block's output from the last forward pass, batch-last as the layers produced it.
+    private var batchLastFeatures: [String: Tensor] = [:]
     private var flatShape: [Int] = []
 
     public init(_ config: AutoEncoderConfig, seed: UInt64) {
@@ -69,47 +69,58 @@ public final class AutoEncoder {
     /// Freezes (or thaws) every parameter: backward then computes only input and feature gradients.
     public func setFrozen(_ frozen: Bool) { parameters.forEach { $0.frozen = frozen } }
 
-    /// x [N, 1, S, S] → [N, outputChannels, S, S]; `training` selects batch statistics in BatchNorm.
+    /// x [N, 1, S, S] → [N, outputChannels, S, S]; `training` selects batch statistics in BatchNorm. The model
+    /// speaks PyTorch's batch-first layout; inside, the layers run batch-last (Convolution.swift says why).
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         let s = config.inputSize
         guard x.shape.count == 4, x.shape[1] == 1, x.shape[2] == s, x.shape[3] == s else {
             throw ShapeError(layer: "AutoEncoder", expected: "[N, 1, \(s), \(s)]", got: x.shape)
         }
-        var h = x
-        features = [:]
+        var h = x.batchLast()
+        batchLastFeatures = [:]
         for (feature, layers) in blocks {
+            // Batch-last, PyTorch's flatten of [C, H, W] per sample is a plain reshape.
             if feature == "z" {
                 flatShape = h.shape
-                h = h.reshaped([h.shape[0], h.count / h.shape[0]])
+                h = h.reshaped([h.count / h.shape.last!, h.shape.last!])
             }
             if feature == "de1" { h = h.reshaped(flatShape) }
             for layer in layers { h = try layer.forward(h, training: training) }
-            features[feature] = h
+            batchLastFeatures[feature] = h
         }
-        return h
+        return h.batchFirst()
     }
 
+    /// A block's output from the last forward pass, batch-first: en1…en4 and de1…de4 as [N, C, H, W], z and
+    /// de as [N, features]. Nil for an unknown name or before the first forward pass.
+    public func feature(_ name: String) -> Tensor? { batchLastFeatures[name]?.batchFirst() }
+
+    /// The names feature() and backward's featureGradients accept, in forward order.
+    public var featureNames: [String] { blocks.map(\.feature) }
+
     /// Back-propagates dL/d(output), plus any dL/d(feature) given by feature name (for example a
-    /// repulsion term on z); accumulates parameter gradients and returns dL/dx.
+    /// repulsion term on z), all batch-first; accumulates parameter gradients and returns dL/dx.
     /// Without `inputGradient` (training) the first convolution skips dL/dx and the result is nil.
     @discardableResult
     public func backward(_ dOutput: Tensor, featureGradients: [String: Tensor] = [:], inputGradient: Bool = true) -> Tensor? {
-        var g = dOutput
+        var g = dOutput.batchLast()
         for (feature, layers) in blocks.reversed() {
             if let extra = featureGradients[feature] {
-                precondition(extra.shape == g.shape, "gradient for \(feature) has shape \(extra.shape), the feature \(g.shape)")
+                let extra = extra.batchLast()
+                precondition(extra.shape == g.shape, "gradient for \(feature) has shape \(extra.shape), the feature \(g.shape) (batch-last)")
                 for i in g.data.indices { g.data[i] += extra.data[i] }
             }
-            if feature == "de1" { g = g.reshaped([g.shape[0], g.count / g.shape[0]]) }
             for layer in layers.reversed() {
                 if !inputGradient, layer === blocks[0].layers[0], let first = layer as? Conv2d {
-                    return first.backward(g, inputGradient: false)
+                    return first.backward(g, inputGradient: false)?.batchFirst()
                 }
                 g = layer.backward(g)
             }
+            // The reshapes of forward, undone at the same block boundaries.
+            if feature == "de1" { g = g.reshaped([g.count / g.shape.last!, g.shape.last!]) }
             if feature == "z" { g = g.reshaped(flatShape) }
         }
-        return g
+        return g.batchFirst()
     }
 
     /// The gradient of a scalar loss of (output, x) with respect to the input image, through the network and

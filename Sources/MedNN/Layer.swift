@@ -45,7 +45,8 @@ public final class ReLU: Layer {
     }
 }
 
-/// y = x Wᵀ + b. Shapes: x [N, in] → y [N, out]; weight [out, in], bias [out].
+/// y = W x + b, batch-last (PyTorch's x Wᵀ + b transposed). Shapes: x [in, N] → y [out, N]; weight [out, in],
+/// bias [out].
 public final class Linear: Layer {
     public let weight: Parameter
     public let bias: Parameter?
@@ -64,37 +65,36 @@ public final class Linear: Layer {
     var outFeatures: Int { weight.value.shape[0] }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        guard x.shape.count == 2, x.shape[1] == inFeatures else {
-            throw ShapeError(layer: name, expected: "[N, \(inFeatures)]", got: x.shape)
+        guard x.shape.count == 2, x.shape[0] == inFeatures else {
+            throw ShapeError(layer: name, expected: "[\(inFeatures), N]", got: x.shape)
         }
         input = x
-        let n = x.shape[0]
-        var y = Tensor(zeros: [n, outFeatures])
-        if let bias {
-            for i in 0..<n { for j in 0..<outFeatures { y.data[i * outFeatures + j] = bias.value.data[j] } }
+        let n = x.shape[1], outFeatures = self.outFeatures
+        return Tensor(shape: [outFeatures, n]) { y in
+            if let bias { for o in 0..<outFeatures { (y + o * n).update(repeating: bias.value.data[o], count: n) } }
+            BLAS.gemm(m: outFeatures, n: n, k: inFeatures, a: weight.value.data, b: x.data, beta: bias == nil ? 0 : 1, c: y)
         }
-        BLAS.gemm(transB: true, m: n, n: outFeatures, k: inFeatures, a: x.data, b: weight.value.data, beta: bias == nil ? 0 : 1, c: &y.data)
-        return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let n = dy.shape[0]
-        // dW += dyᵀ x; db += Σₙ dy; dx = dy W
+        let n = dy.shape[1]
+        // dW += dy xᵀ; db += Σₙ dy; dx = Wᵀ dy
         if !weight.frozen {
-            BLAS.gemm(transA: true, m: outFeatures, n: inFeatures, k: n, a: dy.data, b: input.data, beta: 1, c: &weight.grad.data)
+            BLAS.gemm(transB: true, m: outFeatures, n: inFeatures, k: n, a: dy.data, b: input.data, beta: 1, c: &weight.grad.data)
         }
         if let bias, !bias.frozen {
-            for i in 0..<n { for j in 0..<outFeatures { bias.grad.data[j] += dy.data[i * outFeatures + j] } }
+            for o in 0..<outFeatures { for i in 0..<n { bias.grad.data[o] += dy.data[o * n + i] } }
         }
-        var dx = Tensor(zeros: [n, inFeatures])
-        BLAS.gemm(m: n, n: inFeatures, k: outFeatures, a: dy.data, b: weight.value.data, c: &dx.data)
-        return dx
+        return Tensor(shape: [inFeatures, n]) {
+            BLAS.gemm(transA: true, m: inFeatures, n: n, k: outFeatures, a: weight.value.data, b: dy.data, c: $0)
+        }
     }
 }
 
-/// Batch normalisation over N (BatchNorm1d, input [N, C]) or over N, H, W (BatchNorm2d, input [N, C, H, W]).
-/// Training: batch statistics with the biased variance; running estimates updated with momentum 0.1 and the
-/// unbiased variance. Eval: running estimates. As PyTorch.
+/// Batch normalisation per channel over everything else: BatchNorm1d on [C, N], BatchNorm2d on [C, H, W, N]
+/// (batch-last, so each channel's values are one contiguous run). Training: batch statistics with the biased
+/// variance; running estimates updated with momentum 0.1 and the unbiased variance. Eval: running estimates.
+/// As PyTorch.
 public final class BatchNorm: Layer {
     public let weight: Parameter
     public let bias: Parameter
@@ -107,7 +107,7 @@ public final class BatchNorm: Layer {
     let channels: Int
     private var xhat: [Float] = []
     private var inverseStd: [Float] = []
-    private var lastShape: [Int] = []
+    private var trainingForward = true
 
     public init(_ name: String, channels: Int) {
         self.name = name
@@ -120,32 +120,25 @@ public final class BatchNorm: Layer {
 
     public var parameters: [Parameter] { [weight, bias] }
 
-    /// (batch, spatial) for [N, C] or [N, C, H, W].
-    func layout(_ shape: [Int]) throws -> (Int, Int) {
-        guard (shape.count == 2 || shape.count == 4), shape[1] == channels else {
-            throw ShapeError(layer: name, expected: "[N, \(channels)] or [N, \(channels), H, W]", got: shape)
-        }
-        return (shape[0], shape.count == 4 ? shape[2] * shape[3] : 1)
-    }
-
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        let (n, spatial) = try layout(x.shape)
-        let m = n * spatial, channels = self.channels
+        guard (x.shape.count == 2 || x.shape.count == 4), x.shape[0] == channels else {
+            throw ShapeError(layer: name, expected: "[\(channels), N] or [\(channels), H, W, N]", got: x.shape)
+        }
+        let m = x.count / channels
         var mean = [Float](repeating: 0, count: channels), variance = [Float](repeating: 0, count: channels)
         if training {
             // Sums in double: a batch of 64 × 32² values per channel loses digits in single precision.
             x.data.withUnsafeBufferPointer { x in
                 mean.withUnsafeMutableBufferPointer { mean in
                     variance.withUnsafeMutableBufferPointer { variance in
-                        Parallel.forEach(channels, cost: m) { c in
-                            var sum = 0.0, squares = 0.0
-                            for i in 0..<n {
-                                let row = x.baseAddress! + (i * channels + c) * spatial
-                                for s in 0..<spatial { let v = Double(row[s]); sum += v; squares += v * v }
+                        Parallel.chunks(channels, work: x.count) { range in
+                            for c in range {
+                                var sum = 0.0, squares = 0.0
+                                for v in UnsafeBufferPointer(rebasing: x[c * m..<(c + 1) * m]) { let v = Double(v); sum += v; squares += v * v }
+                                let mu = sum / Double(m)
+                                mean[c] = Float(mu)
+                                variance[c] = Float(max(squares / Double(m) - mu * mu, 0))
                             }
-                            let mu = sum / Double(m)
-                            mean[c] = Float(mu)
-                            variance[c] = Float(max(squares / Double(m) - mu * mu, 0))
                         }
                     }
                 }
@@ -167,14 +160,13 @@ public final class BatchNorm: Layer {
         xhat = [Float](uninitializedCount: x.count) { h in
             y = Tensor(shape: x.shape) { y in
                 x.data.withUnsafeBufferPointer { x in
-                    Parallel.forEach(n, cost: channels * spatial) { i in
-                        for c in 0..<channels {
-                            let base = (i * channels + c) * spatial
+                    Parallel.chunks(channels, work: x.count) { range in
+                        for c in range {
                             let g = gamma[c], b = beta[c], mu = mean[c], inv = inverse[c]
-                            for s in 0..<spatial {
-                                let v = (x[base + s] - mu) * inv
-                                h[base + s] = v
-                                y[base + s] = g * v + b
+                            for i in c * m..<(c + 1) * m {
+                                let v = (x[i] - mu) * inv
+                                h[i] = v
+                                y[i] = g * v + b
                             }
                         }
                     }
@@ -182,45 +174,34 @@ public final class BatchNorm: Layer {
             }
         }
         inverseStd = inverse
-        lastShape = x.shape
         trainingForward = training
         return y
     }
-    private var trainingForward = true
 
     public func backward(_ dy: Tensor) -> Tensor {
-        let n = lastShape[0], spatial = lastShape.count == 4 ? lastShape[2] * lastShape[3] : 1
-        let m = Float(n * spatial), channels = self.channels, training = trainingForward
+        let m = dy.count / channels, training = trainingForward, shape = dy.shape
         var sumsDy = [Float](repeating: 0, count: channels), sumsDyXhat = [Float](repeating: 0, count: channels)
         let gamma = weight.value.data, inverse = inverseStd
         let dx = dy.data.withUnsafeBufferPointer { dy in
             xhat.withUnsafeBufferPointer { h in
                 sumsDy.withUnsafeMutableBufferPointer { sumsDy in
                     sumsDyXhat.withUnsafeMutableBufferPointer { sumsDyXhat in
-                        Parallel.forEach(channels, cost: n * spatial) { c in
-                            // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
-                            var sumDy = 0.0, sumDyXhat = 0.0
-                            for i in 0..<n {
-                                let base = (i * channels + c) * spatial
-                                var a = 0.0, b = 0.0
-                                for s in 0..<spatial { let d = Double(dy[base + s]); a += d; b += d * Double(h[base + s]) }
-                                sumDy += a; sumDyXhat += b
-                            }
-                            sumsDy[c] = Float(sumDy)
-                            sumsDyXhat[c] = Float(sumDyXhat)
-                        }
-                    }
-                }
-                return Tensor(shape: lastShape) { dx in
-                    Parallel.forEach(n, cost: channels * spatial) { i in
-                        for c in 0..<channels {
-                            let base = (i * channels + c) * spatial
-                            let scale = gamma[c] * inverse[c], meanDy = sumsDy[c] / m, meanDyXhat = sumsDyXhat[c] / m
-                            // Training: the batch statistics depend on x too. Eval: a fixed affine map.
-                            if training {
-                                for s in 0..<spatial { dx[base + s] = scale * (dy[base + s] - meanDy - h[base + s] * meanDyXhat) }
-                            } else {
-                                for s in 0..<spatial { dx[base + s] = scale * dy[base + s] }
+                        Tensor(shape: shape) { dx in
+                            Parallel.chunks(channels, work: dy.count) { range in
+                                for c in range {
+                                    // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
+                                    var sumDy = 0.0, sumDyXhat = 0.0
+                                    for i in c * m..<(c + 1) * m { let d = Double(dy[i]); sumDy += d; sumDyXhat += d * Double(h[i]) }
+                                    sumsDy[c] = Float(sumDy)
+                                    sumsDyXhat[c] = Float(sumDyXhat)
+                                    let scale = gamma[c] * inverse[c], meanDy = Float(sumDy) / Float(m), meanDyXhat = Float(sumDyXhat) / Float(m)
+                                    // Training: the batch statistics depend on x too. Eval: a fixed affine map.
+                                    if training {
+                                        for i in c * m..<(c + 1) * m { dx[i] = scale * (dy[i] - meanDy - h[i] * meanDyXhat) }
+                                    } else {
+                                        for i in c * m..<(c + 1) * m { dx[i] = scale * dy[i] }
+                                    }
+                                }
                             }
                         }
                     }

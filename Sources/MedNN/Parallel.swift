@@ -12,24 +12,18 @@ public enum Parallel {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
-    /// Calls body once per contiguous chunk of 0..<count, the chunks running concurrently. The chunks depend
-    /// only on count and the thread count, and each item is handled by exactly one call, so results do not
-    /// depend on scheduling. Small counts run inline.
-    public static func chunks(_ count: Int, grain: Int = 16_384, _ body: (Range<Int>) -> Void) {
-        let workers = min(threads, count / max(grain, 1))
+    /// Calls body once per contiguous chunk of 0..<count, the chunks running concurrently. `work` is the whole
+    /// job's size in values touched: below about 32 K a thread hand-off costs more than it saves, so it runs
+    /// inline. Chunks depend only on count and the thread count, and each index is handled by exactly one call,
+    /// so results do not depend on scheduling.
+    public static func chunks(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        let workers = min(threads, count, work / 32_768)
         guard workers > 1 else { if count > 0 { body(0..<count) }; return }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             body(count * w / workers..<count * (w + 1) / workers)
         }
     }
 
-    /// Calls body(i) for each i in 0..<count, spread over the threads; `cost` is the work per item in elements,
-    /// so cheap items stay inline.
-    public static func forEach(_ count: Int, cost: Int, _ body: (Int) -> Void) {
-        let workers = min(threads, count, count * cost / 16_384)
-        guard workers > 1 else { for i in 0..<count { body(i) }; return }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in count * w / workers..<count * (w + 1) / workers { body(i) }
-        }
-    }
+    /// chunks for element-wise loops over count values.
+    public static func chunks(_ count: Int, _ body: (Range<Int>) -> Void) { chunks(count, work: count, body) }
 }

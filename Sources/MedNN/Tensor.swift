@@ -29,6 +29,30 @@ public struct Tensor: Equatable, Sendable {
 
     /// The same values under another shape with as many elements (flatten, reshape).
     public func reshaped(_ newShape: [Int]) -> Tensor { Tensor(shape: newShape, data: data) }
+
+    /// [N, d₁, …] → [d₁, …, N]: PyTorch's batch-first layout into the batch-last one MedNN's layers use.
+    public func batchLast() -> Tensor {
+        let n = shape[0], rest = count / max(n, 1)
+        return Tensor(shape: Array(shape.dropFirst()) + [n]) { Tensor.transpose(data, rows: n, columns: rest, into: $0) }
+    }
+
+    /// [d₁, …, N] → [N, d₁, …], the inverse of batchLast.
+    public func batchFirst() -> Tensor {
+        let n = shape.last!, rest = count / max(n, 1)
+        return Tensor(shape: [n] + shape.dropLast()) { Tensor.transpose(data, rows: rest, columns: n, into: $0) }
+    }
+
+    /// destination [columns, rows] = source [rows, columns]ᵀ, in 32 × 32 tiles to stay in cache.
+    static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into destination: UnsafeMutablePointer<Float>) {
+        let tile = 32
+        for r0 in stride(from: 0, to: rows, by: tile) {
+            for c0 in stride(from: 0, to: columns, by: tile) {
+                for r in r0..<min(r0 + tile, rows) {
+                    for c in c0..<min(c0 + tile, columns) { destination[c * rows + r] = source[r * columns + c] }
+                }
+            }
+        }
+    }
 }
 
 /// A layer given an input of the wrong shape: names the layer and both shapes.

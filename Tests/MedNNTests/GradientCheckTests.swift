@@ -1,4 +1,4 @@
-// Finite-difference checks of every layer's backward on small shapes: L = Σ y ⊙ r for a fixed random r, so
+// Finite-difference checks of every layer's backward on small batch-last shapes: L = Σ y ⊙ r for a fixed random r, so
 // dL/dy = r; central differences of L against the analytic dL/dx and dL/dθ.
 import MedNN
 import XCTest
@@ -53,28 +53,28 @@ final class GradientCheckTests: XCTestCase {
 
     func testLinear() throws {
         var initializer = UniformInit(seed: 1)
-        try check(Linear("fc", inFeatures: 7, outFeatures: 5, initializer: &initializer), input: [3, 7])
-        try check(Linear("fc", inFeatures: 4, outFeatures: 6, bias: false, initializer: &initializer), input: [2, 4])
+        try check(Linear("fc", inFeatures: 7, outFeatures: 5, initializer: &initializer), input: [7, 3])
+        try check(Linear("fc", inFeatures: 4, outFeatures: 6, bias: false, initializer: &initializer), input: [4, 2])
     }
 
     func testConv2dAtBothGeometries() throws {
         var initializer = UniformInit(seed: 2)
-        try check(Conv2d("conv", inChannels: 2, outChannels: 3, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 2, 6, 6])
-        try check(Conv2d("conv", inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 1, initializer: &initializer), input: [2, 3, 5, 4])
+        try check(Conv2d("conv", inChannels: 2, outChannels: 3, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 6, 6, 2])
+        try check(Conv2d("conv", inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 1, initializer: &initializer), input: [3, 5, 4, 2])
     }
 
     func testConvTranspose2d() throws {
         var initializer = UniformInit(seed: 3)
-        try check(ConvTranspose2d("deconv", inChannels: 3, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 3, 3, 4])
+        try check(ConvTranspose2d("deconv", inChannels: 3, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [3, 3, 4, 2])
     }
 
     func testBatchNormTrainingAndEval() throws {
-        try check(BatchNorm("bn2d", channels: 3), input: [4, 3, 2, 3])
-        try check(BatchNorm("bn1d", channels: 5), input: [6, 5])
+        try check(BatchNorm("bn2d", channels: 3), input: [3, 2, 3, 4])
+        try check(BatchNorm("bn1d", channels: 5), input: [5, 6])
         let bn = BatchNorm("bn", channels: 2)
         bn.runningMean = [0.3, -0.2]
         bn.runningVar = [0.5, 2.0]
-        try check(bn, input: [3, 2, 2, 2], training: false)
+        try check(bn, input: [2, 2, 2, 3], training: false)
     }
 
     func testReLU() throws {
@@ -84,8 +84,8 @@ final class GradientCheckTests: XCTestCase {
     func testShapeErrorsNameTheLayerAndBothShapes() throws {
         var initializer = UniformInit(seed: 4)
         let conv = Conv2d("en_block1.model.0", inChannels: 1, outChannels: 16, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
-        XCTAssertThrowsError(try conv.forward(Tensor(zeros: [2, 3, 8, 8]), training: true)) {
-            XCTAssertEqual("\($0)", "en_block1.model.0: expected input [N, 1, H, W], got [2, 3, 8, 8]")
+        XCTAssertThrowsError(try conv.forward(Tensor(zeros: [3, 8, 8, 2]), training: true)) {
+            XCTAssertEqual("\($0)", "en_block1.model.0: expected input [1, H, W, N], got [3, 8, 8, 2]")
         }
     }
 }

@@ -33,7 +33,7 @@ final class PyTorchFixtureTests: XCTestCase {
         let ae = try model(prefix, channels: channels)
         let output = try ae.forward(x, training: true)
         assertClose(output, try SafeTensors.float(case_, "output"), "output")
-        assertClose(ae.features["z"]!, try SafeTensors.float(case_, "z"), "z")
+        assertClose(ae.feature("z")!, try SafeTensors.float(case_, "z"), "z")
         let result = loss(output, x)
         XCTAssertEqual(result.value, Double(try SafeTensors.float(case_, "loss").data[0]), accuracy: 1e-4 * abs(result.value))
         ae.zeroGrad()
