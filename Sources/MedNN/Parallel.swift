@@ -1,16 +1,23 @@
-// Element-wise work (im2col, col2im, BatchNorm, ReLU, Adam) split across the same threads OpenBLAS uses for
-// the products. Between two products OpenBLAS's workers only yield, so a single-threaded loop left one of
-// this machine's two cores idle for about half of a training step.
+// MedNN's threads: products (BLAS.swift) and element-wise work (im2col, col2im, BatchNorm, ReLU, Adam) are
+// split into one contiguous chunk per thread. A single-threaded loop between two products left one of this
+// machine's two cores idle for about half of a training step.
 import COpenBLAS
 import Dispatch
 
 public enum Parallel {
-    /// Threads for both OpenBLAS and MedNN's own loops. Set it to 1 when the caller runs several models at once
-    /// (Dispatch across items, OpenBLAS at one thread: DESIGN.md's rule).
+    /// Threads for MedNN's products and loops; OpenBLAS's thread count (OPENBLAS_NUM_THREADS, else the cores)
+    /// by default. Set it to 1 when the caller runs several models at once (Dispatch across items: DESIGN.md).
     public static var threads: Int {
-        get { max(1, Int(openblas_get_num_threads())) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        get { configuredThreads }
+        set { configuredThreads = max(1, newValue) }
     }
+
+    /// Read once: OpenBLAS's own count, after which OpenBLAS is kept to one thread (BLAS.swift says why).
+    nonisolated(unsafe) private static var configuredThreads: Int = {
+        let count = max(1, Int(openblas_get_num_threads()))
+        openblas_set_num_threads(1)
+        return count
+    }()
 
     /// Calls body once per contiguous chunk of 0..<count, the chunks running concurrently. `work` is the whole
     /// job's size in values touched: below about 32 K a thread hand-off costs more than it saves, so it runs
