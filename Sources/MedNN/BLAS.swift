@@ -13,6 +13,11 @@ enum BLAS {
         // Split the output into blocks of whole rows or whole columns (each value is one worker's, with the
         // full sum over k, so the result does not depend on scheduling); small products stay whole.
         let workers = min(Parallel.threads, max(m, n) / 16, m * n * k / 1_000_000)
+        if workers <= 1, m * n <= 4_096, k >= 16_384, Parallel.threads > 1 {
+            // A small result over a long sum (the 1-channel layers' weight gradients): split the sum instead.
+            splitSum(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c)
+            return
+        }
         guard workers > 1 else {
             product(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, n)
             return
@@ -29,6 +34,30 @@ enum BLAS {
                 } else {
                     product(transA, transB, end - start, n, k, alpha, transA ? a + start : a + start * lda, lda, b, ldb, beta, c + start * n, n)
                 }
+            }
+        }
+    }
+
+    /// C = alpha · Σ_w op(A)_w op(B)_w + beta · C over contiguous slices w of the k dimension, one per thread;
+    /// the partial results are added in slice order, so the sum is the same on every run.
+    private static func splitSum(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                 _ beta: Float, _ c: UnsafeMutablePointer<Float>) {
+        let workers = Parallel.threads
+        var partials = [Float](repeating: 0, count: workers * m * n)
+        partials.withUnsafeMutableBufferPointer { partials in
+            Parallel.chunks(workers, work: Int.max) { range in
+                for w in range {
+                    let start = k * w / workers, end = k * (w + 1) / workers
+                    // Slice w of op(A) is columns start..<end: A's columns if plain, its rows if transposed.
+                    let aSlice = transA ? a + start * lda : a + start, bSlice = transB ? b + start : b + start * ldb
+                    product(transA, transB, m, n, end - start, alpha, aSlice, lda, bSlice, ldb, 0, partials.baseAddress! + w * m * n, n)
+                }
+            }
+            for i in 0..<m * n {
+                var sum = beta == 0 ? 0 : beta * c[i]
+                for w in 0..<workers { sum += partials[w * m * n + i] }
+                c[i] = sum
             }
         }
     }

@@ -21,11 +21,11 @@ struct ConvGeometry {
         return iy * width + ix
     }
 
-    /// cols [rows, columns] from image [C, H, W, N], for the samples in `samples` (threads take slices);
+    /// cols [rows, columns] from image [C, H, W, N], for the given channels and samples (threads take slices);
     /// positions outside the image read as 0.
-    func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, samples: Range<Int>) {
+    func im2col(_ image: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, channels: Range<Int>, samples: Range<Int>) {
         let n = batch, count = samples.count, plane = height * width * n
-        for c in 0..<channels {
+        for c in channels {
             for ki in 0..<kernel {
                 for kj in 0..<kernel {
                     let row = cols + ((c * kernel + ki) * kernel + kj) * columns + samples.lowerBound
@@ -41,10 +41,10 @@ struct ConvGeometry {
         }
     }
 
-    /// image [C, H, W, N] += the columns scattered back (overlapping taps sum), for the samples in `samples`.
-    func col2im(_ cols: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, samples: Range<Int>) {
+    /// image [C, H, W, N] += the columns scattered back (overlapping taps sum), for the given channels and samples.
+    func col2im(_ cols: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>, channels: Range<Int>, samples: Range<Int>) {
         let n = batch, count = samples.count, plane = height * width * n
-        for c in 0..<channels {
+        for c in channels {
             for ki in 0..<kernel {
                 for kj in 0..<kernel {
                     let row = cols + ((c * kernel + ki) * kernel + kj) * columns + samples.lowerBound
@@ -52,8 +52,7 @@ struct ConvGeometry {
                     for y in 0..<outHeight {
                         for x in 0..<outWidth {
                             guard let pixel = source(y, x, ki, kj) else { continue }
-                            let target = output + pixel * n, values = row + (y * outWidth + x) * n
-                            for s in 0..<count { target[s] += values[s] }
+                            add(row + (y * outWidth + x) * n, into: output + pixel * n, count: count)
                         }
                     }
                 }
@@ -61,20 +60,38 @@ struct ConvGeometry {
         }
     }
 
+    /// target[0..<count] += values[0..<count], 8 lanes at a time (the scalar loop did not vectorise: the
+    /// compiler cannot rule out that the two runs overlap).
+    @inline(__always) private func add(_ values: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
+        var s = 0
+        while s + 8 <= count {
+            let sum = UnsafeRawPointer(target + s).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(values + s).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(target + s).storeBytes(of: sum, as: SIMD8<Float>.self)
+            s += 8
+        }
+        while s < count { target[s] += values[s]; s += 1 }
+    }
+
+    /// Threads take whole channels (runs of all N samples) where there are enough channels, else slices of the
+    /// batch.
+    private func split(_ body: (_ channels: Range<Int>, _ samples: Range<Int>) -> Void) {
+        if channels >= Parallel.threads {
+            Parallel.chunks(channels, work: rows * columns) { body($0, 0..<batch) }
+        } else {
+            Parallel.chunks(batch, work: rows * columns) { body(0..<channels, $0) }
+        }
+    }
+
     func im2col(_ image: [Float]) -> [Float] {
         [Float](uninitializedCount: rows * columns) { cols in
-            image.withUnsafeBufferPointer { image in
-                Parallel.chunks(batch, work: rows * columns) { im2col(image.baseAddress!, cols, samples: $0) }
-            }
+            image.withUnsafeBufferPointer { image in split { im2col(image.baseAddress!, cols, channels: $0, samples: $1) } }
         }
     }
 
     /// A new [C, H, W, N] image holding the scattered columns.
     func col2im(_ cols: [Float]) -> Tensor {
         var image = Tensor(zeros: [channels, height, width, batch])
-        image.data.withUnsafeMutableBufferPointer { image in
-            Parallel.chunks(batch, work: rows * columns) { col2im(cols, image.baseAddress!, samples: $0) }
-        }
+        image.data.withUnsafeMutableBufferPointer { image in split { col2im(cols, image.baseAddress!, channels: $0, samples: $1) } }
         return image
     }
 }

@@ -10,6 +10,7 @@ func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let v = Int(arguments[i + 1]) else { return fallback }
     return v
 }
+let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }  // train or score, for profiling one
 let batch = option("--batch", 64), size = option("--size", 64), steps = option("--steps", 10), warmup = option("--warmup", 2)
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -25,7 +26,7 @@ let config = AutoEncoderConfig(inputSize: size)
 let model = AutoEncoder(config, seed: 8)
 let adam = Adam(model.parameters, learningRate: 5e-4, beta1: 0.5, beta2: 0.999)
 var trainTimes: [Double] = []
-for step in 0..<(warmup + steps) {
+for step in 0..<(only == "score" ? 0 : warmup + steps) {
     let t = try seconds {
         adam.zeroGrad()
         let out = try model.forward(x, training: true)
@@ -34,15 +35,15 @@ for step in 0..<(warmup + steps) {
     }
     if step >= warmup { trainTimes.append(t) }
 }
-print("train_images_per_second \(Double(batch) / median(trainTimes))")
+if only != "score" { print("train_images_per_second \(Double(batch) / median(trainTimes))") }
 
 let learners = (0..<3).map { AutoEncoder(config, seed: UInt64(10 + $0)) }
 learners.forEach { $0.setFrozen(true) }  // scoring needs input gradients only
 var scoreTimes: [Double] = []
-for step in 0..<(warmup + steps) {
+for step in 0..<(only == "train" ? 0 : warmup + steps) {
     let t = try seconds {
         for learner in learners { _ = try learner.inputGradient(x, training: false, loss: Loss.l1) }
     }
     if step >= warmup { scoreTimes.append(t) }
 }
-print("score_images_per_second \(Double(batch) / median(scoreTimes))")
+if only != "train" { print("score_images_per_second \(Double(batch) / median(scoreTimes))") }

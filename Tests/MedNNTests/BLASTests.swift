@@ -1,0 +1,37 @@
+// BLAS.gemm splits large products across threads by rows, by columns or by the summed dimension; every split
+// must give the plain product. Checked against a naive triple loop in double, transposes and beta included.
+@testable import MedNN
+import XCTest
+
+final class BLASTests: XCTestCase {
+    func naive(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ b: [Float], _ beta: Float, _ c: [Float]) -> [Float] {
+        (0..<m * n).map { index in
+            let i = index / n, j = index % n
+            var sum = 0.0
+            for p in 0..<k { sum += Double(transA ? a[p * m + i] : a[i * k + p]) * Double(transB ? b[j * k + p] : b[p * n + j]) }
+            return Float(sum) + beta * c[index]
+        }
+    }
+
+    func testEverySplitEqualsThePlainProduct() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        var random = UniformInit(seed: 5)
+        // (m, n, k): split by columns, by rows, by the sum (small result, long k), and unsplit.
+        for (m, n, k) in [(24, 1_000, 96), (1_000, 40, 64), (16, 16, 20_000), (5, 7, 3)] {
+            for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = random.uniform(m * k, bound: 1), b = random.uniform(k * n, bound: 1), c0 = random.uniform(m * n, bound: 1)
+                for beta: Float in [0, 1] {
+                    let expected = naive(transA, transB, m, n, k, a, b, beta, c0)
+                    for threads in [1, 2, 3] {
+                        Parallel.threads = threads
+                        var c = c0
+                        BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, beta: beta, c: &c)
+                        let error = zip(c, expected).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+                        XCTAssertLessThan(error, 1e-4, "m \(m) n \(n) k \(k) transA \(transA) transB \(transB) beta \(beta) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+}
