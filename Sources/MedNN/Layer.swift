@@ -182,6 +182,9 @@ public final class BatchNorm: Layer {
         let m = dy.count / channels, training = trainingForward, shape = dy.shape
         var sumsDy = [Float](repeating: 0, count: channels), sumsDyXhat = [Float](repeating: 0, count: channels)
         let gamma = weight.value.data, inverse = inverseStd
+        // The sums feed the batch-statistics term and the parameters' gradients; eval with frozen parameters
+        // (scoring) needs neither.
+        let needsSums = training || !weight.frozen || !bias.frozen
         let dx = dy.data.withUnsafeBufferPointer { dy in
             xhat.withUnsafeBufferPointer { h in
                 sumsDy.withUnsafeMutableBufferPointer { sumsDy in
@@ -191,7 +194,9 @@ public final class BatchNorm: Layer {
                                 for c in range {
                                     // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
                                     var sumDy = 0.0, sumDyXhat = 0.0
-                                    for i in c * m..<(c + 1) * m { let d = Double(dy[i]); sumDy += d; sumDyXhat += d * Double(h[i]) }
+                                    if needsSums {
+                                        for i in c * m..<(c + 1) * m { let d = Double(dy[i]); sumDy += d; sumDyXhat += d * Double(h[i]) }
+                                    }
                                     sumsDy[c] = Float(sumDy)
                                     sumsDyXhat[c] = Float(sumDyXhat)
                                     let scale = gamma[c] * inverse[c], meanDy = Float(sumDy) / Float(m), meanDyXhat = Float(sumDyXhat) / Float(m)

@@ -42,16 +42,23 @@ public struct Tensor: Equatable, Sendable {
         return Tensor(shape: [n] + shape.dropLast()) { Tensor.transpose(data, rows: rest, columns: n, into: $0) }
     }
 
-    /// destination [columns, rows] = source [rows, columns]ᵀ, in 32 × 32 tiles to stay in cache.
+    /// destination [columns, rows] = source [rows, columns]ᵀ in 8 × 8 blocks (rows of 8 read, columns of 8
+    /// written), bands of blocks spread over the threads.
     static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into destination: UnsafeMutablePointer<Float>) {
-        let tile = 32
-        for r0 in stride(from: 0, to: rows, by: tile) {
-            for c0 in stride(from: 0, to: columns, by: tile) {
-                for r in r0..<min(r0 + tile, rows) {
-                    for c in c0..<min(c0 + tile, columns) { destination[c * rows + r] = source[r * columns + c] }
+        let fullRows = rows & ~7, fullColumns = columns & ~7
+        Parallel.chunks(fullColumns / 8, work: rows * columns) { bands in
+            for band in bands {
+                let c0 = band * 8
+                for r0 in stride(from: 0, to: fullRows, by: 8) {
+                    for c in c0..<c0 + 8 {
+                        for r in r0..<r0 + 8 { destination[c * rows + r] = source[r * columns + c] }
+                    }
                 }
             }
         }
+        // The ragged right and bottom edges.
+        for r in 0..<rows { for c in fullColumns..<columns { destination[c * rows + r] = source[r * columns + c] } }
+        for r in fullRows..<rows { for c in 0..<fullColumns { destination[c * rows + r] = source[r * columns + c] } }
     }
 }
 
