@@ -1,5 +1,10 @@
-"""The AE of DESIGN.md section 3 in PyTorch, with the module names medad's state_dicts use. Shared by
-bench/nn_vs_pytorch.py and Tests/MedNNTests/Fixtures/make_fixtures.py."""
+"""The AE of DESIGN.md section 3 in PyTorch, with the module names medad's state_dicts use, and MemAE (the same
+AE with a memory module on z, as the Med-AD benchmark's MemAE). Shared by bench/nn_vs_pytorch.py and
+Tests/MedNNTests/Fixtures/make_fixtures.py; a Python user loads medad's weights into these classes."""
+import math
+
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -18,8 +23,42 @@ class BasicBlock(nn.Module):
         return self.model(x)
 
 
+class Memory(nn.Module):
+    """MemAE's memory (Gong et al. 2019): attention = softmax over the M items of z·itemᵀ, hard-shrunk
+    (relu(a - lambda)·a / (|a - lambda| + 1e-12)) and L1-renormalised; the output is attention · items."""
+
+    def __init__(self, items, latent_size, shrink_threshold):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(items, latent_size))
+        bound = 1 / math.sqrt(latent_size)
+        self.weight.data.uniform_(-bound, bound)
+        self.shrink_threshold = shrink_threshold
+
+    def forward(self, z):
+        att = F.softmax(z @ self.weight.T, dim=1)
+        if self.shrink_threshold > 0:
+            att = F.relu(att - self.shrink_threshold) * att / (torch.abs(att - self.shrink_threshold) + 1e-12)
+            att = F.normalize(att, p=1, dim=1)
+        return att @ self.weight, att
+
+
+class MemoryModule(nn.Module):
+    def __init__(self, items, latent_size, shrink_threshold):
+        super().__init__()
+        self.memory = Memory(items, latent_size, shrink_threshold)
+
+    def forward(self, z):
+        return self.memory(z)
+
+
+def memory_entropy(att):
+    """MemAE's entropy loss on the attention: mean over samples of -sum a log(a + 1e-12)."""
+    return (-att * torch.log(att + 1e-12)).sum(dim=1).mean()
+
+
 class AE(nn.Module):
-    def __init__(self, input_size=64, base_width=16, latent_size=16, mid_num=2048, out_channels=1):
+    def __init__(self, input_size=64, base_width=16, latent_size=16, mid_num=2048, out_channels=1, memory_items=0,
+                 shrink_threshold=0.0025):
         super().__init__()
         self.fm = input_size // 16
         w, flat = base_width, 4 * base_width * (input_size // 16) ** 2
@@ -28,6 +67,8 @@ class AE(nn.Module):
         self.en_block3 = BasicBlock(2 * w, 4 * w, downsample=True)
         self.en_block4 = BasicBlock(4 * w, 4 * w, downsample=True)
         self.linear_enc = nn.Sequential(nn.Linear(flat, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, latent_size))
+        if memory_items > 0:
+            self.mem_rep = MemoryModule(memory_items, latent_size, shrink_threshold)
         self.linear_dec = nn.Sequential(nn.Linear(latent_size, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, flat))
         self.de_block1 = BasicBlock(4 * w, 4 * w)
         self.de_block2 = BasicBlock(4 * w, 2 * w)
@@ -37,5 +78,8 @@ class AE(nn.Module):
     def forward(self, x):
         en4 = self.en_block4(self.en_block3(self.en_block2(self.en_block1(x))))
         self.z = self.linear_enc(en4.view(en4.size(0), -1))
-        de = self.linear_dec(self.z).view(x.size(0), -1, self.fm, self.fm)
+        code = self.z
+        if hasattr(self, "mem_rep"):
+            code, self.att = self.mem_rep(self.z)
+        de = self.linear_dec(code).view(x.size(0), -1, self.fm, self.fm)
         return self.de_block4(self.de_block3(self.de_block2(self.de_block1(de))))

@@ -1,6 +1,7 @@
-// The AE of DESIGN.md section 3, and AE-U (two output channels: mean and log-variance), with PyTorch's
-// module names so that state_dicts match: en_block1…4.model.{0 conv, 1 bn}, linear_enc.{0, 1 bn, 3},
-// linear_dec.{0, 1 bn, 3}, de_block1…4.model.{0 deconv, 1 bn}.
+// The AE of DESIGN.md section 3, AE-U (two output channels: mean and log-variance) and MemAE (a memory module
+// on z, Memory.swift), with PyTorch's module names so that state_dicts match bench/torch_ae.py:
+// en_block1…4.model.{0 conv, 1 bn}, linear_enc.{0, 1 bn, 3}, mem_rep.memory, linear_dec.{0, 1 bn, 3},
+// de_block1…4.model.{0 deconv, 1 bn}.
 import Foundation
 
 public struct AutoEncoderConfig: Equatable, Sendable {
@@ -12,20 +13,29 @@ public struct AutoEncoderConfig: Equatable, Sendable {
     public var hiddenSize = 2048
     /// 1 for AE, 2 for AE-U (mean and log-variance).
     public var outputChannels = 1
-    public init(inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1) {
+    /// MemAE: the number of memory items (0: no memory, a plain AE or AE-U) and the hard-shrink threshold.
+    public var memoryItems = 0
+    public var shrinkThreshold: Float = 0.0025
+    public init(inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1,
+                memoryItems: Int = 0, shrinkThreshold: Float = 0.0025) {
         self.inputSize = inputSize
         self.baseWidth = baseWidth
         self.latentSize = latentSize
         self.hiddenSize = hiddenSize
         self.outputChannels = outputChannels
+        self.memoryItems = memoryItems
+        self.shrinkThreshold = shrinkThreshold
     }
 }
 
 public final class AutoEncoder {
     public let config: AutoEncoderConfig
-    /// Blocks in forward order, each named for the feature it outputs (en1…en4, z, de, de1…de4).
+    /// Blocks in forward order, each named for the feature it outputs (en1…en4, z, memory for MemAE, de,
+    /// de1…de4).
     let blocks: [(feature: String, layers: [Layer])]
     let batchNorms: [BatchNorm]
+    /// MemAE's memory module, nil for AE and AE-U.
+    public let memory: MemoryModule?
     /// Each block's output from the last forward pass, batch-last as the layers produced it.
     private var batchLastFeatures: [String: Tensor] = [:]
     private var flatShape: [Int] = []
@@ -54,6 +64,14 @@ public final class AutoEncoder {
         blocks.append(("z", [Linear("linear_enc.0", inFeatures: flat, outFeatures: config.hiddenSize, initializer: &initializer),
                              norm("linear_enc.1", config.hiddenSize), ReLU(),
                              Linear("linear_enc.3", inFeatures: config.hiddenSize, outFeatures: config.latentSize, initializer: &initializer)]))
+        if config.memoryItems > 0 {
+            let module = MemoryModule("mem_rep.memory", items: config.memoryItems, latentSize: config.latentSize,
+                                      shrinkThreshold: config.shrinkThreshold, initializer: &initializer)
+            blocks.append(("memory", [module]))
+            memory = module
+        } else {
+            memory = nil
+        }
         blocks.append(("de", [Linear("linear_dec.0", inFeatures: config.latentSize, outFeatures: config.hiddenSize, initializer: &initializer),
                               norm("linear_dec.1", config.hiddenSize), ReLU(),
                               Linear("linear_dec.3", inFeatures: config.hiddenSize, outFeatures: flat, initializer: &initializer)]))
@@ -95,14 +113,19 @@ public final class AutoEncoder {
     /// de as [N, features]. Nil for an unknown name or before the first forward pass.
     public func feature(_ name: String) -> Tensor? { batchLastFeatures[name]?.batchFirst() }
 
+    /// MemAE's attention over the memory items from the last forward pass, batch-first [N, M]; nil without memory.
+    public func attention() -> Tensor? { memory.map { $0.attention.batchFirst() } }
+
     /// The names feature() and backward's featureGradients accept, in forward order.
     public var featureNames: [String] { blocks.map(\.feature) }
 
     /// Back-propagates dL/d(output), plus any dL/d(feature) given by feature name (for example a
     /// repulsion term on z), all batch-first; accumulates parameter gradients and returns dL/dx.
+    /// `attentionGradient` is dL/d(attention) [N, M] for a loss on MemAE's attention (Loss.memoryEntropy).
     /// Without `inputGradient` (training) the first convolution skips dL/dx and the result is nil.
     @discardableResult
-    public func backward(_ dOutput: Tensor, featureGradients: [String: Tensor] = [:], inputGradient: Bool = true) -> Tensor? {
+    public func backward(_ dOutput: Tensor, featureGradients: [String: Tensor] = [:], attentionGradient: Tensor? = nil,
+                         inputGradient: Bool = true) -> Tensor? {
         var g = dOutput.batchLast()
         for (feature, layers) in blocks.reversed() {
             if let extra = featureGradients[feature] {
@@ -113,6 +136,10 @@ public final class AutoEncoder {
             for layer in layers.reversed() {
                 if !inputGradient, layer === blocks[0].layers[0], let first = layer as? Conv2d {
                     return first.backward(g, inputGradient: false)?.batchFirst()
+                }
+                if let memory = layer as? MemoryModule {
+                    g = memory.backward(g, attentionGradient: attentionGradient?.batchLast())
+                    continue
                 }
                 g = layer.backward(g)
             }

@@ -77,6 +77,38 @@ final class GradientCheckTests: XCTestCase {
         try check(bn, input: [2, 2, 2, 3], training: false)
     }
 
+    func testMemoryModule() throws {
+        var initializer = UniformInit(seed: 5)
+        // Threshold 0.16 with 6 items (attention near 1/6): some weights are shrunk to 0, some kept.
+        try check(MemoryModule("mem", items: 6, latentSize: 4, shrinkThreshold: 0.16, initializer: &initializer), input: [4, 5])
+        try check(MemoryModule("mem", items: 6, latentSize: 4, shrinkThreshold: 0, initializer: &initializer), input: [4, 5])
+    }
+
+    /// MemAE's entropy term through the memory: L = entropy(attention(z)), dL/dz against central differences.
+    func testMemoryEntropyGradient() throws {
+        var initializer = UniformInit(seed: 7)
+        let memory = MemoryModule("mem", items: 6, latentSize: 4, shrinkThreshold: 0.16, initializer: &initializer)
+        var z = tensor([4, 5])
+        func entropy(_ z: Tensor) throws -> Double {
+            _ = try memory.forward(z, training: true)
+            return Loss.memoryEntropy(memory.attention.batchFirst()).value
+        }
+        _ = try memory.forward(z, training: true)
+        let dAttention = Loss.memoryEntropy(memory.attention.batchFirst()).dOutput.batchLast()
+        let dz = memory.backward(Tensor(zeros: [4, 5]), attentionGradient: dAttention)
+        let eps: Float = 1e-3
+        var numeric = [Float](repeating: 0, count: z.count)
+        for i in 0..<z.count {
+            let saved = z.data[i]
+            z.data[i] = saved + eps; let plus = try entropy(z)
+            z.data[i] = saved - eps; let minus = try entropy(z)
+            z.data[i] = saved
+            numeric[i] = Float((plus - minus) / Double(2 * eps))
+        }
+        XCTAssertGreaterThan(memory.attention.data.filter { $0 == 0 }.count, 0, "some attention shrunk to 0")
+        XCTAssertLessThan(relativeError(dz.data, numeric), 1e-2, "dEntropy/dz")
+    }
+
     func testReLU() throws {
         try check(ReLU(), input: [3, 4, 2, 2])
     }

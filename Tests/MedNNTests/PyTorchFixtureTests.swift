@@ -6,11 +6,18 @@ import XCTest
 
 final class PyTorchFixtureTests: XCTestCase {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-    let config = { (channels: Int) in AutoEncoderConfig(inputSize: 32, baseWidth: 2, latentSize: 4, hiddenSize: 16, outputChannels: channels) }
+    let config = { (channels: Int, memoryItems: Int) in
+        AutoEncoderConfig(inputSize: 32, baseWidth: 2, latentSize: 4, hiddenSize: 16, outputChannels: channels, memoryItems: memoryItems, shrinkThreshold: 0.125)
+    }
+    /// MemAE's weight on the attention's entropy (make_fixtures.py).
+    let entropyWeight: Float = 0.0002
 
     /// Biases whose true gradient is 0 (they feed BatchNorm1d): compared in absolute terms, left out of Adam
     /// (see make_fixtures.py).
-    let noiseOnly: Set<String> = ["linear_enc.0.bias", "linear_enc.3.bias", "linear_dec.0.bias"]
+    /// MemAE's z feeds the memory's softmax, not a BatchNorm, so there linear_enc.3.bias has a real gradient.
+    func noiseOnly(memory: Bool) -> Set<String> {
+        Set(["linear_enc.0.bias", "linear_dec.0.bias"] + (memory ? [] : ["linear_enc.3.bias"]))
+    }
 
     func load(_ name: String) throws -> [String: SafeTensorValue] { try SafeTensors.read(fixtures.appendingPathComponent(name)).tensors }
 
@@ -21,45 +28,60 @@ final class PyTorchFixtureTests: XCTestCase {
         XCTAssertLessThanOrEqual(diff / max(norm, 1e-12), tolerance, "\(what): relative error", file: file, line: line)
     }
 
-    func model(_ prefix: String, channels: Int) throws -> AutoEncoder {
-        let model = AutoEncoder(config(channels), seed: 0)
+    func model(_ prefix: String, channels: Int, memoryItems: Int = 0) throws -> AutoEncoder {
+        let model = AutoEncoder(config(channels, memoryItems), seed: 0)
         try model.load(load("\(prefix)_init.safetensors"))
         return model
     }
 
-    func check(_ prefix: String, channels: Int, loss: (Tensor, Tensor) -> LossResult) throws {
+    /// Forward in training mode, the loss (plus MemAE's weighted attention entropy) and its full backward;
+    /// returns the loss and dL/dx through the network and through the loss's own use of x.
+    func lossAndInputGradient(_ model: AutoEncoder, _ x: Tensor, _ loss: (Tensor, Tensor) -> LossResult) throws -> (Double, Tensor) {
+        let result = loss(try model.forward(x, training: true), x)
+        var value = result.value
+        var attentionGradient: Tensor?
+        if let attention = model.attention() {
+            let entropy = Loss.memoryEntropy(attention)
+            value += Double(entropyWeight) * entropy.value
+            attentionGradient = Tensor(shape: entropy.dOutput.shape, data: entropy.dOutput.data.map { $0 * entropyWeight })
+        }
+        var dx = model.backward(result.dOutput, attentionGradient: attentionGradient)!
+        for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
+        return (value, dx)
+    }
+
+    func check(_ prefix: String, channels: Int, memoryItems: Int = 0, loss: (Tensor, Tensor) -> LossResult) throws {
         let case_ = try load("\(prefix)_case.safetensors")
         let x = try SafeTensors.float(case_, "input")
-        let ae = try model(prefix, channels: channels)
+        let ae = try model(prefix, channels: channels, memoryItems: memoryItems)
         let output = try ae.forward(x, training: true)
         assertClose(output, try SafeTensors.float(case_, "output"), "output")
         assertClose(ae.feature("z")!, try SafeTensors.float(case_, "z"), "z")
-        let result = loss(output, x)
-        XCTAssertEqual(result.value, Double(try SafeTensors.float(case_, "loss").data[0]), accuracy: 1e-4 * abs(result.value))
+        if memoryItems > 0 { assertClose(ae.attention()!, try SafeTensors.float(case_, "att"), "attention") }
         ae.zeroGrad()
-        let (_, _, dx) = try ae.inputGradient(x, training: true, loss: loss)
+        let (value, dx) = try lossAndInputGradient(ae, x, loss)
+        XCTAssertEqual(value, Double(try SafeTensors.float(case_, "loss").data[0]), accuracy: 1e-4 * abs(value))
         assertClose(dx, try SafeTensors.float(case_, "grad.input"), "dL/dx")
         let frozenGradients = ae.parameters.map(\.grad)
         ae.setFrozen(true)
-        let (_, _, frozenDx) = try ae.inputGradient(x, training: true, loss: loss)
+        let (_, frozenDx) = try lossAndInputGradient(ae, x, loss)
         XCTAssertEqual(frozenDx, dx, "freezing parameters does not change the input gradient")
         XCTAssertEqual(ae.parameters.map(\.grad), frozenGradients, "frozen parameters accumulate nothing")
         ae.setFrozen(false)
         for p in ae.parameters {
             let expected = try SafeTensors.float(case_, "grad.\(p.name)")
-            if noiseOnly.contains(p.name) {
+            if noiseOnly(memory: memoryItems > 0).contains(p.name) {
                 XCTAssertLessThan((p.grad.data + expected.data).map(abs).max()!, 1e-6, "dL/d\(p.name) should be 0")
             } else {
                 assertClose(p.grad, expected, "dL/d\(p.name)")
             }
         }
 
-        let trained = try model(prefix, channels: channels)
-        let adam = Adam(trained.parameters.filter { !noiseOnly.contains($0.name) }, learningRate: 5e-4, beta1: 0.5, beta2: 0.999)
+        let trained = try model(prefix, channels: channels, memoryItems: memoryItems)
+        let adam = Adam(trained.parameters.filter { !noiseOnly(memory: memoryItems > 0).contains($0.name) }, learningRate: 5e-4, beta1: 0.5, beta2: 0.999)
         for _ in 0..<3 {
             adam.zeroGrad()
-            let out = try trained.forward(x, training: true)
-            _ = trained.backward(loss(out, x).dOutput)
+            _ = try lossAndInputGradient(trained, x, loss)
             adam.update()
         }
         let state = trained.stateDict()
@@ -77,6 +99,14 @@ final class PyTorchFixtureTests: XCTestCase {
     func testAEMatchesPyTorch() throws { try check("ae", channels: 1, loss: Loss.mse) }
 
     func testAEUMatchesPyTorch() throws { try check("aeu", channels: 2, loss: Loss.heteroscedastic) }
+
+    /// MemAE with 8 items and threshold 1/8: attention, entropy term and the shrinkage's gradients.
+    func testMemAEMatchesPyTorch() throws {
+        try check("memae", channels: 1, memoryItems: 8, loss: Loss.mse)
+        let attention = try SafeTensors.float(try load("memae_case.safetensors"), "att")
+        XCTAssertGreaterThan(attention.data.filter { $0 == 0 }.count, 0, "the fixture exercises the hard shrinkage")
+        XCTAssertEqual(try model("memae", channels: 1, memoryItems: 8).stateDict().keys.filter { $0.hasPrefix("mem_rep") }, ["mem_rep.memory.weight"])
+    }
 
     func testStateDictRoundTripsThroughSafetensorsAndBadFilesNameTheTensor() throws {
         let ae = try model("ae", channels: 1)
@@ -96,6 +126,6 @@ final class PyTorchFixtureTests: XCTestCase {
         wrong = ae.stateDict()
         wrong.removeValue(forKey: "de_block2.model.1.running_var")
         XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertTrue("\($0)".contains("'de_block2.model.1.running_var' is missing")) }
-        XCTAssertThrowsError(try AutoEncoder(config(2), seed: 0).load(ae.stateDict())) { XCTAssertTrue("\($0)".contains("de_block4.model.0.weight"), "\($0)") }
+        XCTAssertThrowsError(try AutoEncoder(config(2, 0), seed: 0).load(ae.stateDict())) { XCTAssertTrue("\($0)".contains("de_block4.model.0.weight"), "\($0)") }
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch reference values for MedNN's exactness tests (run once from this folder; commit the outputs).
 
-For AE (one output channel, MSE loss) and AE-U (two channels, heteroscedastic loss), with PyTorch's default
+For AE (one output channel, MSE loss), AE-U (two channels, heteroscedastic loss) and MemAE (memory of 8 items,
+MSE plus 0.0002 x attention entropy; its case also holds the attention, att), with PyTorch's default
 initialisation under torch.manual_seed, input 32x32, base width 2, latent 4, hidden 16, batch 4:
   <name>_init.safetensors   the initial state_dict (what the Swift test loads)
   <name>_case.safetensors   input; training-mode output, loss and z; gradients of every parameter
@@ -17,51 +18,62 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench"))
-from torch_ae import AE  # noqa: E402  (the one PyTorch AE definition, shared with the benchmark)
+from torch_ae import AE, memory_entropy  # noqa: E402  (the one PyTorch AE definition, shared with the benchmark)
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
 
 
-def mse(out, x):
+def mse(out, x, model=None):
     return ((out - x) ** 2).mean()
 
 
-def heteroscedastic(out, x):
+def mse_and_entropy(out, x, model):
+    """MemAE's training loss: reconstruction plus 0.0002 times the attention's entropy."""
+    return mse(out, x) + 0.0002 * memory_entropy(model.att)
+
+
+def heteroscedastic(out, x, model=None):
     mean, log_var = out[:, :1], out[:, 1:]
     return (torch.exp(-log_var) * (mean - x) ** 2).mean() + log_var.mean()
 
 
-NOISE_ONLY = {"linear_enc.0.bias", "linear_enc.3.bias", "linear_dec.0.bias"}
+# Biases that feed a BatchNorm (directly, or through a linear layer) have a true gradient of 0; what PyTorch
+# reports is rounding noise, so they are left out of Adam. MemAE's z feeds the memory's softmax instead, so there
+# linear_enc.3.bias has a real gradient.
+def noise_only(memory):
+    return {"linear_enc.0.bias", "linear_dec.0.bias"} | (set() if memory else {"linear_enc.3.bias"})
 
 
 def state(model):
     return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
 
-def make(name, out_channels, loss_fn, seed):
+def make(name, out_channels, loss_fn, seed, **memory):
     torch.manual_seed(seed)
-    model = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels)
+    model = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels, **memory)
     init = state(model)
     save_file(init, f"{name}_init.safetensors")
     x = (torch.rand(4, 1, 32, 32) * 2 - 1).requires_grad_(True)
     model.train()
     out = model(x)
-    loss = loss_fn(out, x)
+    loss = loss_fn(out, x, model)
     loss.backward()
     case = {"input": x.detach().clone(), "output": out.detach().clone(), "loss": loss.detach().reshape(1), "z": model.z.detach().clone(),
             "grad.input": x.grad.detach().clone()}
+    if memory:
+        case["att"] = model.att.detach().clone()
     for k, p in model.named_parameters():
         case[f"grad.{k}"] = p.grad.detach().clone()
 
-    trained = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels)
+    trained = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels, **memory)
     trained.load_state_dict(init)
     trained.train()
-    optimizer = torch.optim.Adam([p for k, p in trained.named_parameters() if k not in NOISE_ONLY], lr=5e-4, betas=(0.5, 0.999))
+    optimizer = torch.optim.Adam([p for k, p in trained.named_parameters() if k not in noise_only(memory)], lr=5e-4, betas=(0.5, 0.999))
     data = x.detach()
     for _ in range(3):
         optimizer.zero_grad()
-        loss_fn(trained(data), data).backward()
+        loss_fn(trained(data), data, trained).backward()
         optimizer.step()
     for k, v in state(trained).items():
         case[f"adam3.{k}"] = v
@@ -73,6 +85,9 @@ def make(name, out_channels, loss_fn, seed):
 
 make("ae", 1, mse, 0)
 make("aeu", 2, heteroscedastic, 1)
+# MemAE with 8 items and a shrink threshold of 1/8 (the paper's range is 1/M to 3/M) so that the hard shrinkage
+# zeroes some attention weights here; the benchmark's default 0.0025 with 8 items would zero none.
+make("memae", 1, mse_and_entropy, 3, memory_items=8, shrink_threshold=0.125)
 
 
 def linear_cka(x, y):
