@@ -133,8 +133,7 @@ public final class BatchNorm: Layer {
                     variance.withUnsafeMutableBufferPointer { variance in
                         Parallel.chunks(channels, work: x.count) { range in
                             for c in range {
-                                var sum = 0.0, squares = 0.0
-                                for v in UnsafeBufferPointer(rebasing: x[c * m..<(c + 1) * m]) { let v = Double(v); sum += v; squares += v * v }
+                                let (sum, squares) = BatchNorm.sums(x.baseAddress! + c * m, x.baseAddress! + c * m, count: m, squareFirst: true)
                                 let mu = sum / Double(m)
                                 mean[c] = Float(mu)
                                 variance[c] = Float(max(squares / Double(m) - mu * mu, 0))
@@ -178,6 +177,28 @@ public final class BatchNorm: Layer {
         return y
     }
 
+    /// (Σ a, Σ a·b) over `count` values, in double with four independent accumulators per sum (a single
+    /// running sum is one long dependency chain: 4 cycles a value); `squareFirst` gives (Σ a, Σ a²).
+    static func sums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, squareFirst: Bool = false) -> (Double, Double) {
+        var first = SIMD4<Double>(), second = SIMD4<Double>()
+        var i = 0
+        while i + 4 <= count {
+            let u = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Float>.self)
+            let x = SIMD4<Double>(Double(u[0]), Double(u[1]), Double(u[2]), Double(u[3]))
+            let y: SIMD4<Double>
+            if squareFirst { y = x } else {
+                let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Float>.self)
+                y = SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
+            }
+            first += x
+            second += x * y
+            i += 4
+        }
+        var sum = first.sum(), product = second.sum()
+        while i < count { let x = Double(a[i]); sum += x; product += x * Double(squareFirst ? a[i] : b[i]); i += 1 }
+        return (sum, product)
+    }
+
     public func backward(_ dy: Tensor) -> Tensor {
         let m = dy.count / channels, training = trainingForward, shape = dy.shape
         var sumsDy = [Float](repeating: 0, count: channels), sumsDyXhat = [Float](repeating: 0, count: channels)
@@ -193,10 +214,7 @@ public final class BatchNorm: Layer {
                             Parallel.chunks(channels, work: dy.count) { range in
                                 for c in range {
                                     // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
-                                    var sumDy = 0.0, sumDyXhat = 0.0
-                                    if needsSums {
-                                        for i in c * m..<(c + 1) * m { let d = Double(dy[i]); sumDy += d; sumDyXhat += d * Double(h[i]) }
-                                    }
+                                    let (sumDy, sumDyXhat) = needsSums ? BatchNorm.sums(dy.baseAddress! + c * m, h.baseAddress! + c * m, count: m) : (0, 0)
                                     sumsDy[c] = Float(sumDy)
                                     sumsDyXhat[c] = Float(sumDyXhat)
                                     let scale = gamma[c] * inverse[c], meanDy = Float(sumDy) / Float(m), meanDyXhat = Float(sumDyXhat) / Float(m)
