@@ -25,6 +25,33 @@ public final class Adam {
 
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
 
+    /// The optimiser's state for a checkpoint: `exp_avg.<parameter>`, `exp_avg_sq.<parameter>` (PyTorch's
+    /// names for the moments) and `step`. Restoring it continues training exactly where it stopped.
+    public func stateDict() -> [String: SafeTensorValue] {
+        var state: [String: SafeTensorValue] = ["step": .int64(shape: [], values: [Int64(step)])]
+        for (k, p) in parameters.enumerated() {
+            state["exp_avg.\(p.name)"] = .float32(Tensor(shape: p.value.shape, data: firstMoments[k]))
+            state["exp_avg_sq.\(p.name)"] = .float32(Tensor(shape: p.value.shape, data: secondMoments[k]))
+        }
+        return state
+    }
+
+    /// Loads what stateDict wrote; a missing or mis-shaped moment is an error naming it.
+    public func load(_ state: [String: SafeTensorValue]) throws {
+        guard case .int64(_, let steps)? = state["step"], let saved = steps.first else { throw SafeTensorsError("optimiser state: 'step' is missing") }
+        var first: [[Float]] = [], second: [[Float]] = []
+        for p in parameters {
+            for (prefix, target) in [("exp_avg", 0), ("exp_avg_sq", 1)] {
+                let t = try SafeTensors.float(state, "\(prefix).\(p.name)")
+                guard t.shape == p.value.shape else { throw SafeTensorsError("tensor '\(prefix).\(p.name)': shape \(t.shape), the parameter has \(p.value.shape)") }
+                if target == 0 { first.append(t.data) } else { second.append(t.data) }
+            }
+        }
+        firstMoments = first
+        secondMoments = second
+        step = Int(saved)
+    }
+
     public func update() {
         step += 1
         let correction1 = 1 - pow(beta1, Float(step)), correction2 = 1 - pow(beta2, Float(step))

@@ -8,6 +8,12 @@ public struct LossResult {
     public var dOutput: Tensor
     /// dL/d(target) from the loss term itself, shaped as the target.
     public var dTarget: Tensor
+
+    public init(value: Double, dOutput: Tensor, dTarget: Tensor) {
+        self.value = value
+        self.dOutput = dOutput
+        self.dTarget = dTarget
+    }
 }
 
 public enum Loss {

@@ -163,6 +163,9 @@ public final class StageContext: @unchecked Sendable {
         try CSV.write(outputDirectory.appendingPathComponent(file), header: header, rows: rows)
     }
 
+    /// Progress of work that is not a list of items (epochs, batches): drawn on a terminal like forEachItem's.
+    public func progress(done: Int, total: Int) { reporter.progress(stage: name, done: done, total: total) }
+
     public func log(_ message: String) { reporter.info("\(name): \(message)") }
     public func warn(_ message: String) { reporter.warning("\(name): \(message)") }
 }

@@ -6,4 +6,7 @@ public let stageRegistry = StageRegistry([
     IngestStage.self,
     NormalizeStage.self,
     SplitStage.self,
+    TrainStage.self,
+    ScoreStage.self,
+    AggregateStage.self,
 ])

@@ -1,0 +1,268 @@
+// Training an ensemble of K autoencoders on normal images (DESIGN.md section 3):
+//   independent  deep ensemble: learners from different seeds, trained one after another
+//   d2ue         learner k adds λ · mean over earlier learners j of linearCKA(feature_k, feature_j), the
+//                earlier learners frozen in eval mode (redundancy-aware repulsion)
+// Backbones: AE (MSE), AE-U (heteroscedastic loss), MemAE (MSE + entropy weight · attention entropy).
+// Every epoch ends in a checkpoint (weights, BatchNorm statistics, Adam's moments and step); the shuffle of
+// each epoch is derived from (seed, learner, epoch) alone, so a run resumed from a checkpoint ends with the
+// same weights as one that was never interrupted.
+import Foundation
+import MedNN
+
+public enum EnsembleMethod: String, CaseIterable, Sendable, Codable { case independent, d2ue }
+public enum Backbone: String, CaseIterable, Sendable, Codable { case ae, aeu, memae }
+
+public struct TrainingSettings: Equatable, Sendable, Codable {
+    public var method: EnsembleMethod = .d2ue
+    public var backbone: Backbone = .ae
+    public var learners = 3
+    public var batchSize = 64
+    public var learningRate: Float = 5e-4
+    public var beta1: Float = 0.5
+    public var beta2: Float = 0.999
+    public var epochs = 250
+    public var seed: UInt64 = 8
+    /// λ, the weight of the CKA repulsion (d2ue).
+    public var repulsionWeight: Float = 1
+    /// The block output the repulsion compares (en1…en4, z, de, de1…de4).
+    public var feature = "z"
+    public var inputSize = 64
+    public var baseWidth = 16
+    public var latentSize = 16
+    public var hiddenSize = 2048
+    public var memoryItems = 100
+    public var shrinkThreshold: Float = 0.0025
+    public var entropyWeight: Float = 0.0002
+    /// Validation AUROC/AP of each learner on the test part every this many epochs (0: never; always at the end).
+    public var validateEvery = 10
+
+    public init() {}
+
+    public var modelConfig: AutoEncoderConfig {
+        AutoEncoderConfig(inputSize: inputSize, baseWidth: baseWidth, latentSize: latentSize, hiddenSize: hiddenSize,
+                          outputChannels: backbone == .aeu ? 2 : 1, memoryItems: backbone == .memae ? memoryItems : 0,
+                          shrinkThreshold: shrinkThreshold)
+    }
+
+    /// The seed of learner k's initial weights.
+    public func modelSeed(_ learner: Int) -> UInt64 {
+        var generator = SeededGenerator(seed: seed, index: UInt64(learner))
+        return generator.next()
+    }
+}
+
+/// Images as one batch-first block [count, 1, S, S] scaled to [−1, 1], with labels (1 = abnormal) when known.
+public struct ImageSet: Sendable {
+    public let size: Int
+    public let pixels: [Float]
+    public let labels: [Int]
+    public let ids: [String]
+    public var count: Int { ids.count }
+
+    public init(size: Int, pixels: [Float], labels: [Int], ids: [String]) {
+        precondition(pixels.count == ids.count * size * size && labels.count == ids.count)
+        self.size = size
+        self.pixels = pixels
+        self.labels = labels
+        self.ids = ids
+    }
+
+    /// The images at `indices` as [n, 1, S, S].
+    public func batch(_ indices: some Collection<Int>) -> Tensor {
+        let plane = size * size
+        var data = [Float](repeating: 0, count: indices.count * plane)
+        for (row, i) in indices.enumerated() { data.replaceSubrange(row * plane..<(row + 1) * plane, with: pixels[i * plane..<(i + 1) * plane]) }
+        return Tensor(shape: [indices.count, 1, size, size], data: data)
+    }
+}
+
+/// One learner's epoch, as train.csv records it.
+public struct EpochRecord: Equatable, Sendable {
+    public var learner: Int
+    public var epoch: Int
+    public var loss: Double
+    public var reconstruction: Double
+    public var repulsion: Double
+    /// AE-U: mean log-variance term; MemAE: attention entropy; AE: 0.
+    public var extra: Double
+    public var seconds: Double
+    public var validationAUROC: Double?
+    public var validationAP: Double?
+
+    public static let columns = ["learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "seconds", "val_auroc", "val_ap"]
+
+    public var row: [String] {
+        [String(learner), String(epoch), format(loss), format(reconstruction), format(repulsion), format(extra),
+         String(format: "%.3f", seconds), validationAUROC.map(format) ?? "", validationAP.map(format) ?? ""]
+    }
+
+    public init(learner: Int, epoch: Int, loss: Double, reconstruction: Double, repulsion: Double, extra: Double, seconds: Double,
+                validationAUROC: Double? = nil, validationAP: Double? = nil) {
+        (self.learner, self.epoch, self.loss, self.reconstruction, self.repulsion, self.extra, self.seconds) = (learner, epoch, loss, reconstruction, repulsion, extra, seconds)
+        (self.validationAUROC, self.validationAP) = (validationAUROC, validationAP)
+    }
+
+    public init(row: [String: String]) throws {
+        func number(_ key: String) throws -> Double {
+            guard let text = row[key], let value = Double(text) else { throw TrainingError("train record: '\(key)' is missing or not a number") }
+            return value
+        }
+        self.init(learner: Int(try number("learner")), epoch: Int(try number("epoch")), loss: try number("loss"),
+                  reconstruction: try number("reconstruction"), repulsion: try number("repulsion"), extra: try number("extra"),
+                  seconds: try number("seconds"), validationAUROC: row["val_auroc"].flatMap(Double.init), validationAP: row["val_ap"].flatMap(Double.init))
+    }
+}
+
+public struct TrainingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Shortest round-trip text of a metric or loss.
+func format(_ value: Double) -> String { String(format: "%.8g", value) }
+
+/// Where a trainer keeps its checkpoints; the stage provides it (atomic files in its cache folder).
+public protocol CheckpointStore {
+    /// The last saved state of a learner: tensors (model state_dict plus `optimizer.`-prefixed Adam state), the
+    /// last finished epoch (1-based) and the records of every finished epoch. Nil when there is none.
+    func load(learner: Int) throws -> (tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord])?
+    func save(learner: Int, tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord]) throws
+}
+
+public final class EnsembleTrainer {
+    public let settings: TrainingSettings
+    let train: ImageSet
+    let validation: ImageSet?
+
+    public init(settings: TrainingSettings, train: ImageSet, validation: ImageSet?) throws {
+        guard train.count >= settings.batchSize else {
+            throw TrainingError("training needs at least one full batch: \(train.count) images, batch size \(settings.batchSize)")
+        }
+        self.settings = settings
+        self.train = train
+        self.validation = validation
+    }
+
+    public var batchesPerEpoch: Int { train.count / settings.batchSize }
+
+    /// Trains every learner (resuming from the store where it holds checkpoints) and returns them, frozen, in
+    /// eval-ready state. `progress` sees each finished epoch, `shouldStop` is asked between batches.
+    public func run(store: CheckpointStore, progress: (EpochRecord) -> Void = { _ in }) throws -> (models: [AutoEncoder], records: [EpochRecord]) {
+        var finished: [AutoEncoder] = []
+        var records: [EpochRecord] = []
+        for k in 0..<settings.learners {
+            let (model, learnerRecords) = try trainLearner(k, earlier: finished, store: store, progress: progress)
+            model.setFrozen(true)
+            finished.append(model)
+            records += learnerRecords
+        }
+        return (finished, records)
+    }
+
+    func trainLearner(_ k: Int, earlier: [AutoEncoder], store: CheckpointStore, progress: (EpochRecord) -> Void) throws -> (AutoEncoder, [EpochRecord]) {
+        let model = AutoEncoder(settings.modelConfig, seed: settings.modelSeed(k))
+        let adam = Adam(model.parameters, learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2)
+        var records: [EpochRecord] = []
+        var startEpoch = 1
+        if let saved = try store.load(learner: k) {
+            try model.load(saved.tensors.filter { !$0.key.hasPrefix("optimizer.") })
+            try adam.load(Dictionary(uniqueKeysWithValues: saved.tensors.filter { $0.key.hasPrefix("optimizer.") }.map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
+            records = saved.records
+            startEpoch = saved.epoch + 1
+        }
+        let repelled = settings.method == .d2ue ? earlier : []
+        if startEpoch <= settings.epochs {
+            for epoch in startEpoch...settings.epochs {
+                let start = DispatchTime.now().uptimeNanoseconds
+                var record = try trainEpoch(model, adam: adam, learner: k, epoch: epoch, repelled: repelled)
+                if let validation, (settings.validateEvery > 0 && epoch % settings.validateEvery == 0) || epoch == settings.epochs {
+                    (record.validationAUROC, record.validationAP) = try validate(model, on: validation)
+                }
+                record.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                records.append(record)
+                var tensors = model.stateDict()
+                for (name, value) in adam.stateDict() { tensors["optimizer.\(name)"] = value }
+                try store.save(learner: k, tensors: tensors, epoch: epoch, records: records)
+                progress(record)
+            }
+        }
+        return (model, records)
+    }
+
+    /// The images of learner k's epoch, in its order: a permutation drawn from (seed, learner, epoch) only.
+    public func order(learner: Int, epoch: Int) -> [Int] {
+        var generator = SeededGenerator(seed: settings.seed ^ 0x5EED_0F_E90C, index: UInt64(learner) << 32 | UInt64(epoch))
+        var indices = Array(0..<train.count)
+        for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
+        return indices
+    }
+
+    func trainEpoch(_ model: AutoEncoder, adam: Adam, learner: Int, epoch: Int, repelled: [AutoEncoder]) throws -> EpochRecord {
+        let order = self.order(learner: learner, epoch: epoch), size = settings.batchSize
+        var sums = (loss: 0.0, reconstruction: 0.0, repulsion: 0.0, extra: 0.0)
+        for b in 0..<batchesPerEpoch {
+            let x = train.batch(order[b * size..<(b + 1) * size])
+            adam.zeroGrad()
+            let output = try model.forward(x, training: true)
+            var reconstruction: LossResult
+            var extra = 0.0
+            var attentionGradient: Tensor?
+            switch settings.backbone {
+            case .ae:
+                reconstruction = Loss.mse(output, x)
+            case .aeu:
+                reconstruction = Loss.heteroscedastic(output, x)
+                // The mean(s) term, reported apart from the precision-weighted error.
+                let plane = x.shape[2] * x.shape[3]
+                extra = (0..<x.shape[0]).map { i in output.data[(2 * i + 1) * plane..<(2 * i + 2) * plane].reduce(0.0) { $0 + Double($1) } }.reduce(0, +) / Double(x.count)
+                reconstruction.value -= extra
+            case .memae:
+                reconstruction = Loss.mse(output, x)
+                let entropy = Loss.memoryEntropy(model.attention()!)
+                extra = entropy.value
+                attentionGradient = Tensor(shape: entropy.dOutput.shape, data: entropy.dOutput.data.map { $0 * settings.entropyWeight })
+            }
+            var featureGradients: [String: Tensor] = [:]
+            var repulsion = 0.0
+            if !repelled.isEmpty {
+                let mine = model.feature(settings.feature)!
+                var gradient = [Float](repeating: 0, count: mine.count)
+                let scale = settings.repulsionWeight / Float(repelled.count)
+                for other in repelled {
+                    _ = try other.forward(x, training: false)
+                    let cka = LinearCKA.compute(mine, other.feature(settings.feature)!)
+                    repulsion += cka.value / Double(repelled.count)
+                    for i in gradient.indices { gradient[i] += scale * cka.dX.data[i] }
+                }
+                featureGradients[settings.feature] = Tensor(shape: mine.shape, data: gradient)
+            }
+            model.backward(reconstruction.dOutput, featureGradients: featureGradients, attentionGradient: attentionGradient, inputGradient: false)
+            adam.update()
+            let extraWeight = settings.backbone == .memae ? Double(settings.entropyWeight) : (settings.backbone == .aeu ? 1 : 0)
+            sums.loss += reconstruction.value + extraWeight * extra + Double(settings.repulsionWeight) * repulsion
+            sums.reconstruction += reconstruction.value
+            sums.repulsion += repulsion
+            sums.extra += extra
+        }
+        let n = Double(batchesPerEpoch)
+        return EpochRecord(learner: learner, epoch: epoch, loss: sums.loss / n, reconstruction: sums.reconstruction / n,
+                           repulsion: sums.repulsion / n, extra: sums.extra / n, seconds: 0)
+    }
+
+    /// The learner alone on the test part: AUROC and AP of its reconstruction error (eval mode).
+    func validate(_ model: AutoEncoder, on set: ImageSet) throws -> (Double?, Double?) {
+        var scores: [Double] = []
+        let plane = set.size * set.size
+        for start in stride(from: 0, to: set.count, by: settings.batchSize) {
+            let x = set.batch(start..<min(start + settings.batchSize, set.count))
+            let output = try model.forward(x, training: false)
+            let channels = output.shape[1]
+            for i in 0..<x.shape[0] {
+                var sum = 0.0
+                for p in 0..<plane { let e = Double(output.data[i * channels * plane + p] - x.data[i * plane + p]); sum += e * e }
+                scores.append(sum / Double(plane))
+            }
+        }
+        return (Metrics.auroc(scores, set.labels), Metrics.averagePrecision(scores, set.labels))
+    }
+}

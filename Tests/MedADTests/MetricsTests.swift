@@ -1,0 +1,58 @@
+// Metrics against values worked out by hand (abnormal = 1 = positive), ties included.
+import MedAD
+import XCTest
+
+final class MetricsTests: XCTestCase {
+    func testAUROCAndAPWithoutTies() {
+        // Pairs (abnormal, normal): 0.35>0.1 ✓, 0.35<0.4 ✗, 0.8>0.1 ✓, 0.8>0.4 ✓ → 3/4.
+        // Thresholds 0.8: R ½ P 1; 0.4: R ½ P ½; 0.35: R 1 P ⅔; 0.1: R 1 → AP = ½·1 + ½·⅔ = 5/6.
+        let scores = [0.1, 0.4, 0.35, 0.8], labels = [0, 0, 1, 1]
+        XCTAssertEqual(Metrics.auroc(scores, labels)!, 0.75, accuracy: 1e-12)
+        XCTAssertEqual(Metrics.averagePrecision(scores, labels)!, 5.0 / 6, accuracy: 1e-12)
+        // Specificity ≥ 0.95 with 2 normals allows no false positive: only the 0.8 threshold, sensitivity ½.
+        XCTAssertEqual(Metrics.sensitivity(atSpecificity: 0.95, scores, labels)!, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(Metrics.sensitivity(atSpecificity: 0.5, scores, labels)!, 1.0, accuracy: 1e-12)
+    }
+
+    func testTiesCountHalfAndShareAThreshold() {
+        // Abnormal {0.5, 0.9}, normal {0.5, 0.2}: (0.5 vs 0.5) ½, the other three pairs 1 → 3.5/4.
+        // Thresholds 0.9: R ½ P 1; 0.5 (both tied images at once): R 1 P ⅔; 0.2: R 1 → AP = ½ + ½·⅔ = 5/6.
+        let scores = [0.5, 0.5, 0.2, 0.9], labels = [1, 0, 0, 1]
+        XCTAssertEqual(Metrics.auroc(scores, labels)!, 0.875, accuracy: 1e-12)
+        XCTAssertEqual(Metrics.averagePrecision(scores, labels)!, 5.0 / 6, accuracy: 1e-12)
+        // All scores equal: chance level, AP = prevalence.
+        XCTAssertEqual(Metrics.auroc([1, 1, 1, 1], [0, 1, 0, 1])!, 0.5, accuracy: 1e-12)
+        XCTAssertEqual(Metrics.averagePrecision([1, 1, 1, 1], [0, 1, 0, 0])!, 0.25, accuracy: 1e-12)
+        XCTAssertEqual(Metrics.rocCurve(scores, labels).map { [$0.fpr, $0.tpr] }, [[0, 0], [0, 0.5], [0.5, 1], [1, 1]])
+    }
+
+    func testOneClassHasNoAUROC() {
+        XCTAssertNil(Metrics.auroc([0.1, 0.2], [0, 0]))
+        XCTAssertNil(Metrics.averagePrecision([0.1, 0.2], [0, 0]))
+    }
+
+    func testBootstrapIsSeededAndBracketsTheEstimate() {
+        var generator = SeededGeneratorForTests(seed: 3)
+        let labels = (0..<200).map { $0 % 2 }
+        let scores = labels.map { Double($0) * 0.6 + generator.uniform() }
+        let a = Metrics.bootstrap(scores, labels, resamples: 500, seed: 8, metric: Metrics.auroc)!
+        let b = Metrics.bootstrap(scores, labels, resamples: 500, seed: 8, metric: Metrics.auroc)!
+        let c = Metrics.bootstrap(scores, labels, resamples: 500, seed: 9, metric: Metrics.auroc)!
+        XCTAssertEqual(a, b, "same seed, same interval")
+        XCTAssertNotEqual(a, c, "another seed, another interval")
+        let estimate = Metrics.auroc(scores, labels)!
+        XCTAssertLessThan(a.low, estimate)
+        XCTAssertGreaterThan(a.high, estimate)
+        XCTAssertLessThan(a.high - a.low, 0.2, "200 images give an interval narrower than 0.2")
+    }
+}
+
+/// Uniform draws for test data (the tests do not depend on MedNN's generator's exact stream).
+struct SeededGeneratorForTests {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func uniform() -> Double {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Double(state >> 11) / Double(1 << 53)
+    }
+}
