@@ -64,13 +64,25 @@ public enum PNGCodec {
         let status: Int32 = message.withUnsafeMutableBufferPointer { err in
             switch pixels {
             case .uint8(let p):
-                return p.withUnsafeBytes { med_png_write_gray(path, $0.baseAddress, UInt32(width), UInt32(height), 8, err.baseAddress!, errorCapacity) }
+                return p.withUnsafeBytes { med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 8, 1, err.baseAddress!, errorCapacity) }
             case .uint16(let p):
-                return p.withUnsafeBytes { med_png_write_gray(path, $0.baseAddress, UInt32(width), UInt32(height), 16, err.baseAddress!, errorCapacity) }
+                return p.withUnsafeBytes { med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 16, 1, err.baseAddress!, errorCapacity) }
             default:
                 _ = strncpy(err.baseAddress!, "PNG output takes unsigned 8- or 16-bit samples", errorCapacity - 1)
                 return 1
             }
+        }
+        guard status == 0 else { throw ImageError(String(cString: message)) }
+    }
+}
+
+extension PNGCodec {
+    /// Writes an 8-bit RGB PNG; `rgb` holds width × height × 3 interleaved samples (charts).
+    public static func writeRGB(path: String, rgb: [UInt8], width: Int, height: Int) throws {
+        precondition(rgb.count == width * height * 3, "RGB PNG: \(rgb.count) samples for \(width)×\(height)")
+        var message = [CChar](repeating: 0, count: errorCapacity)
+        let status = message.withUnsafeMutableBufferPointer { err in
+            rgb.withUnsafeBytes { med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 8, 3, err.baseAddress!, errorCapacity) }
         }
         guard status == 0 else { throw ImageError(String(cString: message)) }
     }

@@ -86,7 +86,10 @@ struct Run: ParsableCommand {
         } catch let error as LockHeldError {
             fail(error.description)
         }
-        if !dryRun && !quiet { print("outputs: \(manifest.runDirectory.path)") }
+        if !dryRun && !quiet {
+            printAggregates(manifest)
+            print("outputs: \(manifest.runDirectory.path)")
+        }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 }
@@ -118,6 +121,21 @@ struct Status: ParsableCommand {
         }
         print("pipeline \(manifest.name), run directory \(manifest.runDirectory.path)")
         printTable(table)
+    }
+}
+
+/// Each aggregate stage's table (when it has one) and the path of its report.
+func printAggregates(_ manifest: Manifest) {
+    for stage in manifest.stages where stage.kind == AggregateStage.kind {
+        let folder = manifest.runDirectory.appendingPathComponent(stage.name)
+        guard let table = try? CSV.read(folder.appendingPathComponent("aggregate.csv")) else { continue }
+        print("\(stage.name): AUROC and AP with bootstrap 95% intervals, sensitivity at \(table.rows.first?["specificity"] ?? "") specificity")
+        printTable([["score", "AUROC", "95% CI", "AP", "95% CI", "sens@spec", "images"]] + table.rows.map { row in
+            let value = { (key: String) in row[key] ?? "" }
+            return [value("score"), value("auroc"), "\(value("auroc_low"))-\(value("auroc_high"))", value("ap"),
+                    "\(value("ap_low"))-\(value("ap_high"))", value("sensitivity_at_specificity"), value("images")]
+        })
+        print("report: \(folder.appendingPathComponent(AggregateStage.reportFile).path)")
     }
 }
 

@@ -30,9 +30,10 @@ void med_decoded_free(MedDecoded *image);
 /// `maxPixels` bounds width × height before anything is allocated. Returns 0 on success.
 int med_png_read(const char *path, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen);
 
-/// Writes a greyscale PNG of 8 or 16 bits (16-bit samples in native byte order), tuned for speed.
-int med_png_write_gray(const char *path, const void *pixels, uint32_t width, uint32_t height, int bitDepth,
-                       char *err, size_t errlen);
+/// Writes a grey (channels 1) or RGB (channels 3, interleaved) PNG of 8 or 16 bits (16-bit samples in native
+/// byte order), tuned for speed.
+int med_png_write(const char *path, const void *pixels, uint32_t width, uint32_t height, int bitDepth, int channels,
+                  char *err, size_t errlen);
 
 /// Decodes a JPEG stream (8-bit baseline or progressive; grey or colour, colour converted to RGB as
 /// libjpeg does for Pillow). Returns 0 on success.

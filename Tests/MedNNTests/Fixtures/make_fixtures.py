@@ -109,3 +109,60 @@ xg, yg = x32.double().requires_grad_(True), y32.double().requires_grad_(True)
 value = linear_cka(xg, yg)
 value.backward()
 save_file({"x": x32, "y": y32, "cka": value.detach().float().reshape(1), "grad.x": xg.grad.float(), "grad.y": yg.grad.float()}, "cka.safetensors")
+
+
+def ensemble_scores(learners, x, uncertainty):
+    """DESIGN.md section 3's scores, per image, for learners in eval mode (the reference for MedAD's scorer)."""
+    means, log_vars, duals, duals_u = [], [], [], []
+    for model in learners:
+        xi = x.clone().requires_grad_(True)
+        out = model(xi)
+        mean = out[:, :1]
+        per_image = (mean - xi).abs().mean(dim=(1, 2, 3))
+        g, = torch.autograd.grad(per_image.sum(), xi)
+        means.append(mean.detach())
+        duals.append((mean.detach() - x).abs() * g)
+        if uncertainty:
+            s = out[:, 1:]
+            xi2 = x.clone().requires_grad_(True)
+            out2 = model(xi2)
+            weighted = (torch.exp(-out2[:, 1:]) * (xi2 - out2[:, :1]) ** 2).mean(dim=(1, 2, 3))
+            g2, = torch.autograd.grad(weighted.sum(), xi2)
+            log_vars.append(s.detach())
+            duals_u.append((mean.detach() - x).abs() * g2)
+    stack = torch.stack(means)
+    per_pixel_mean = lambda t: t.mean(dim=(1, 2, 3))
+    scores = {f"rec_{k}": per_pixel_mean((m - x) ** 2) for k, m in enumerate(means)}
+    scores["rec"] = scores["rec_0"]
+    scores["ens_rec"] = per_pixel_mean((x - stack.mean(0)) ** 2)
+    scores["ens_std"] = per_pixel_mean(stack.std(0, unbiased=True))
+    scores["dsu"] = per_pixel_mean(torch.stack(duals).std(0, unbiased=True))
+    if uncertainty:
+        sigma2 = torch.stack([torch.exp(s) for s in log_vars]).mean(0)
+        scores["ens_rec_u"] = per_pixel_mean((x - stack.mean(0)) ** 2 / sigma2)
+        scores["ens_std_u"] = per_pixel_mean(torch.sqrt(stack.var(0, unbiased=True) / sigma2))
+        scores["dsu_u"] = per_pixel_mean(torch.stack([d / torch.sqrt(sigma2) for d in duals_u]).std(0, unbiased=True))
+    return scores
+
+
+# scores_<ae|aeu>.safetensors: two learners (learner<k>.<state_dict name>), an input batch of 3 and every score
+# per image (score.<name>), for MedAD's AnomalyScorer.
+for name, channels, seed in (("ae", 1, 4), ("aeu", 2, 5)):
+    torch.manual_seed(seed)
+    learners = [AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=channels) for _ in range(2)]
+    x = torch.rand(3, 1, 32, 32) * 2 - 1
+    for model in learners:  # a few training steps so that running statistics and weights are not the initial ones
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        model.train()
+        for _ in range(3):
+            optimizer.zero_grad()
+            (heteroscedastic(model(x), x) if channels == 2 else mse(model(x), x)).backward()
+            optimizer.step()
+        model.eval()
+    out = {"input": x}
+    for k, model in enumerate(learners):
+        for key, value in state(model).items():
+            out[f"learner{k}.{key}"] = value
+    for key, value in ensemble_scores(learners, x, channels == 2).items():
+        out[f"score.{key}"] = value.detach().float().clone().contiguous()
+    save_file(out, f"scores_{name}.safetensors")

@@ -1,0 +1,81 @@
+// The anomaly scores against PyTorch on a two-learner toy (Tests/MedNNTests/Fixtures/make_fixtures.py,
+// scores_*.safetensors), and training's checkpoint resume: a run killed mid-learner and resumed ends with the
+// weights of an uninterrupted one.
+import Foundation
+import MedAD
+import MedNN
+import XCTest
+
+final class ScoreAndTrainingTests: XCTestCase {
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("MedNNTests/Fixtures")
+
+    func check(_ name: String, channels: Int) throws {
+        let tensors = try SafeTensors.read(fixtures.appendingPathComponent("scores_\(name).safetensors")).tensors
+        let config = AutoEncoderConfig(inputSize: 32, baseWidth: 2, latentSize: 4, hiddenSize: 16, outputChannels: channels)
+        let learners = try (0..<2).map { k -> AutoEncoder in
+            let model = AutoEncoder(config, seed: 0)
+            let prefix = "learner\(k)."
+            try model.load(Dictionary(uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) }))
+            model.setFrozen(true)
+            return model
+        }
+        let result = try AnomalyScorer.score(try SafeTensors.float(tensors, "input"), learners: learners)
+        XCTAssertEqual(result.names, AnomalyScorer.names(learners: 2, uncertainty: channels == 2))
+        for (column, score) in result.names.enumerated() {
+            let expected = try SafeTensors.float(tensors, "score.\(score)").data
+            for (i, row) in result.values.enumerated() {
+                XCTAssertEqual(row[column], Double(expected[i]), accuracy: 1e-4 * abs(Double(expected[i])) + 1e-9, "\(name) \(score) image \(i)")
+            }
+        }
+    }
+
+    func testAEScoresMatchPyTorch() throws { try check("ae", channels: 1) }
+    func testAEUScoresMatchPyTorch() throws { try check("aeu", channels: 2) }
+
+    /// Checkpoints in memory; `failAfter` makes a save throw once that many have succeeded (a kill).
+    final class MemoryStore: CheckpointStore {
+        var saved: [Int: (tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord])] = [:]
+        var failAfter: Int?
+        var saves = 0
+        func load(learner: Int) throws -> (tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord])? { saved[learner] }
+        func save(learner: Int, tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord]) throws {
+            if let failAfter, saves >= failAfter { throw TrainingError("killed") }
+            saved[learner] = (tensors, epoch, records)
+            saves += 1
+        }
+    }
+
+    func settings(_ backbone: Backbone) -> TrainingSettings {
+        var s = TrainingSettings()
+        (s.backbone, s.learners, s.batchSize, s.epochs, s.inputSize, s.baseWidth, s.latentSize, s.hiddenSize) = (backbone, 2, 8, 3, 16, 2, 4, 16)
+        (s.memoryItems, s.shrinkThreshold, s.validateEvery) = (6, 0.1, 2)
+        return s
+    }
+
+    func images(_ count: Int, seed: UInt64) -> ImageSet {
+        var random = UniformInit(seed: seed)
+        return ImageSet(size: 16, pixels: random.uniform(count * 256, bound: 1), labels: (0..<count).map { $0 % 2 }, ids: (0..<count).map { "img\($0)" })
+    }
+
+    func testResumedTrainingEqualsAnUninterruptedRun() throws {
+        for backbone in Backbone.allCases {
+            let trainer = try EnsembleTrainer(settings: settings(backbone), train: images(20, seed: 1), validation: images(10, seed: 2))
+            let whole = try trainer.run(store: MemoryStore())
+            // Killed during learner 1's second epoch (after 3 + 1 saved epochs), then run again on the same store.
+            let store = MemoryStore()
+            store.failAfter = 4
+            XCTAssertThrowsError(try trainer.run(store: store))
+            XCTAssertEqual(store.saved[1]?.epoch, 1)
+            store.failAfter = nil
+            let resumed = try trainer.run(store: store)
+            for (a, b) in zip(whole.models, resumed.models) { XCTAssertEqual(a.stateDict(), b.stateDict(), "\(backbone): resumed weights") }
+            XCTAssertEqual(whole.records.map { [$0.loss, $0.repulsion, $0.extra] }, resumed.records.map { [$0.loss, $0.repulsion, $0.extra] })
+            XCTAssertEqual(whole.records.count, 6)
+            XCTAssertNotNil(whole.records[1].validationAUROC, "validated every 2 epochs")
+            XCTAssertNil(whole.records[0].validationAUROC)
+            XCTAssertGreaterThan(whole.records[4].repulsion, 0, "d2ue: learner 1 is repelled from learner 0")
+            XCTAssertEqual(whole.records[0].repulsion, 0)
+        }
+    }
+}
