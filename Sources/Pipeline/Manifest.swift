@@ -194,14 +194,14 @@ private struct ManifestParser {
             return .string(node.string ?? "")
         case .path:
             guard case .scalar = node, let s = node.string, !s.isEmpty else { throw wrong() }
-            return .string(resolve(s).path)
+            return .string(resolve(try expandVariables(s, node, key: key)).path)
         case .choice(let words):
             guard case .scalar = node, let s = node.string, words.contains(s) else { throw wrong() }
             return .string(s)
         case .paths:
             guard case .strings(let items) = try typed(node, .strings(allowed: nil), key: key), !items.isEmpty,
                   !items.contains(where: \.isEmpty) else { throw wrong() }
-            return .strings(items.map { resolve($0).path })
+            return .strings(try items.map { resolve(try expandVariables($0, node, key: key)).path })
         case .strings(let allowed):
             let items: [Node]
             switch node {
@@ -232,6 +232,22 @@ private struct ManifestParser {
         case .sequence: return "a list"
         case .alias: return "an alias"
         }
+    }
+
+    /// `${NAME}` in a path replaced by the environment variable NAME (the dataset manifests take their data root
+    /// from MEDAD_DATA, set in one place); an unset or empty variable is an error naming it.
+    func expandVariables(_ path: String, _ node: Node, key: String) throws -> String {
+        var result = "", rest = Substring(path)
+        while let open = rest.range(of: "${") {
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else { throw error(node, key, "unclosed ${ in '\(path)'") }
+            let name = String(rest[open.upperBound..<close])
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                throw error(node, key, "'\(path)' uses ${\(name)}, which is not set in the environment")
+            }
+            result += rest[..<open.lowerBound] + value
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
     }
 
     func resolve(_ path: String) -> URL {

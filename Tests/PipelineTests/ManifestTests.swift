@@ -40,6 +40,15 @@ final class ManifestTests: XCTestCase {
         XCTAssertEqual(m.stage("b")!.parameters.int("count"), 10)
     }
 
+    func testPathsExpandEnvironmentVariablesAndAnUnsetOneIsNamed() throws {
+        setenv("MEDAD_TEST_ROOT", "/srv/medad-data", 1)
+        defer { unsetenv("MEDAD_TEST_ROOT") }
+        let m = try parse("name: x\nstages:\n  a:\n    kind: sleep\n    params:\n      input: ${MEDAD_TEST_ROOT}/rsna/labels.csv\n")
+        XCTAssertEqual(m.stage("a")!.parameters.string("input"), "/srv/medad-data/rsna/labels.csv")
+        expectError("name: x\nstages:\n  a:\n    kind: sleep\n    params:\n      input: ${MEDAD_UNSET_ROOT}/x.csv\n",
+                    line: 6, key: "stages.a.params.input", contains: "${MEDAD_UNSET_ROOT}, which is not set")
+    }
+
     func testDefaultRunDirectoryIsBesideTheManifest() throws {
         let m = try parse("name: x\nstages:\n  a: {kind: items}\n")
         XCTAssertEqual(m.runDirectory.path, "/data/pipes/runs/x")
