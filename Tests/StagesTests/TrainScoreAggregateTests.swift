@@ -93,6 +93,17 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         for file in ["score/score.csv", "aggregate/aggregate.csv", "train/models/learner_1.safetensors"] {
             XCTAssertEqual(try Data(contentsOf: url("runA/\(file)")), try Data(contentsOf: url("runB/\(file)")), file)
         }
+
+        // Both runs in one comparison table: identical runs, so a standard deviation of 0 over 2 runs.
+        let comparison = try medad("report", url("runA").path, url("runB").path, "--output", url("compare").path)
+        XCTAssertEqual(comparison.code, 0, comparison.output)
+        let dsu = aggregate.rows.first { $0["score"] == "dsu" }!["auroc"]!
+        XCTAssertTrue(comparison.output.contains("| d2ue ae / dsu | \(dsu) ± 0.0000 (2) |"), comparison.output)
+        let long = try CSV.read(url("compare.csv"))
+        XCTAssertEqual(long.header, ["method", "score", "dataset", "seed", "auroc", "ap"])
+        XCTAssertEqual(long.rows.count, 12)
+        XCTAssertEqual(Set(long.rows.map { $0["dataset"]! }), ["synthetic"])
+        XCTAssertEqual(try medad("report", url("nowhere").path).code, 1)
     }
 
     func testAEUAndMemAEBackbones() throws {
