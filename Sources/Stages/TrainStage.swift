@@ -70,6 +70,8 @@ public struct TrainStage: Stage {
                     + "\(settings.method.rawValue), \(settings.backbone.rawValue), K \(settings.learners), \(settings.epochs) epochs, \(Parallel.threads) threads")
         let trainer = try EnsembleTrainer(settings: settings, train: train, validation: test.count > 0 && Set(test.labels).count == 2 ? test : nil)
         let store = try CheckpointFolder(context: context, settings: settings, data: train)
+        let resumable = try (0..<settings.learners).compactMap { k in try store.load(learner: k).map { "learner \(k) at epoch \($0.epoch)" } }
+        if !resumable.isEmpty { context.log("resuming from checkpoints: " + resumable.joined(separator: ", ")) }
         let total = settings.learners * settings.epochs
         let (models, records) = try trainer.run(store: store) { record in
             context.progress(done: record.learner * settings.epochs + record.epoch, total: total)

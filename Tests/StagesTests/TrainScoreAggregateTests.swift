@@ -17,7 +17,7 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
 
     func url(_ relative: String) -> URL { folder.appendingPathComponent(relative) }
 
-    func manifest(runDir: String, backbone: String = "ae") throws -> String {
+    func manifest(runDir: String, backbone: String = "ae", epochs: Int = 3) throws -> String {
         let yaml = """
         name: t
         run_dir: \(runDir)
@@ -40,7 +40,7 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
           train:
             kind: train
             after: [split, normalize]
-            params: {backbone: \(backbone), learners: 2, epochs: 3, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16, memory_items: 6, validate_every: 2}
+            params: {backbone: \(backbone), learners: 2, epochs: \(epochs), batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16, memory_items: 6, validate_every: 2}
           score:
             kind: score
             after: [train, split, normalize]
@@ -104,6 +104,35 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         XCTAssertEqual(long.rows.count, 12)
         XCTAssertEqual(Set(long.rows.map { $0["dataset"]! }), ["synthetic"])
         XCTAssertEqual(try medad("report", url("nowhere").path).code, 1)
+    }
+
+    /// SIGKILL while learner 0 or 1 is training; the rerun resumes from the last checkpoint and ends with the
+    /// weights of an uninterrupted run.
+    func testKilledTrainingResumesToTheSameWeights() throws {
+        XCTAssertEqual(try medad("run", try manifest(runDir: "whole", epochs: 40)).code, 0)
+        let path = try manifest(runDir: "killed", epochs: 40)
+        XCTAssertEqual(try medad("run", path, "--stage", "synthesize", "--stage", "ingest", "--stage", "normalize", "--stage", "split").code, 0)
+        let (process, _) = try start(["run", path])
+        let checkpoint = url("killed/.cache/train/checkpoints")
+        let deadline = Date().addingTimeInterval(60)
+        // Kill once learner 0 has a checkpoint past its first epochs (or give up waiting after a minute).
+        while Date() < deadline {
+            let keys = (try? FileManager.default.contentsOfDirectory(atPath: checkpoint.path)) ?? []
+            if let key = keys.first, let log = try? CSV.read(checkpoint.appendingPathComponent(key).appendingPathComponent("learner_0.csv")), log.rows.count >= 5 { break }
+            usleep(2_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url("killed/train/train.csv").path), "killed before train finished")
+        let rerun = try medad("run", path)
+        XCTAssertEqual(rerun.code, 0, rerun.output)
+        XCTAssertTrue(rerun.output.contains("resuming from checkpoints: learner 0 at epoch"), rerun.output)
+        for k in 0..<2 {
+            XCTAssertEqual(try Data(contentsOf: url("whole/train/models/learner_\(k).safetensors")),
+                           try Data(contentsOf: url("killed/train/models/learner_\(k).safetensors")), "learner \(k)")
+        }
+        let whole = try CSV.read(url("whole/train/train.csv")).rows, resumed = try CSV.read(url("killed/train/train.csv")).rows
+        XCTAssertEqual(whole.map { $0["loss"] }, resumed.map { $0["loss"] })
     }
 
     func testAEUAndMemAEBackbones() throws {
