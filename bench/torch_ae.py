@@ -1,5 +1,6 @@
-"""The AE of DESIGN.md section 3 in PyTorch, with the module names medad's state_dicts use, and MemAE (the same
-AE with a memory module on z, as the Med-AD benchmark's MemAE). Shared by bench/nn_vs_pytorch.py and
+"""The AE of DESIGN.md section 3 in PyTorch, with the module names medad's state_dicts use (those of the D2UE
+reference code: en_block*, bottle_neck.linear_enc/linear_dec, de_block*), and MemAE (the same AE with a memory
+module on z, bottle_neck.memory_module, as the reference's MemBottleNeck). Shared by bench/nn_vs_pytorch.py and
 Tests/MedNNTests/Fixtures/make_fixtures.py; a Python user loads medad's weights into these classes."""
 import math
 
@@ -51,6 +52,22 @@ class MemoryModule(nn.Module):
         return self.memory(z)
 
 
+class BottleNeck(nn.Module):
+    """linear_enc to z, MemAE's memory when memory_items > 0, linear_dec back: the reference's names."""
+
+    def __init__(self, flat, mid_num, latent_size, memory_items, shrink_threshold):
+        super().__init__()
+        self.linear_enc = nn.Sequential(nn.Linear(flat, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, latent_size))
+        self.linear_dec = nn.Sequential(nn.Linear(latent_size, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, flat))
+        if memory_items > 0:
+            self.memory_module = MemoryModule(memory_items, latent_size, shrink_threshold)
+
+    def forward(self, flat):
+        self.z = self.linear_enc(flat)
+        code, self.att = (self.memory_module(self.z) if hasattr(self, "memory_module") else (self.z, None))
+        return self.linear_dec(code)
+
+
 def memory_entropy(att):
     """MemAE's entropy loss on the attention: mean over samples of -sum a log(a + 1e-12)."""
     return (-att * torch.log(att + 1e-12)).sum(dim=1).mean()
@@ -66,10 +83,7 @@ class AE(nn.Module):
         self.en_block2 = BasicBlock(w, 2 * w, downsample=True)
         self.en_block3 = BasicBlock(2 * w, 4 * w, downsample=True)
         self.en_block4 = BasicBlock(4 * w, 4 * w, downsample=True)
-        self.linear_enc = nn.Sequential(nn.Linear(flat, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, latent_size))
-        if memory_items > 0:
-            self.mem_rep = MemoryModule(memory_items, latent_size, shrink_threshold)
-        self.linear_dec = nn.Sequential(nn.Linear(latent_size, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, flat))
+        self.bottle_neck = BottleNeck(flat, mid_num, latent_size, memory_items, shrink_threshold)
         self.de_block1 = BasicBlock(4 * w, 4 * w)
         self.de_block2 = BasicBlock(4 * w, 2 * w)
         self.de_block3 = BasicBlock(2 * w, w)
@@ -77,9 +91,6 @@ class AE(nn.Module):
 
     def forward(self, x):
         en4 = self.en_block4(self.en_block3(self.en_block2(self.en_block1(x))))
-        self.z = self.linear_enc(en4.view(en4.size(0), -1))
-        code = self.z
-        if hasattr(self, "mem_rep"):
-            code, self.att = self.mem_rep(self.z)
-        de = self.linear_dec(code).view(x.size(0), -1, self.fm, self.fm)
+        de = self.bottle_neck(en4.view(en4.size(0), -1)).view(x.size(0), -1, self.fm, self.fm)
+        self.z, self.att = self.bottle_neck.z, self.bottle_neck.att
         return self.de_block4(self.de_block3(self.de_block2(self.de_block1(de))))

@@ -30,11 +30,13 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     public var baseWidth = 16
     public var latentSize = 16
     public var hiddenSize = 2048
-    public var memoryItems = 100
-    public var shrinkThreshold: Float = 0.0025
+    /// The D2UE reference's MemAE: 25 items, no shrinkage.
+    public var memoryItems = 25
+    public var shrinkThreshold: Float = 0
     public var entropyWeight: Float = 0.0002
-    /// Validation AUROC/AP of each learner on the test part every this many epochs (0: never; always at the end).
-    public var validateEvery = 10
+    /// Validation AUROC/AP of each learner on the test part at epoch 1, every this many epochs and at the last
+    /// (the reference logs epoch 1 and every 25th); 0: first and last only.
+    public var validateEvery = 25
 
     public init() {}
 
@@ -175,7 +177,7 @@ public final class EnsembleTrainer {
             for epoch in startEpoch...settings.epochs {
                 let start = DispatchTime.now().uptimeNanoseconds
                 var record = try trainEpoch(model, adam: adam, learner: k, epoch: epoch, repelled: repelled)
-                if let validation, (settings.validateEvery > 0 && epoch % settings.validateEvery == 0) || epoch == settings.epochs {
+                if let validation, epoch == 1 || (settings.validateEvery > 0 && epoch % settings.validateEvery == 0) || epoch == settings.epochs {
                     (record.validationAUROC, record.validationAP) = try validate(model, on: validation)
                 }
                 record.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -249,7 +251,8 @@ public final class EnsembleTrainer {
                            repulsion: sums.repulsion / n, extra: sums.extra / n, seconds: 0)
     }
 
-    /// The learner alone on the test part: AUROC and AP of its reconstruction error (eval mode).
+    /// The learner alone on the test part: AUROC and AP of its reconstruction error in eval mode, for AE-U
+    /// weighted by the predicted precision exp(−s), as the reference's single-model test.
     func validate(_ model: AutoEncoder, on set: ImageSet) throws -> (Double?, Double?) {
         var scores: [Double] = []
         let plane = set.size * set.size
@@ -259,7 +262,11 @@ public final class EnsembleTrainer {
             let channels = output.shape[1]
             for i in 0..<x.shape[0] {
                 var sum = 0.0
-                for p in 0..<plane { let e = Double(output.data[i * channels * plane + p] - x.data[i * plane + p]); sum += e * e }
+                for p in 0..<plane {
+                    let e = Double(output.data[i * channels * plane + p] - x.data[i * plane + p])
+                    let precision = channels == 2 ? exp(-Double(output.data[(i * channels + 1) * plane + p])) : 1
+                    sum += precision * e * e
+                }
                 scores.append(sum / Double(plane))
             }
         }

@@ -1,7 +1,7 @@
 // The AE of DESIGN.md section 3, AE-U (two output channels: mean and log-variance) and MemAE (a memory module
-// on z, Memory.swift), with PyTorch's module names so that state_dicts match bench/torch_ae.py:
-// en_block1…4.model.{0 conv, 1 bn}, linear_enc.{0, 1 bn, 3}, mem_rep.memory, linear_dec.{0, 1 bn, 3},
-// de_block1…4.model.{0 deconv, 1 bn}.
+// on z, Memory.swift), with the module names of the D2UE reference code, so that state_dicts load into it and
+// into bench/torch_ae.py: en_block1…4.model.{0 conv, 1 bn}, bottle_neck.linear_enc.{0, 1 bn, 3},
+// bottle_neck.linear_dec.{0, 1 bn, 3}, bottle_neck.memory_module.memory (MemAE), de_block1…4.model.{0 deconv, 1 bn}.
 import Foundation
 
 public struct AutoEncoderConfig: Equatable, Sendable {
@@ -61,20 +61,22 @@ public final class AutoEncoder {
             return ("de\(index)", last ? [deconv] : [deconv, norm("de_block\(index).model.1", output), ReLU()])
         }
         var blocks = [down(1, 1, w), down(2, w, 2 * w), down(3, 2 * w, 4 * w), down(4, 4 * w, 4 * w)]
-        blocks.append(("z", [Linear("linear_enc.0", inFeatures: flat, outFeatures: config.hiddenSize, initializer: &initializer),
-                             norm("linear_enc.1", config.hiddenSize), ReLU(),
-                             Linear("linear_enc.3", inFeatures: config.hiddenSize, outFeatures: config.latentSize, initializer: &initializer)]))
+        blocks.append(("z", [Linear("bottle_neck.linear_enc.0", inFeatures: flat, outFeatures: config.hiddenSize, initializer: &initializer),
+                             norm("bottle_neck.linear_enc.1", config.hiddenSize), ReLU(),
+                             Linear("bottle_neck.linear_enc.3", inFeatures: config.hiddenSize, outFeatures: config.latentSize, initializer: &initializer)]))
+        // Created in the reference's order (linear_enc, linear_dec, then the memory), run memory-first.
+        let decoderHead: [Layer] = [Linear("bottle_neck.linear_dec.0", inFeatures: config.latentSize, outFeatures: config.hiddenSize, initializer: &initializer),
+                                    norm("bottle_neck.linear_dec.1", config.hiddenSize), ReLU(),
+                                    Linear("bottle_neck.linear_dec.3", inFeatures: config.hiddenSize, outFeatures: flat, initializer: &initializer)]
         if config.memoryItems > 0 {
-            let module = MemoryModule("mem_rep.memory", items: config.memoryItems, latentSize: config.latentSize,
+            let module = MemoryModule("bottle_neck.memory_module.memory", items: config.memoryItems, latentSize: config.latentSize,
                                       shrinkThreshold: config.shrinkThreshold, initializer: &initializer)
             blocks.append(("memory", [module]))
             memory = module
         } else {
             memory = nil
         }
-        blocks.append(("de", [Linear("linear_dec.0", inFeatures: config.latentSize, outFeatures: config.hiddenSize, initializer: &initializer),
-                              norm("linear_dec.1", config.hiddenSize), ReLU(),
-                              Linear("linear_dec.3", inFeatures: config.hiddenSize, outFeatures: flat, initializer: &initializer)]))
+        blocks.append(("de", decoderHead))
         blocks += [up(1, 4 * w, 4 * w), up(2, 4 * w, 2 * w), up(3, 2 * w, w), up(4, w, config.outputChannels, last: true)]
         self.blocks = blocks
         batchNorms = norms

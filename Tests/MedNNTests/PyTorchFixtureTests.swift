@@ -16,7 +16,7 @@ final class PyTorchFixtureTests: XCTestCase {
     /// (see make_fixtures.py).
     /// MemAE's z feeds the memory's softmax, not a BatchNorm, so there linear_enc.3.bias has a real gradient.
     func noiseOnly(memory: Bool) -> Set<String> {
-        Set(["linear_enc.0.bias", "linear_dec.0.bias"] + (memory ? [] : ["linear_enc.3.bias"]))
+        Set(["bottle_neck.linear_enc.0.bias", "bottle_neck.linear_dec.0.bias"] + (memory ? [] : ["bottle_neck.linear_enc.3.bias"]))
     }
 
     func load(_ name: String) throws -> [String: SafeTensorValue] { try SafeTensors.read(fixtures.appendingPathComponent(name)).tensors }
@@ -105,7 +105,7 @@ final class PyTorchFixtureTests: XCTestCase {
         try check("memae", channels: 1, memoryItems: 8, loss: Loss.mse)
         let attention = try SafeTensors.float(try load("memae_case.safetensors"), "att")
         XCTAssertGreaterThan(attention.data.filter { $0 == 0 }.count, 0, "the fixture exercises the hard shrinkage")
-        XCTAssertEqual(try model("memae", channels: 1, memoryItems: 8).stateDict().keys.filter { $0.hasPrefix("mem_rep") }, ["mem_rep.memory.weight"])
+        XCTAssertEqual(try model("memae", channels: 1, memoryItems: 8).stateDict().keys.filter { $0.contains("memory") }, ["bottle_neck.memory_module.memory.weight"])
     }
 
     func testStateDictRoundTripsThroughSafetensorsAndBadFilesNameTheTensor() throws {
@@ -121,8 +121,8 @@ final class PyTorchFixtureTests: XCTestCase {
         XCTAssertThrowsError(try SafeTensors.decode(bytes.prefix(bytes.count - 10))) { XCTAssertTrue("\($0)".contains("outside the"), "\($0)") }
         XCTAssertThrowsError(try SafeTensors.decode(Data([1, 0, 0, 0, 0, 0, 0, 1]))) { XCTAssertTrue("\($0)".contains("runs past the end")) }
         var wrong = ae.stateDict()
-        wrong["linear_enc.3.weight"] = .float32(Tensor(zeros: [5, 16]))
-        XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertEqual("\($0)", "tensor 'linear_enc.3.weight': shape [5, 16], the model needs [4, 16]") }
+        wrong["bottle_neck.linear_enc.3.weight"] = .float32(Tensor(zeros: [5, 16]))
+        XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertEqual("\($0)", "tensor 'bottle_neck.linear_enc.3.weight': shape [5, 16], the model needs [4, 16]") }
         wrong = ae.stateDict()
         wrong.removeValue(forKey: "de_block2.model.1.running_var")
         XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertTrue("\($0)".contains("'de_block2.model.1.running_var' is missing")) }
