@@ -102,8 +102,10 @@ public struct TrainStage: Stage {
 /// replaced atomically.
 struct CheckpointFolder: CheckpointStore {
     let folder: URL
+    let warn: (String) -> Void
 
     init(context: StageContext, settings: TrainingSettings, data: ImageSet) throws {
+        warn = context.warn
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let settingsHash = XXH64.hex(try encoder.encode(settings))
@@ -118,14 +120,21 @@ struct CheckpointFolder: CheckpointStore {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
+    /// A checkpoint that cannot be read (a disk fault, a hand edit) is reported and ignored: the learner starts
+    /// over rather than blocking every later run.
     func load(learner: Int) throws -> (tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord])? {
         let weights = folder.appendingPathComponent("learner_\(learner).safetensors"), log = folder.appendingPathComponent("learner_\(learner).csv")
         guard FileManager.default.fileExists(atPath: weights.path), FileManager.default.fileExists(atPath: log.path) else { return nil }
-        let (tensors, metadata) = try SafeTensors.read(weights)
-        guard let epoch = metadata["epoch"].flatMap(Int.init) else { throw StageFailure("checkpoint \(weights.path) has no epoch") }
-        let records = try CSV.read(log).rows.map(EpochRecord.init(row:)).filter { $0.epoch <= epoch }
-        guard records.count == epoch else { throw StageFailure("checkpoint \(weights.path): \(records.count) epoch records for epoch \(epoch)") }
-        return (tensors, epoch, records)
+        do {
+            let (tensors, metadata) = try SafeTensors.read(weights)
+            guard let epoch = metadata["epoch"].flatMap(Int.init) else { throw StageFailure("no epoch in its metadata") }
+            let records = try CSV.read(log).rows.map(EpochRecord.init(row:)).filter { $0.epoch <= epoch }
+            guard records.count == epoch else { throw StageFailure("\(records.count) epoch records for epoch \(epoch)") }
+            return (tensors, epoch, records)
+        } catch {
+            warn("ignoring the unreadable checkpoint \(weights.path) (\(error)); learner \(learner) starts over")
+            return nil
+        }
     }
 
     func save(learner: Int, tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord]) throws {

@@ -88,6 +88,17 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         XCTAssertEqual(again.code, 0, again.output)
         XCTAssertTrue(again.output.contains("train: skipped"), again.output)
 
+        // A damaged checkpoint is reported and its learner retrained, to the same weights.
+        let model0 = try Data(contentsOf: url("runA/train/models/learner_0.safetensors"))
+        let checkpoints = url("runA/.cache/train/checkpoints")
+        let key = try FileManager.default.contentsOfDirectory(atPath: checkpoints.path)[0]
+        try Data("not a checkpoint".utf8).write(to: checkpoints.appendingPathComponent("\(key)/learner_0.safetensors"))
+        let retrain = try medad("run", try manifest(runDir: "runA"), "--stage", "train")
+        XCTAssertEqual(retrain.code, 0, retrain.output)
+        XCTAssertTrue(retrain.output.contains("ignoring the unreadable checkpoint"), retrain.output)
+        XCTAssertTrue(retrain.output.contains("resuming from checkpoints: learner 1 at epoch 3"), retrain.output)
+        XCTAssertEqual(try Data(contentsOf: url("runA/train/models/learner_0.safetensors")), model0)
+
         // Another run directory, same inputs and seeds: the same scores and metrics, byte for byte.
         XCTAssertEqual(try medad("run", try manifest(runDir: "runB")).code, 0)
         for file in ["score/score.csv", "aggregate/aggregate.csv", "train/models/learner_1.safetensors"] {
