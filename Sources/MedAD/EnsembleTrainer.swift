@@ -30,9 +30,10 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     public var baseWidth = 16
     public var latentSize = 16
     public var hiddenSize = 2048
-    /// The D2UE reference's MemAE: 25 items, no shrinkage.
+    /// The D2UE reference's MemAE as its code runs: 25 items, shrink threshold 0.0025 (its configs say 0.0, but
+    /// its model factory never passes that on, so MemBottleNeck's default applies).
     public var memoryItems = 25
-    public var shrinkThreshold: Float = 0
+    public var shrinkThreshold: Float = 0.0025
     public var entropyWeight: Float = 0.0002
     /// Validation AUROC/AP of each learner on the test part at epoch 1, every this many epochs and at the last
     /// (the reference logs epoch 1 and every 25th); 0: first and last only.

@@ -28,7 +28,7 @@ public struct TrainStage: Stage {
         ParameterSpec("latent_size", .int(1...4096), default: .int(16), help: "size of z"),
         ParameterSpec("hidden_size", .int(1...16384), default: .int(2048), help: "width of the bottleneck's hidden layers"),
         ParameterSpec("memory_items", .int(1...100_000), default: .int(25), help: "memae: memory items"),
-        ParameterSpec("shrink_threshold", .double(0...1), default: .double(0), help: "memae: hard-shrink threshold of the attention (0: none, as the reference)"),
+        ParameterSpec("shrink_threshold", .double(0...1), default: .double(0.0025), help: "memae: hard-shrink threshold of the attention (0: none)"),
         ParameterSpec("entropy_weight", .double(0...100), default: .double(0.0002), help: "memae: weight of the attention's entropy"),
         ParameterSpec("validate_every", .int(0...100_000), default: .int(25), help: "each learner's AUROC/AP on the test part at epoch 1, every N epochs and the last (0: first and last)"),
     ]
