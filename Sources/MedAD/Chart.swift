@@ -102,13 +102,14 @@ struct UnitAxes {
     func x(_ value: Double) -> Double { Double(left) + value * Double(width) }
     func y(_ value: Double) -> Double { Double(top + height) - value * Double(height) }
 
-    func draw(on canvas: inout Canvas, xLabel: String, yLabel: String, title: String) {
+    /// `yTop` is the value the top of the y axis stands for (its tick labels; the plotted values stay 0…1).
+    func draw(on canvas: inout Canvas, xLabel: String, yLabel: String, title: String, yTop: Double = 1) {
         for tick in stride(from: 0.0, through: 1.0001, by: 0.2) {
             canvas.line(x(tick), y(0), x(tick), y(1), .light)
             canvas.line(x(0), y(tick), x(1), y(tick), .light)
-            let label = String(format: "%.1f", tick)
+            let label = String(format: "%.1f", tick), yLabelText = String(format: yTop == 1 ? "%.1f" : "%.2f", tick * yTop)
             canvas.text(label, x: Int(x(tick)) - Canvas.textWidth(label) / 2, y: top + height + 6)
-            canvas.text(label, x: left - Canvas.textWidth(label) - 6, y: Int(y(tick)) - 3)
+            canvas.text(yLabelText, x: left - Canvas.textWidth(yLabelText) - 6, y: Int(y(tick)) - 3)
         }
         canvas.line(x(0), y(0), x(1), y(0), .black)
         canvas.line(x(0), y(0), x(0), y(1), .black)
@@ -147,7 +148,7 @@ public enum Charts {
         let fractions = counts.map { class_ in class_.map { $0 / max(class_.reduce(0, +), 1) } }
         let peak = max(fractions.flatMap { $0 }.max() ?? 1, 1e-9)
         let axes = UnitAxes(left: 60, top: 50, width: 400, height: 250)
-        axes.draw(on: &canvas, xLabel: "score (min-max scaled)", yLabel: String(format: "fraction of class (max %.2f)", peak), title: name)
+        axes.draw(on: &canvas, xLabel: "score (min-max scaled)", yLabel: "fraction of the class's images", title: name, yTop: peak)
         for (c, colour) in [(0, RGB.palette[0]), (1, RGB.palette[3])] {
             for b in 0..<bins where fractions[c][b] > 0 {
                 let x0 = Int(axes.x(Double(b) / Double(bins))), x1 = Int(axes.x(Double(b + 1) / Double(bins)))
