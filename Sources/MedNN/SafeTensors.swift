@@ -21,31 +21,33 @@ public enum SafeTensors {
         var data_offsets: [Int]
     }
 
+    /// The file's bytes, built in one buffer (a checkpoint holds tens of megabytes; no intermediate copies).
     public static func encode(_ tensors: [String: SafeTensorValue], metadata: [String: String] = [:]) throws -> Data {
         var header: [String: Any] = [:]
-        var body = Data()
-        for name in tensors.keys.sorted() {
-            let start = body.count
-            let shape: [Int], dtype: String
+        let names = tensors.keys.sorted()
+        var size = 0
+        for name in names {
+            let (dtype, shape, bytes): (String, [Int], Int)
             switch tensors[name]! {
-            case .float32(let t):
-                shape = t.shape
-                dtype = "F32"
-                t.data.withUnsafeBufferPointer { body.append(Data(buffer: $0)) }  // little-endian hosts only (x86-64, arm64)
-            case .int64(let s, let values):
-                shape = s
-                dtype = "I64"
-                values.withUnsafeBufferPointer { body.append(Data(buffer: $0)) }
+            case .float32(let t): (dtype, shape, bytes) = ("F32", t.shape, t.count * 4)
+            case .int64(let s, let values): (dtype, shape, bytes) = ("I64", s, values.count * 8)
             }
-            header[name] = ["dtype": dtype, "shape": shape, "data_offsets": [start, body.count]]
+            header[name] = ["dtype": dtype, "shape": shape, "data_offsets": [size, size + bytes]]
+            size += bytes
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces so the data is 8-byte aligned
-        var length = UInt64(json.count).littleEndian
-        var out = Data(bytes: &length, count: 8)
+        var out = Data(capacity: 8 + json.count + size)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
-        out.append(body)
+        for name in names {
+            // Little-endian hosts only (x86-64, arm64), as the format is.
+            switch tensors[name]! {
+            case .float32(let t): t.data.withUnsafeBufferPointer { out.append($0) }
+            case .int64(_, let values): values.withUnsafeBufferPointer { out.append($0) }
+            }
+        }
         return out
     }
 
@@ -56,11 +58,11 @@ public enum SafeTensors {
         guard length <= UInt64(data.count - 8) else {
             throw SafeTensorsError("header length \(length) runs past the end of the file (\(data.count) bytes): truncated or not safetensors")
         }
-        let headerBytes = data.subdata(in: 8..<(8 + Int(length)))
+        let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + 8 + Int(length))
         guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any] else {
             throw SafeTensorsError("the header is not a JSON object")
         }
-        let body = data.subdata(in: (8 + Int(length))..<data.count)
+        let bodyStart = 8 + Int(length), bodyCount = data.count - bodyStart
         var tensors: [String: SafeTensorValue] = [:]
         var metadata: [String: String] = [:]
         for (name, value) in header {
@@ -73,18 +75,33 @@ public enum SafeTensors {
                 throw SafeTensorsError("tensor '\(name)': malformed header entry")
             }
             let (start, end) = (offsets[0], offsets[1])
-            guard start >= 0, start <= end, end <= body.count else {
-                throw SafeTensorsError("tensor '\(name)': data offsets \(start)…\(end) outside the \(body.count) data bytes")
+            guard start >= 0, start <= end, end <= bodyCount else {
+                throw SafeTensorsError("tensor '\(name)': data offsets \(start)…\(end) outside the \(bodyCount) data bytes")
             }
-            let count = shape.reduce(1, *)
-            let bytes = body.subdata(in: start..<end)
+            // A hostile header could name negative or overflowing dimensions.
+            let count = shape.reduce(Optional(1)) { product, dimension in
+                guard let product, dimension >= 0 else { return nil }
+                let (value, overflow) = product.multipliedReportingOverflow(by: dimension)
+                return overflow || value > Int.max / 8 ? nil : value
+            }
+            guard let count else { throw SafeTensorsError("tensor '\(name)': impossible shape \(shape)") }
+            let bytes = end - start
+            // Copied straight out of the file's bytes (memcpy: the offsets need not be aligned).
+            func copy<T>(_ type: T.Type) -> [T] {
+                [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    data.withUnsafeBytes { raw in
+                        if bytes > 0 { memcpy(buffer.baseAddress!, raw.baseAddress! + bodyStart + start, bytes) }
+                    }
+                    initialized = count
+                }
+            }
             switch dtype {
             case "F32":
-                guard bytes.count == count * 4 else { throw SafeTensorsError("tensor '\(name)': shape \(shape) needs \(count * 4) bytes, has \(bytes.count)") }
-                tensors[name] = .float32(Tensor(shape: shape, data: bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }))
+                guard bytes == count * 4 else { throw SafeTensorsError("tensor '\(name)': shape \(shape) needs \(count * 4) bytes, has \(bytes)") }
+                tensors[name] = .float32(Tensor(shape: shape, data: copy(Float.self)))
             case "I64":
-                guard bytes.count == count * 8 else { throw SafeTensorsError("tensor '\(name)': shape \(shape) needs \(count * 8) bytes, has \(bytes.count)") }
-                tensors[name] = .int64(shape: shape, values: bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) })
+                guard bytes == count * 8 else { throw SafeTensorsError("tensor '\(name)': shape \(shape) needs \(count * 8) bytes, has \(bytes)") }
+                tensors[name] = .int64(shape: shape, values: copy(Int64.self))
             default:
                 throw SafeTensorsError("tensor '\(name)': dtype \(dtype) is not supported (F32 and I64 are)")
             }

@@ -120,6 +120,11 @@ final class PyTorchFixtureTests: XCTestCase {
 
         XCTAssertThrowsError(try SafeTensors.decode(bytes.prefix(bytes.count - 10))) { XCTAssertTrue("\($0)".contains("outside the"), "\($0)") }
         XCTAssertThrowsError(try SafeTensors.decode(Data([1, 0, 0, 0, 0, 0, 0, 1]))) { XCTAssertTrue("\($0)".contains("runs past the end")) }
+        for shape in ["[-4]", "[4611686018427387904,4]"] {
+            let header = Data("{\"a\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[0,0]}}".utf8)
+            let file = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Data($0) } + header
+            XCTAssertThrowsError(try SafeTensors.decode(file)) { XCTAssertEqual("\($0)", "tensor 'a': impossible shape \(shape.replacingOccurrences(of: ",", with: ", "))") }
+        }
         var wrong = ae.stateDict()
         wrong["bottle_neck.linear_enc.3.weight"] = .float32(Tensor(zeros: [5, 16]))
         XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertEqual("\($0)", "tensor 'bottle_neck.linear_enc.3.weight': shape [5, 16], the model needs [4, 16]") }
