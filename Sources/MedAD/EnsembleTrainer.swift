@@ -121,6 +121,42 @@ public struct TrainingError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// Runs one write at a time on a background thread; submit waits for the previous write and rethrows its error.
+final class BackgroundWriter: @unchecked Sendable {  // its state is touched under `done` only
+    private let queue = DispatchQueue(label: "medad.checkpoints")
+    private let done = DispatchSemaphore(value: 1)
+    private var failure: Error?
+
+    func submit(_ write: @escaping () throws -> Void) throws {
+        done.wait()
+        if let failure {
+            self.failure = nil
+            done.signal()
+            throw failure
+        }
+        queue.async {
+            do { try write() } catch { self.failure = error }
+            self.done.signal()
+        }
+    }
+
+    /// Waits for the pending write; rethrows its error.
+    func finish() throws {
+        done.wait()
+        defer { done.signal() }
+        if let failure {
+            self.failure = nil
+            throw failure
+        }
+    }
+
+    /// Waits for the pending write and drops its error (on the way out of another failure).
+    func drain() {
+        done.wait()
+        done.signal()
+    }
+}
+
 /// Shortest round-trip text of a metric or loss.
 func format(_ value: Double) -> String { String(format: "%.8g", value) }
 
@@ -174,6 +210,10 @@ public final class EnsembleTrainer {
             startEpoch = saved.epoch + 1
         }
         let repelled = settings.method == .d2ue ? earlier : []
+        // Each epoch's checkpoint is written while the next epoch trains (the snapshot's arrays are copy-on-write,
+        // so training on does not touch it); at most one write is pending, and all are done before returning.
+        let writer = BackgroundWriter()
+        defer { writer.drain() }
         if startEpoch <= settings.epochs {
             for epoch in startEpoch...settings.epochs {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -185,10 +225,12 @@ public final class EnsembleTrainer {
                 records.append(record)
                 var tensors = model.stateDict()
                 for (name, value) in adam.stateDict() { tensors["optimizer.\(name)"] = value }
-                try store.save(learner: k, tensors: tensors, epoch: epoch, records: records)
+                let snapshot = records
+                try writer.submit { try store.save(learner: k, tensors: tensors, epoch: epoch, records: snapshot) }
                 progress(record)
             }
         }
+        try writer.finish()
         return (model, records)
     }
 
