@@ -160,7 +160,9 @@ public struct SplitCandidate: Sendable {
 public enum MedADProtocol {
     /// Assigns images to parts: the test part first, whole groups at a time (a group chosen for test gives
     /// nothing to train or unlabeled), then train normal and unlabeled from the other groups. Deterministic
-    /// in (candidates, counts, seed) whatever their input order.
+    /// in (candidates, counts, seed) whatever their input order, and independent of the group keys themselves:
+    /// groups are ordered by their first image id before the seeded shuffle, so patient keys made with another
+    /// secret (ingest generates one per run directory) give the same split.
     public static func assign(_ candidates: [SplitCandidate], counts: SplitCounts, seed: UInt64) throws -> [String: (SplitPart, SplitLabel)] {
         let normal = candidates.filter { $0.label == .normal }.count, abnormal = candidates.count - normal
         guard normal > 0 else { throw SplitError("no normal images: the class is empty") }
@@ -170,7 +172,8 @@ public enum MedADProtocol {
         }
         var byGroup: [String: [SplitCandidate]] = [:]
         for candidate in candidates { byGroup[candidate.group, default: []].append(candidate) }
-        var groups = byGroup.keys.sorted()
+        let firstImage = byGroup.mapValues { $0.map(\.imageID).min()! }
+        var groups = byGroup.keys.sorted { firstImage[$0]! < firstImage[$1]! }
         var generator = SeededGenerator(seed: seed)
         shuffle(&groups, &generator)
         let ordered = groups.map { byGroup[$0]!.sorted { $0.imageID < $1.imageID } }

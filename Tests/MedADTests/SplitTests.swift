@@ -96,6 +96,10 @@ final class SplitTests: XCTestCase {
         shuffled.reverse()
         let again = try MedADProtocol.assign(shuffled, counts: counts, seed: 8)
         XCTAssertEqual(again.mapValues { "\($0.0)\($0.1)" }, result.mapValues { "\($0.0)\($0.1)" }, "input order does not matter")
+        // Patient keys made with another secret (each run directory generates its own): the same split.
+        let rekeyed = all.map { SplitCandidate(imageID: $0.imageID, group: String($0.group.reversed()) + "-other-secret", label: $0.label) }
+        XCTAssertEqual(try MedADProtocol.assign(rekeyed, counts: counts, seed: 8).mapValues { "\($0.0)\($0.1)" },
+                       result.mapValues { "\($0.0)\($0.1)" }, "the group keys' values do not matter")
         let other = try MedADProtocol.assign(all, counts: counts, seed: 9)
         XCTAssertNotEqual(other.mapValues { "\($0.0)\($0.1)" }, result.mapValues { "\($0.0)\($0.1)" }, "the seed does")
     }
