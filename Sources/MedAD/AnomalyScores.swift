@@ -50,7 +50,7 @@ public enum AnomalyScorer {
             dual.append((0..<n * plane).map { abs(mean[$0] - x.data[$0]) * dx.data[$0] * Float(n) })
             if uncertainty {
                 logVariances.append(channel(output, 1).data)
-                let (_, _, dxU) = try learner.inputGradient(x, training: false) { output, target in precisionWeightedError(output, target) }
+                let dxU = learner.inputGradient(of: Loss.precisionWeightedError(output, x))
                 dualU.append((0..<n * plane).map { abs(mean[$0] - x.data[$0]) * dxU.data[$0] * Float(n) })
             }
         }
@@ -122,23 +122,5 @@ public enum AnomalyScorer {
         var out = Tensor(zeros: [n, 2, d.shape[2], d.shape[3]])
         for i in 0..<n { for p in 0..<plane { out.data[2 * i * plane + p] = d.data[i * plane + p] } }
         return out
-    }
-
-    /// mean(exp(−s)(x − x̂)²) over the batch, with its gradients for the output (both channels) and the target.
-    static func precisionWeightedError(_ output: Tensor, _ target: Tensor) -> LossResult {
-        let n = target.shape[0], plane = target.shape[2] * target.shape[3], count = Double(n * plane)
-        var value = 0.0
-        var dOutput = Tensor(zeros: output.shape), dTarget = Tensor(zeros: target.shape)
-        for i in 0..<n {
-            for p in 0..<plane {
-                let mean = output.data[(2 * i) * plane + p], logVariance = output.data[(2 * i + 1) * plane + p]
-                let e = Double(mean - target.data[i * plane + p]), precision = exp(-Double(logVariance))
-                value += precision * e * e
-                dOutput.data[(2 * i) * plane + p] = Float(2 * precision * e / count)
-                dOutput.data[(2 * i + 1) * plane + p] = Float(-precision * e * e / count)
-                dTarget.data[i * plane + p] = Float(-2 * precision * e / count)
-            }
-        }
-        return LossResult(value: value / count, dOutput: dOutput, dTarget: dTarget)
     }
 }

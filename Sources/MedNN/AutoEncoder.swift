@@ -158,9 +158,15 @@ public final class AutoEncoder {
     public func inputGradient(_ x: Tensor, training: Bool, loss: (Tensor, Tensor) -> LossResult) throws -> (output: Tensor, loss: LossResult, dx: Tensor) {
         let output = try forward(x, training: training)
         let result = loss(output, x)
+        return (output, result, inputGradient(of: result))
+    }
+
+    /// dL/dx for a loss computed from the last forward pass (backward leaves that pass's caches as they were,
+    /// so several losses of one output need one forward).
+    public func inputGradient(of result: LossResult) -> Tensor {
         var dx = backward(result.dOutput)!
         for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
-        return (output, result, dx)
+        return dx
     }
 
     /// PyTorch's state_dict: parameters, BatchNorm running statistics and batch counters.

@@ -46,18 +46,27 @@ public enum Loss {
     /// AE-U's heteroscedastic loss: output [N, 2, H, W] holds the mean x̂ and the log-variance s;
     /// L = mean(exp(−s)(x̂ − x)²) + mean(s), means over N·H·W.
     public static func heteroscedastic(_ output: Tensor, _ target: Tensor) -> LossResult {
+        precisionWeighted(output, target, plusLogVariance: true)
+    }
+
+    /// mean(exp(−s)(x̂ − x)²) alone: AE-U's loss without its mean(s) term (the dual-space uncertainty's Lₖ).
+    public static func precisionWeightedError(_ output: Tensor, _ target: Tensor) -> LossResult {
+        precisionWeighted(output, target, plusLogVariance: false)
+    }
+
+    static func precisionWeighted(_ output: Tensor, _ target: Tensor, plusLogVariance: Bool) -> LossResult {
         let (n, h, w) = (target.shape[0], target.shape[2], target.shape[3])
         precondition(output.shape == [n, 2, h, w] && target.shape[1] == 1, "heteroscedastic: output \(output.shape), target \(target.shape)")
-        let plane = h * w, count = Double(n * plane)
+        let plane = h * w, count = Double(n * plane), withS = plusLogVariance ? 1.0 : 0
         var sum = 0.0
         var dOut = Tensor(zeros: output.shape), dTarget = Tensor(zeros: target.shape)
         for i in 0..<n {
             for p in 0..<plane {
                 let mean = output.data[(2 * i) * plane + p], logVar = output.data[(2 * i + 1) * plane + p]
                 let e = Double(mean - target.data[i * plane + p]), precision = exp(-Double(logVar))
-                sum += precision * e * e + Double(logVar)
+                sum += precision * e * e + withS * Double(logVar)
                 dOut.data[(2 * i) * plane + p] = Float(2 * precision * e / count)
-                dOut.data[(2 * i + 1) * plane + p] = Float((1 - precision * e * e) / count)
+                dOut.data[(2 * i + 1) * plane + p] = Float((withS - precision * e * e) / count)
                 dTarget.data[i * plane + p] = Float(-2 * precision * e / count)
             }
         }
