@@ -70,8 +70,6 @@ public struct TrainStage: Stage {
                     + "\(settings.method.rawValue), \(settings.backbone.rawValue), K \(settings.learners), \(settings.epochs) epochs, \(Parallel.threads) threads")
         let trainer = try EnsembleTrainer(settings: settings, train: train, validation: test.count > 0 && Set(test.labels).count == 2 ? test : nil)
         let store = try CheckpointFolder(context: context, settings: settings, data: train)
-        let resumable = try (0..<settings.learners).compactMap { k in try store.load(learner: k).map { "learner \(k) at epoch \($0.epoch)" } }
-        if !resumable.isEmpty { context.log("resuming from checkpoints: " + resumable.joined(separator: ", ")) }
         let total = settings.learners * settings.epochs
         let (models, records) = try trainer.run(store: store) { record in
             context.progress(done: record.learner * settings.epochs + record.epoch, total: total)
@@ -102,10 +100,10 @@ public struct TrainStage: Stage {
 /// replaced atomically.
 struct CheckpointFolder: CheckpointStore {
     let folder: URL
-    let warn: (String) -> Void
+    let inform: (String) -> Void, warn: (String) -> Void
 
     init(context: StageContext, settings: TrainingSettings, data: ImageSet) throws {
-        warn = context.warn
+        (inform, warn) = (context.log, context.warn)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let settingsHash = XXH64.hex(try encoder.encode(settings))
@@ -130,6 +128,7 @@ struct CheckpointFolder: CheckpointStore {
             guard let epoch = metadata["epoch"].flatMap(Int.init) else { throw StageFailure("no epoch in its metadata") }
             let records = try CSV.read(log).rows.map(EpochRecord.init(row:)).filter { $0.epoch <= epoch }
             guard records.count == epoch else { throw StageFailure("\(records.count) epoch records for epoch \(epoch)") }
+            inform("resuming from checkpoints: learner \(learner) at epoch \(epoch)")
             return (tensors, epoch, records)
         } catch {
             warn("ignoring the unreadable checkpoint \(weights.path) (\(error)); learner \(learner) starts over")
