@@ -15,9 +15,20 @@ final class GradientCheckTests: XCTestCase {
         return diff / scale
     }
 
+    /// (loss(values + eps·eᵢ) − loss(values − eps·eᵢ)) / 2eps for each i.
+    func centralDifferences(_ values: [Float], eps: Float, _ loss: ([Float]) throws -> Double) rethrows -> [Float] {
+        var probe = values
+        return try values.indices.map { i in
+            probe[i] = values[i] + eps; let plus = try loss(probe)
+            probe[i] = values[i] - eps; let minus = try loss(probe)
+            probe[i] = values[i]
+            return Float((plus - minus) / Double(2 * eps))
+        }
+    }
+
     func check(_ layer: Layer, input shape: [Int], training: Bool = true, tolerance: Float = 1e-2,
                file: StaticString = #filePath, line: UInt = #line) throws {
-        var x = tensor(shape)
+        let x = tensor(shape)
         let y = try layer.forward(x, training: training)
         let r = tensor(y.shape)
         func loss(_ input: Tensor) throws -> Double {
@@ -28,26 +39,13 @@ final class GradientCheckTests: XCTestCase {
         _ = try layer.forward(x, training: training)
         let dx = layer.backward(r)
         let eps: Float = 1e-2
-        var numeric = [Float](repeating: 0, count: x.count)
-        for i in 0..<x.count {
-            let saved = x.data[i]
-            x.data[i] = saved + eps; let plus = try loss(x)
-            x.data[i] = saved - eps; let minus = try loss(x)
-            x.data[i] = saved
-            numeric[i] = Float((plus - minus) / Double(2 * eps))
-        }
+        let numeric = try centralDifferences(x.data, eps: eps) { try loss(Tensor(shape: x.shape, data: $0)) }
         XCTAssertLessThan(relativeError(dx.data, numeric), tolerance, "dL/dx", file: file, line: line)
         for parameter in layer.parameters {
-            let analytic = parameter.grad.data
-            var numericParameter = [Float](repeating: 0, count: analytic.count)
-            for i in 0..<analytic.count {
-                let saved = parameter.value.data[i]
-                parameter.value.data[i] = saved + eps; let plus = try loss(x)
-                parameter.value.data[i] = saved - eps; let minus = try loss(x)
-                parameter.value.data[i] = saved
-                numericParameter[i] = Float((plus - minus) / Double(2 * eps))
-            }
-            XCTAssertLessThan(relativeError(analytic, numericParameter), tolerance, "dL/d\(parameter.name)", file: file, line: line)
+            let saved = parameter.value.data
+            let numericParameter = try centralDifferences(saved, eps: eps) { parameter.value.data = $0; return try loss(x) }
+            parameter.value.data = saved
+            XCTAssertLessThan(relativeError(parameter.grad.data, numericParameter), tolerance, "dL/d\(parameter.name)", file: file, line: line)
         }
     }
 
@@ -122,7 +120,7 @@ final class GradientCheckTests: XCTestCase {
     func testMemoryEntropyGradient() throws {
         var initializer = UniformInit(seed: 7)
         let memory = MemoryModule("mem", items: 6, latentSize: 4, shrinkThreshold: 0.16, initializer: &initializer)
-        var z = tensor([4, 5])
+        let z = tensor([4, 5])
         func entropy(_ z: Tensor) throws -> Double {
             _ = try memory.forward(z, training: true)
             return Loss.memoryEntropy(memory.attention.batchFirst()).value
@@ -130,15 +128,8 @@ final class GradientCheckTests: XCTestCase {
         _ = try memory.forward(z, training: true)
         let dAttention = Loss.memoryEntropy(memory.attention.batchFirst()).dOutput.batchLast()
         let dz = memory.backward(Tensor(zeros: [4, 5]), attentionGradient: dAttention)
-        let eps: Float = 1e-3
-        var numeric = [Float](repeating: 0, count: z.count)
-        for i in 0..<z.count {
-            let saved = z.data[i]
-            z.data[i] = saved + eps; let plus = try entropy(z)
-            z.data[i] = saved - eps; let minus = try entropy(z)
-            z.data[i] = saved
-            numeric[i] = Float((plus - minus) / Double(2 * eps))
-        }
+        let numeric = try centralDifferences(z.data, eps: 1e-3) { try entropy(Tensor(shape: z.shape, data: $0)) }
+        _ = try memory.forward(z, training: true)
         XCTAssertGreaterThan(memory.attention.data.filter { $0 == 0 }.count, 0, "some attention shrunk to 0")
         XCTAssertLessThan(relativeError(dz.data, numeric), 1e-2, "dEntropy/dz")
     }
