@@ -16,7 +16,10 @@
 #include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/dcmjpls/djencode.h"
 #include "dcmtk/dcmjpls/djrparam.h"
+#include "dcmtk/oflog/appender.h"
+#include "dcmtk/oflog/logger.h"
 #include "dcmtk/oflog/oflog.h"
+#include "dcmtk/oflog/spi/logevent.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -38,10 +41,31 @@ static int fail(char *err, size_t errlen, const std::string &context, const OFCo
     return 1;
 }
 
+// DCMTK's decoders report damaged data they recovered from (libjpeg's "premature end of data", RLE segments
+// that run short) only as log warnings and return success with made-up pixels. Nothing is printed: warnings
+// are collected per thread, and a decode that warned is a failure whose reason is the first warning.
+static thread_local std::string capturedWarnings;
+
+class WarningCapture : public dcmtk::log4cplus::Appender {
+  public:
+    ~WarningCapture() override { destructorImpl(); }
+    void close() override {}
+
+  protected:
+    void append(const dcmtk::log4cplus::spi::InternalLoggingEvent &event) override {
+        if (event.getLogLevel() < dcmtk::log4cplus::WARN_LOG_LEVEL) return;
+        if (!capturedWarnings.empty()) capturedWarnings += "; ";
+        if (capturedWarnings.size() < 512) capturedWarnings += event.getMessage().c_str();
+    }
+};
+
 extern "C" void med_dcm_initialize(void) {
     static std::once_flag once;
     std::call_once(once, [] {
-        OFLog::configure(OFLogger::OFF_LOG_LEVEL);
+        dcmtk::log4cplus::Logger root = dcmtk::log4cplus::Logger::getRoot();
+        root.removeAllAppenders();
+        root.addAppender(dcmtk::log4cplus::SharedAppenderPtr(new WarningCapture()));
+        root.setLogLevel(dcmtk::log4cplus::WARN_LOG_LEVEL);
         DJDecoderRegistration::registerCodecs();
         DJLSDecoderRegistration::registerCodecs();
         DcmRLEDecoderRegistration::registerCodecs();
@@ -111,7 +135,14 @@ extern "C" int med_dcm_pixel_info(MedDcm *dcm, MedDcmPixelInfo *info, char *err,
     if (ds->findAndGetUint16(DCM_SamplesPerPixel, info->samplesPerPixel).bad()) info->samplesPerPixel = 1;
     if (ds->findAndGetUint16(DCM_PlanarConfiguration, info->planarConfiguration).bad()) info->planarConfiguration = 0;
     Sint32 frames = 1;
-    if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) frames = 1;
+    if (ds->tagExists(DCM_NumberOfFrames)) {
+        OFString text;
+        ds->findAndGetOFString(DCM_NumberOfFrames, text);
+        if (ds->findAndGetSint32(DCM_NumberOfFrames, frames).bad() || frames < 1) {
+            set_error(err, errlen, std::string("Number of Frames (0028,0008) is '") + text.c_str() + "', not a count of at least 1");
+            return 1;
+        }
+    }
     info->rows = rows;
     info->columns = columns;
     info->frames = static_cast<uint32_t>(frames);
@@ -136,6 +167,32 @@ extern "C" int med_dcm_native_pixels_complete(MedDcm *dcm, uint64_t bytes) {
     return static_cast<uint64_t>(element->getLength()) >= bytes ? 1 : 0;
 }
 
+extern "C" int med_dcm_pixel_layout(MedDcm *dcm, int *encapsulated, uint64_t *bytes, uint32_t *fragments) {
+    *encapsulated = 0;
+    *bytes = 0;
+    *fragments = 0;
+    DcmDataset *ds = dcm->file.getDataset();
+    DcmElement *element = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return 1;
+    DcmXfer xfer(ds->getOriginalXfer());
+    if (!xfer.isEncapsulated()) {
+        *bytes = element->getLength();
+        return 0;
+    }
+    *encapsulated = 1;
+    DcmPixelSequence *sequence = nullptr;
+    if (OFstatic_cast(DcmPixelData *, element)->getEncapsulatedRepresentation(xfer.getXfer(), nullptr, sequence).bad() ||
+        sequence == nullptr)
+        return 1;
+    unsigned long count = sequence->card();
+    for (unsigned long i = 1; i < count; ++i) {  // item 0 is the offset table
+        DcmPixelItem *item = nullptr;
+        if (sequence->getItem(item, i).good() && item != nullptr) *bytes += item->getLength();
+    }
+    *fragments = count > 0 ? static_cast<uint32_t>(count - 1) : 0;
+    return 0;
+}
+
 extern "C" int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t errlen) {
     DcmPixelData *pixels = pixel_data(dcm, err, errlen);
     if (pixels == nullptr) return 1;
@@ -156,8 +213,15 @@ extern "C" int med_dcm_decode_frame(MedDcm *dcm, uint32_t frame, void *buffer, s
     }
     Uint32 startFragment = 0;
     OFString colorModel;
+    capturedWarnings.clear();
     OFCondition cond = pixels->getUncompressedFrame(dcm->file.getDataset(), frame, startFragment, buffer,
                                                     static_cast<Uint32>(buflen), colorModel, nullptr);
+    if (cond.good() && !capturedWarnings.empty()) {
+        set_error(err, errlen, "the decoder warned about the data (a damaged stream it padded or guessed): " + capturedWarnings);
+        capturedWarnings.clear();
+        return 1;
+    }
+    capturedWarnings.clear();
     if (cond.bad()) {
         DcmXfer xfer(dcm->file.getDataset()->getOriginalXfer());
         return fail(err, errlen, std::string("decoding frame ") + std::to_string(frame) + " (" + xfer.getXferName() + ", " + xfer.getXferID() + ")", cond);

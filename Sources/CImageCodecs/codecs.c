@@ -171,6 +171,7 @@ typedef struct {
     struct jpeg_error_mgr base;
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
+    char warning[JMSG_LENGTH_MAX];  // the first warning: libjpeg pads a short or damaged stream and goes on
 } JpegErrorState;
 
 static void jpeg_error_exit(j_common_ptr cinfo) {
@@ -179,9 +180,12 @@ static void jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(state->jump, 1);
 }
 
+// libjpeg's warnings ("premature end of data segment", "corrupt JPEG data: N extraneous bytes") mean it made
+// pixels up; they are counted and the first is kept, never printed. Level > 0 is trace output.
 static void jpeg_quiet(j_common_ptr cinfo, int level) {
-    (void)cinfo;
-    (void)level;  // libjpeg's warnings (corrupt data it recovered from) would print to stderr
+    if (level >= 0) return;
+    JpegErrorState *state = (JpegErrorState *)cinfo->err;
+    if (state->base.num_warnings++ == 0) (*cinfo->err->format_message)(cinfo, state->warning);
 }
 
 int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen) {
@@ -197,6 +201,7 @@ int med_jpeg_decode_scaled(const uint8_t *data, size_t size, uint64_t maxPixels,
     state.base.error_exit = jpeg_error_exit;
     state.base.emit_message = jpeg_quiet;
     state.message[0] = '\0';
+    state.warning[0] = '\0';
     if (setjmp(state.jump)) {
         snprintf(err, errlen, "corrupt JPEG stream: %s", state.message);
         jpeg_destroy_decompress(&cinfo);
@@ -240,12 +245,11 @@ int med_jpeg_decode_scaled(const uint8_t *data, size_t size, uint64_t maxPixels,
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
     // A stream that ended early was padded by libjpeg with grey; that is a truncated image, not a success.
-    int truncated = state.base.num_warnings > 0;
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
-    if (truncated) {
+    if (state.base.num_warnings > 0) {
         med_decoded_free(out);
-        set_error(err, errlen, "corrupt JPEG stream: data ended early or held invalid codes");
+        snprintf(err, errlen, "corrupt JPEG stream (the decoder warned, so the pixels would be made up): %s", state.warning);
         return 1;
     }
     return 0;
@@ -291,6 +295,17 @@ static void j2k_error(const char *message, void *user) {
     if (buffer[0] == '\0') snprintf(buffer, 256, "%s", message);
 }
 
+// OpenJPEG warns when a stream is shorter than its headers say or a tile part is inconsistent, and then decodes
+// what it has: the first warning is kept and makes the decode fail.
+static void j2k_warning(const char *message, void *user) {
+    char *buffer = (char *)user;
+    if (buffer[0] == '\0') {
+        snprintf(buffer, 256, "%s", message);
+        size_t n = strlen(buffer);
+        while (n > 0 && (buffer[n - 1] == '\n' || buffer[n - 1] == ' ')) buffer[--n] = '\0';
+    }
+}
+
 static void j2k_quiet(const char *message, void *user) {
     (void)message;
     (void)user;
@@ -309,6 +324,7 @@ int med_j2k_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDeco
         return 1;
     }
     char message[256] = "";
+    char warning[256] = "";
     MemoryStream memory = {data, size, 0};
     opj_stream_t *stream = opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE);
     opj_stream_set_user_data(stream, &memory, NULL);
@@ -318,7 +334,7 @@ int med_j2k_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDeco
     opj_stream_set_seek_function(stream, memory_seek);
     opj_codec_t *codec = opj_create_decompress(format);
     opj_set_error_handler(codec, j2k_error, message);
-    opj_set_warning_handler(codec, j2k_quiet, NULL);
+    opj_set_warning_handler(codec, j2k_warning, warning);
     opj_set_info_handler(codec, j2k_quiet, NULL);
     opj_dparameters_t parameters;
     opj_set_default_decoder_parameters(&parameters);
@@ -331,6 +347,10 @@ int med_j2k_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDeco
     if (too_large(image->x1 - image->x0, image->y1 - image->y0, maxPixels, err, errlen)) goto done;
     if (!opj_decode(codec, stream, image) || !opj_end_decompress(codec, stream)) {
         snprintf(err, errlen, "corrupt JPEG 2000 stream: %s", message[0] ? message : "decoding failed");
+        goto done;
+    }
+    if (warning[0]) {
+        snprintf(err, errlen, "corrupt JPEG 2000 stream (the decoder warned, so the pixels would be made up): %s", warning);
         goto done;
     }
     if (image->numcomps != 1 && image->numcomps != 3) {

@@ -164,25 +164,71 @@ public final class DICOMFile {
                               pixelRepresentation: Int(info.pixelRepresentation))
     }
 
+    /// Photometric Interpretations medad decodes, by Samples per Pixel.
+    static let photometrics: [Int: Set<String>] = [
+        1: ["MONOCHROME1", "MONOCHROME2"],
+        3: ["RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT", "YBR_PARTIAL_420"],
+    ]
+
+    /// The pixel module, checked before anything is allocated: every value inside the standard's (PS3.3 C.7.6.3)
+    /// and medad's range, the samples of the frames to be decoded (`allFrames`: every frame; else the first) within
+    /// `maxPixels`, and the claimed frames present in the file: native Pixel Data at least frames × frame bytes
+    /// long, encapsulated Pixel Data with a fragment for every frame (a fragment never holds two frames).
+    public func checkedPixelInfo(allFrames: Bool, maxPixels: Int) throws -> DICOMPixelInfo {
+        let info = try pixelInfo()
+        guard info.rows > 0, info.columns > 0 else { throw DICOMError("empty image (Rows \(info.rows), Columns \(info.columns))") }
+        guard let allowed = Self.photometrics[info.samplesPerPixel] else {
+            throw DICOMError("Samples per Pixel \(info.samplesPerPixel) is not 1 or 3")
+        }
+        let photometric = string(.photometricInterpretation)?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard allowed.contains(photometric) else {
+            let shown = photometric.isEmpty ? "missing" : "'\(photometric)'"
+            throw DICOMError("Photometric Interpretation \(shown) is not one of \(allowed.sorted().joined(separator: ", ")) for \(info.samplesPerPixel) sample(s) per pixel")
+        }
+        guard [8, 16, 32].contains(info.bitsAllocated) else { throw DICOMError("unsupported Bits Allocated \(info.bitsAllocated) (8, 16 or 32)") }
+        guard info.bitsStored >= 1, info.bitsStored <= info.bitsAllocated else {
+            throw DICOMError("Bits Stored \(info.bitsStored) does not fit Bits Allocated \(info.bitsAllocated)")
+        }
+        guard info.highBit == info.bitsStored - 1 else {
+            throw DICOMError("High Bit \(info.highBit) is not Bits Stored − 1 (\(info.bitsStored - 1)), as image pixel data requires")
+        }
+        guard info.pixelRepresentation == 0 || info.pixelRepresentation == 1 else {
+            throw DICOMError("Pixel Representation \(info.pixelRepresentation) is not 0 (unsigned) or 1 (signed)")
+        }
+        let perFrame = UInt64(info.rows) * UInt64(info.columns) * UInt64(info.samplesPerPixel)
+        let decoded = perFrame * UInt64(allFrames ? info.frames : 1)
+        guard decoded <= UInt64(maxPixels) else {
+            let frames = allFrames && info.frames > 1 ? " × \(info.frames) frames" : ""
+            throw DICOMError("dimensions \(info.columns)×\(info.rows)×\(info.samplesPerPixel)\(frames) = \(decoded) samples exceed the limit of \(maxPixels) (max_pixels)")
+        }
+        var encapsulated: Int32 = 0, bytes: UInt64 = 0, fragments: UInt32 = 0
+        guard med_dcm_pixel_layout(handle, &encapsulated, &bytes, &fragments) == 0 else {
+            throw DICOMError("Pixel Data (7FE0,0010) is missing or unreadable")
+        }
+        if encapsulated == 1 {
+            guard UInt64(fragments) >= UInt64(info.frames) else {
+                throw DICOMError("Number of Frames \(info.frames) but the encapsulated Pixel Data holds \(fragments) fragment(s); each frame needs at least one")
+            }
+        } else {
+            // YBR_FULL_422 stores two luminance and two chrominance samples for every two pixels.
+            let samplesStored = photometric == "YBR_FULL_422" ? UInt64(info.rows) * UInt64(info.columns) * 2 : perFrame
+            let needed = samplesStored * UInt64(info.bitsAllocated / 8) * UInt64(info.frames)
+            guard bytes >= needed else {
+                throw DICOMError("the header claims \(info.frames) frame(s) of \(info.columns)×\(info.rows)×\(info.samplesPerPixel) at \(info.bitsAllocated) bits (\(needed) bytes), Pixel Data holds \(bytes)")
+            }
+        }
+        return info
+    }
+
     /// Decodes frame `index` (0-based) to stored values: bits above Bits Stored masked off, signed values
     /// sign-extended, samples interleaved. `maxPixels` guards against absurd dimensions before allocating.
     /// JPEG 2000 goes through OpenJPEG and grey JPEG baseline through libjpeg-turbo (the encapsulated
     /// fragments); every other syntax through DCMTK.
     public func decodeFrame(_ index: Int = 0, maxPixels: Int = 100_000_000) throws -> PixelImage {
         guard hasPixelData else { throw DICOMError("no pixel data (for example a structured report)") }
-        let info = try pixelInfo()
+        let info = try checkedPixelInfo(allFrames: false, maxPixels: maxPixels)
         guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
         let samples = info.rows * info.columns * info.samplesPerPixel
-        guard samples > 0 else { throw DICOMError("empty image (\(info.rows)×\(info.columns))") }
-        guard samples <= maxPixels else {
-            throw DICOMError("dimensions \(info.columns)×\(info.rows)×\(info.samplesPerPixel) exceed the limit of \(maxPixels) samples")
-        }
-        guard [8, 16, 32].contains(info.bitsAllocated) else {
-            throw DICOMError("unsupported Bits Allocated \(info.bitsAllocated)")
-        }
-        guard info.bitsStored >= 1, info.bitsStored <= info.bitsAllocated else {
-            throw DICOMError("Bits Stored \(info.bitsStored) does not fit Bits Allocated \(info.bitsAllocated)")
-        }
         let syntax = transferSyntaxUID
         if DICOMTransferSyntax.jpeg2000UIDs.contains(syntax) {
             return try checked(JPEG2000Codec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG 2000")
@@ -255,14 +301,10 @@ public final class DICOMFile {
     /// Proves that frame `index` decodes, as cheaply as that can be known: uncompressed pixels must be all
     /// there, grey JPEG baseline is entropy-decoded at 1/8 size, everything else is decoded.
     public func verifyFrame(_ index: Int, maxPixels: Int = 100_000_000) throws {
-        let info = try pixelInfo()
-        let samples = info.rows * info.columns * info.samplesPerPixel
-        if hasCompleteNativePixels, samples > 0, samples <= maxPixels, info.bitsStored <= info.bitsAllocated,
-           index >= 0, index < info.frames {
-            return
-        }
-        if transferSyntaxUID == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8,
-           samples <= maxPixels, index >= 0, index < info.frames {
+        let info = try checkedPixelInfo(allFrames: false, maxPixels: maxPixels)
+        guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
+        if hasCompleteNativePixels { return }
+        if transferSyntaxUID == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8 {
             let size = try JPEGCodec.verify(encapsulatedFrame(index), maxPixels: maxPixels)
             guard size == (info.columns, info.rows, 1) else {
                 throw DICOMError("JPEG stream holds \(size.width)×\(size.height)×\(size.channels), the header says \(info.columns)×\(info.rows)×1")

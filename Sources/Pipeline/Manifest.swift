@@ -30,6 +30,8 @@ public struct Manifest: Sendable {
     public let file: URL
     public let name: String
     public let runDirectory: URL
+    /// The line of `run_dir`, when the manifest gives one.
+    public let runDirectoryLine: Int?
     /// In manifest order.
     public let stages: [StageDeclaration]
 
@@ -88,11 +90,12 @@ private struct ManifestParser {
         guard let root else { throw error(nil, "", "the manifest is empty") }
         var name: String?
         var runDir: String?
+        var runDirNode: Node?
         var stagesNode: Node?
         for (key, keyNode, value) in try mapping(root, "") {
             switch key {
             case "name": name = try scalarString(value, key)
-            case "run_dir": runDir = try scalarString(value, key)
+            case "run_dir": runDir = try scalarString(value, key); runDirNode = value
             case "stages": stagesNode = value
             default: throw error(keyNode, key, "unknown key (expected name, run_dir, stages)")
             }
@@ -101,16 +104,20 @@ private struct ManifestParser {
         guard isValidName(name) else { throw error(root, "name", "'\(name)' must be letters, digits, '_' or '-'") }
         guard let stagesNode else { throw error(root, "stages", "missing (a mapping of stage names to stages)") }
         let runDirectory = resolve(runDir ?? "runs/\(name)")
+        if let problem = RunDirectory.problem(runDirectory) { throw error(runDirNode ?? root, "run_dir", problem) }
 
         var stages: [StageDeclaration] = []
         for (stageName, keyNode, body) in try mapping(stagesNode, "stages") {
             let key = "stages.\(stageName)"
             guard isValidName(stageName) else { throw error(keyNode, key, "stage names must be letters, digits, '_' or '-'") }
+            guard !RunDirectory.reservedNames.contains(stageName) else {
+                throw error(keyNode, key, "'\(stageName)' is a folder the run directory keeps for itself (reserved: \(RunDirectory.reservedNames.sorted().joined(separator: ", ")))")
+            }
             stages.append(try parseStage(stageName, key: key, keyNode: keyNode, body: body))
         }
         guard !stages.isEmpty else { throw error(stagesNode, "stages", "no stages") }
         try checkGraph(stages)
-        return Manifest(file: file, name: name, runDirectory: runDirectory, stages: stages)
+        return Manifest(file: file, name: name, runDirectory: runDirectory, runDirectoryLine: runDirNode?.mark?.line, stages: stages)
     }
 
     func parseStage(_ name: String, key: String, keyNode: Node, body: Node) throws -> StageDeclaration {

@@ -3,7 +3,10 @@
 //   <run>/<stage>/            committed outputs: <stage>.csv, errors.csv, stage.json, artifacts
 //   <run>/.staging/           a running stage's folder, swapped into place when it succeeds
 //   <run>/.cache/<stage>/     state kept across runs and kills (checkpoints, caches)
-//   <run>/run.log, <run>/.lock
+//   <run>/run.log, <run>/.lock, <run>/.medad-run (the marker that says medad made this folder)
+//
+// A run directory is medad's own: a run never takes over a folder medad did not create, and never swaps its
+// output in for a folder it did not write (a user's data named like a stage would otherwise be gone).
 import CPlatform
 import Foundation
 
@@ -19,6 +22,56 @@ public struct RunDirectory: Sendable {
     public var stagingRoot: URL { root.appendingPathComponent(".staging", isDirectory: true) }
     public var logURL: URL { root.appendingPathComponent("run.log") }
     public var lockURL: URL { root.appendingPathComponent(".lock") }
+    public var markerURL: URL { root.appendingPathComponent(Self.marker) }
+
+    static let marker = ".medad-run"
+    /// Folders of the run directory that are not stages (ingest's generated secret lives in secrets/).
+    public static let reservedNames: Set<String> = ["secrets"]
+    /// Folders no run directory may be: the system's and the user's home.
+    static let systemFolders: Set<String> = [
+        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt", "/proc",
+        "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/local", "/usr/share",
+        "/var", "/var/lib", "/var/log", "/var/tmp",
+    ]
+
+    /// Why `url` cannot be a run directory, or nil: a system folder or the home folder, a file, a folder below
+    /// a file, or a non-empty folder without medad's marker (older run directories are known by their .lock).
+    public static func problem(_ url: URL) -> String? {
+        let path = url.standardizedFileURL.path
+        let resolved = url.resolvingSymlinksInPath().standardizedFileURL.path
+        let home = FileManager.default.homeDirectoryForCurrentUser.standardizedFileURL.path
+        if systemFolders.contains(path) || systemFolders.contains(resolved) || path == home || resolved == home {
+            return "'\(path)' is a system or home folder; give a folder of its own, for example runs/<name>"
+        }
+        var ancestor = url.standardizedFileURL
+        while ancestor.path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    return ancestor == url.standardizedFileURL ? "'\(path)' is a file, not a folder"
+                        : "'\(path)' cannot be created: '\(ancestor.path)' is a file"
+                }
+                break
+            }
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty else { return nil }
+        if entries.contains(marker) || entries.contains(".lock") { return nil }
+        return "'\(path)' is a folder medad did not create (it holds files and no \(marker) marker); medad would write into it and replace folders named like its stages: give a new or empty folder"
+    }
+
+    /// Creates the folder (or checks it is medad's) and writes the marker.
+    func claim() throws {
+        if let problem = Self.problem(root) { throw RunDirectoryError(description: problem) }
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: markerURL.path) {
+                try AtomicFile.write(Data("medad run directory\n".utf8), to: markerURL)
+            }
+        } catch {
+            throw RunDirectoryError(description: "cannot create the run directory \(root.path): \(FileProblem.describe(error))")
+        }
+    }
 
     /// A fresh, empty folder for a stage to write into.
     func makeStaging(_ stage: String) throws -> URL {
@@ -31,7 +84,12 @@ public struct RunDirectory: Sendable {
     /// new one are exchanged (renameat2), so a kill at any moment leaves one complete version.
     func commit(staging: URL, stage: String) throws {
         let target = stageDirectory(stage)
-        if FileManager.default.fileExists(atPath: target.path) {
+        var status = stat()
+        if lstat(target.path, &status) == 0 {
+            // Only a folder medad committed (it has stage.json) is replaced; anything else is the user's.
+            guard status.st_mode & S_IFMT == S_IFDIR, FileManager.default.fileExists(atPath: recordURL(stage).path) else {
+                throw RunDirectoryError(description: "refused to replace \(target.path): medad did not write it (no stage.json); move it away or rename the stage")
+            }
             guard med_rename_exchange(staging.path, target.path) == 0 else { throw POSIXFailure("exchange \(staging.path) with \(target.path)") }
             try? FileManager.default.removeItem(at: staging)  // now holds the previous outputs
         } else {
@@ -43,4 +101,9 @@ public struct RunDirectory: Sendable {
     func removeLeftoverStaging() {
         try? FileManager.default.removeItem(at: stagingRoot)
     }
+}
+
+/// A run directory that cannot be used, with the reason.
+public struct RunDirectoryError: Error, CustomStringConvertible {
+    public let description: String
 }

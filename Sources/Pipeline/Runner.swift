@@ -159,6 +159,10 @@ public final class Runner {
             return RunSummary(results: plan.map { ($0.declaration.name, .skipped) }, seconds: 0)
         }
 
+        do { try directory.claim() } catch let error as RunDirectoryError {
+            let location = manifest.runDirectoryLine.map { "\(manifest.file.path):\($0)" } ?? manifest.file.path
+            throw PlanError(description: "\(location): run_dir: \(error.description)")
+        }
         let lock = try RunLock(directory.lockURL)
         defer { lock.release() }
         directory.removeLeftoverStaging()
@@ -281,8 +285,9 @@ public final class Runner {
             return .ran(rows: outcome.rows, errors: errors.count, exceeded: record.exceededMaxFailures)
         } catch {
             if let staging { try? FileManager.default.removeItem(at: staging) }
-            reporter.error("\(name): failed: \(error); its previous outputs are kept")
-            return .failed(String(describing: error))
+            let message = FileProblem.describe(error)
+            reporter.error("\(name): failed: \(message); its previous outputs are kept")
+            return .failed(message)
         }
     }
 }

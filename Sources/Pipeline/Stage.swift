@@ -139,7 +139,7 @@ public final class StageContext: @unchecked Sendable {
                 let item = items[index]
                 var result: Result?
                 do { result = try body(item) } catch {
-                    recordError(item: id(item), reason: String(describing: error))
+                    recordError(item: id(item), reason: FileProblem.describe(error))
                 }
                 limiter.signal()
                 resultsLock.lock()

@@ -80,7 +80,7 @@ public struct AggregateStage: Stage {
         var files = [folder.appendingPathComponent("roc.png")]
         try roc.writePNG(to: files[0].path)
         for c in shown {
-            let file = folder.appendingPathComponent("hist_\(names[c]).png")
+            let file = try SafeName.child(folder, "hist_\(SafeName.fileName(names[c])).png")
             try Charts.histogram(name: names[c], scores: columns[c], labels: labels).writePNG(to: file.path)
             files.append(file)
         }
@@ -93,6 +93,7 @@ enum Report {
     static func html(title: String, table: [[String]], plots: [URL], maps: [URL]) -> String {
         func escape(_ s: String) -> String {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+                .replacingOccurrences(of: "\"", with: "&quot;")
         }
         func image(_ url: URL, width: Int? = nil) -> String {
             guard let data = try? Data(contentsOf: url) else { return "" }

@@ -73,8 +73,14 @@ public enum ImageProbe {
         plain(width: image.width, height: image.height, channels: image.channels, bits: image.bitsStored, id: id, format: format)
     }
 
+    /// Empty when `id` is its own file name; otherwise says that its file names are escaped.
+    static func idCheck(_ id: String, what: String) -> String {
+        SafeName.fileName(id) == id ? "" : "\(what) has characters other than letters, digits, '.', '_', '-' (or starts with '.'); its file names are escaped"
+    }
+
     static func plain(width: Int, height: Int, channels: Int, bits: Int, id: String, format: String) -> ProbedImage {
         ProbedImage(imageID: id, frame: 0, fields: [
+            "id_check": idCheck(id, what: "file stem"),
             "format": format, "rows": String(height), "columns": String(width), "frames": "1",
             "samples_per_pixel": String(channels), "bits_allocated": String(bits > 8 ? 16 : 8), "bits_stored": String(bits),
             "pixel_representation": "0", "photometric_interpretation": channels == 1 ? "MONOCHROME2" : "RGB",
@@ -91,13 +97,13 @@ public enum ImageProbe {
             let sopClass = file.string(.sopClassUID).map { " (SOP Class \($0))" } ?? ""
             throw DICOMError("no pixel data, for example a structured report or presentation state\(sopClass)")
         }
-        let info = try file.pixelInfo()
+        let info = try file.checkedPixelInfo(allFrames: request.allFrames, maxPixels: request.maxPixels)
         let frames = request.allFrames ? Array(0..<info.frames) : [0]
         for frame in frames { try file.verifyFrame(frame, maxPixels: request.maxPixels) }
         func first(_ tag: DICOMTag) -> String {
             file.string(tag)?.split(separator: "\\").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         }
-        let fields: [String: String] = [
+        var fields: [String: String] = [
             "format": "dicom", "modality": first(.modality), "body_part": first(.bodyPartExamined),
             "view_position": first(.viewPosition), "rows": String(info.rows), "columns": String(info.columns),
             "frames": String(info.frames), "samples_per_pixel": String(info.samplesPerPixel),
@@ -111,6 +117,8 @@ public enum ImageProbe {
         ]
         let uid = first(.sopInstanceUID)
         let baseID = uid.isEmpty ? stem : uid
+        fields["id_check"] = uid.isEmpty ? idCheck(stem, what: "file stem (no SOP Instance UID)")
+            : SafeName.isUID(uid) ? "" : "SOP Instance UID is not a valid UID (digits and dots, at most 64 characters); its file names are escaped"
         let patient = file.string(.patientID)?.trimmingCharacters(in: .whitespaces)
         return frames.map { frame in
             ProbedImage(imageID: request.allFrames && info.frames > 1 ? "\(baseID)_f\(frame)" : baseID, frame: frame,

@@ -26,7 +26,7 @@ public struct IngestStage: Stage {
     ]
 
     public static let columns = ["image_id", "frame", "input_dir", "path", "size", "mtime_ns", "content_hash"]
-        + ImageProbe.headerColumns + ["patient_key", "patient_id"]
+        + ImageProbe.headerColumns + ["patient_key", "patient_id", "id_check"]
     static let keyIDFile = "patient_key_id.txt"
     static let generatedSecret = "secrets/patient-key.secret"
 

@@ -21,7 +21,7 @@ enum ModelInputs {
             let id = row["image_id"] ?? ""
             guard let file = files[id] else { throw StageFailure("no normalized PNG for \(id) in normalize.csv") }
             guard let label = Int(row["label"] ?? "") else { throw StageFailure("split.csv: bad label for \(id)") }
-            return (id, label, try pixels(normalizeDirectory.appendingPathComponent(file).path, size: size))
+            return (id, label, try pixels(try SafeName.descendant(normalizeDirectory, file).path, size: size))
         }
         let images = loaded.compactMap { $0 }
         return ImageSet(size: size, pixels: images.flatMap(\.2), labels: images.map(\.1), ids: images.map(\.0))

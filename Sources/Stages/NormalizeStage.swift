@@ -64,8 +64,9 @@ public struct NormalizeStage: Stage {
         let counter = Counter()
         let rows = context.forEachItem(ingest.rows, id: { $0["image_id"] ?? "?" }) { row -> [String] in
             let id = row["image_id"] ?? ""
-            let file = "png/\(id).png"
-            let output = context.outputDirectory.appendingPathComponent(file)
+            let name = SafeName.fileName(id) + ".png"
+            let file = "png/" + name
+            let output = try SafeName.child(folder, name)
             let recipeID = Self.recipeID(settings: settings, row: row)
             if let old = previous.rows[id], old["recipe"] == recipeID, let oldFolder = previous.folder,
                link(oldFolder.appendingPathComponent(file).path, output.path) == 0 {

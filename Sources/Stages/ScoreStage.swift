@@ -74,7 +74,7 @@ public struct ScoreStage: Stage {
                     let map = result.maps[rank]
                     let strip = Strip.horizontal([Strip.grey(image, from: -1, to: 1), Strip.grey(map.reconstruction, from: -1, to: 1),
                                                   Strip.scaled(map.byScore[score]!)], size: size)
-                    let file = folder.appendingPathComponent("\(score)_\(end)_\(rank + 1)_\(test.ids[index]).png")
+                    let file = try SafeName.child(folder, "\(score)_\(end)_\(rank + 1)_\(SafeName.fileName(test.ids[index])).png")
                     try PNGCodec.writeGray(path: file.path, pixels: .uint8(strip), width: 3 * size + 2 * Strip.gap, height: size)
                 }
             }

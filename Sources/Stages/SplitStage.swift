@@ -68,7 +68,8 @@ public struct SplitStage: Stage {
         let path: String
         let patientKey: String
         var stem: String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
-        var png: String { "\(id).png" }
+        /// The PNG's name under normalize/png/ (an id's safe file name).
+        var png: String { SafeName.fileName(id) + ".png" }
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {

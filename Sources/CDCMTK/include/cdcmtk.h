@@ -61,6 +61,9 @@ int med_dcm_pixel_info(MedDcm *dcm, MedDcmPixelInfo *info, char *err, size_t err
 /// that every frame can be read without decoding; 0 otherwise.
 int med_dcm_native_pixels_complete(MedDcm *dcm, uint64_t bytes);
 /// Size in bytes of one decoded frame (rows × columns × samples × bitsAllocated/8, rounded up to even).
+/// Pixel Data as stored: native (its length in bytes) or encapsulated (the fragments' total bytes and count,
+/// the offset table left out). 1 when there is no Pixel Data.
+int med_dcm_pixel_layout(MedDcm *dcm, int *encapsulated, uint64_t *bytes, uint32_t *fragments);
 int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t errlen);
 /// Decodes one frame (0-based) into the caller's buffer: raw stored values in native byte order,
 /// one uint8 / uint16 / uint32 per sample according to bitsAllocated. Returns 0 on success.
