@@ -141,10 +141,13 @@ public enum Charts {
     /// Histograms of min–max scaled scores, normal against abnormal, each class as a fraction of its images.
     public static func histogram(name: String, scores: [Double], labels: [Int], bins: Int = 25) -> Canvas {
         var canvas = Canvas(width: 520, height: 360)
-        let low = scores.min() ?? 0, high = scores.max() ?? 1
+        let finite = scores.filter(\.isFinite)  // callers refuse non-finite scores; never trap on one here
+        let low = finite.min() ?? 0, high = finite.max() ?? 1
         let scaled = scores.map { high > low ? ($0 - low) / (high - low) : 0 }
         var counts = [[Double]](repeating: [Double](repeating: 0, count: bins), count: 2)
-        for (value, label) in zip(scaled, labels) { counts[label == 1 ? 1 : 0][min(Int(value * Double(bins)), bins - 1)] += 1 }
+        for (value, label) in zip(scaled, labels) where value.isFinite {
+            counts[label == 1 ? 1 : 0][min(max(Int(value * Double(bins)), 0), bins - 1)] += 1
+        }
         let fractions = counts.map { class_ in class_.map { $0 / max(class_.reduce(0, +), 1) } }
         let peak = max(fractions.flatMap { $0 }.max() ?? 1, 1e-9)
         let axes = UnitAxes(left: 60, top: 50, width: 400, height: 250)

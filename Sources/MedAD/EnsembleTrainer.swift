@@ -281,10 +281,15 @@ public final class EnsembleTrainer {
                 }
                 featureGradients[settings.feature] = Tensor(shape: mine.shape, data: gradient)
             }
+            let extraWeight = settings.backbone == .memae ? Double(settings.entropyWeight) : (settings.backbone == .aeu ? 1 : 0)
+            let loss = reconstruction.value + extraWeight * extra + Double(settings.repulsionWeight) * repulsion
+            // Checked before the update: a NaN step would poison the weights and every later checkpoint.
+            guard loss.isFinite else {
+                throw TrainingDiverged(learner: learner, epoch: epoch, batch: b + 1, loss: loss, lastGoodEpoch: epoch - 1)
+            }
             model.backward(reconstruction.dOutput, featureGradients: featureGradients, attentionGradient: attentionGradient, inputGradient: false)
             adam.update()
-            let extraWeight = settings.backbone == .memae ? Double(settings.entropyWeight) : (settings.backbone == .aeu ? 1 : 0)
-            sums.loss += reconstruction.value + extraWeight * extra + Double(settings.repulsionWeight) * repulsion
+            sums.loss += loss
             sums.reconstruction += reconstruction.value
             sums.repulsion += repulsion
             sums.extra += extra
@@ -314,5 +319,18 @@ public final class EnsembleTrainer {
             }
         }
         return (Metrics.auroc(scores, set.labels), Metrics.averagePrecision(scores, set.labels))
+    }
+}
+
+/// A learner whose loss became NaN or infinite. Training stops before that step's update; the checkpoint of
+/// the last finished epoch stays in the stage's cache.
+public struct TrainingDiverged: Error, CustomStringConvertible {
+    public let learner: Int, epoch: Int, batch: Int
+    public let loss: Double
+    public let lastGoodEpoch: Int
+    public var description: String {
+        let kept = lastGoodEpoch > 0 ? "the checkpoint of epoch \(lastGoodEpoch) is kept" : "no epoch had finished"
+        return "learner \(learner) diverged at epoch \(epoch), batch \(batch): the loss is \(loss); \(kept). "
+            + "Lower learning_rate (or check the inputs) and run again"
     }
 }

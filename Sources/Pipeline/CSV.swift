@@ -23,8 +23,12 @@ public enum CSV {
     }
 
     /// Parses CSV text into records (the header is the first record).
-    public static func parse(_ text: String) throws -> [[String]] {
-        var records: [[String]] = []
+    public static func parse(_ text: String) throws -> [[String]] { try parseWithLines(text).map(\.fields) }
+
+    /// Records with the line each starts on (1-based; a quoted field may span lines).
+    static func parseWithLines(_ text: String) throws -> [(fields: [String], line: Int)] {
+        var records: [(fields: [String], line: Int)] = []
+        var line = 1, recordLine = 1, quoteLine = 1
         var record: [String] = []
         var field = ""
         var inQuotes = false
@@ -36,6 +40,7 @@ public enum CSV {
             return iterator.next()
         }
         while let c = next() {
+            if c == "\n" { line += 1 }
             if inQuotes {
                 if c == "\"" {
                     if let n = next() {
@@ -45,30 +50,40 @@ public enum CSV {
                 continue
             }
             switch c {
-            case "\"" where !fieldStarted && field.isEmpty: inQuotes = true; fieldStarted = true
+            case "\"" where !fieldStarted && field.isEmpty: inQuotes = true; fieldStarted = true; quoteLine = line
             case ",": record.append(field); field = ""; fieldStarted = false
             case "\r": continue
             case "\n":
-                record.append(field); records.append(record)
-                record = []; field = ""; fieldStarted = false
+                record.append(field); records.append((record, recordLine))
+                record = []; field = ""; fieldStarted = false; recordLine = line
             default: field.unicodeScalars.append(c); fieldStarted = true
             }
         }
-        if inQuotes { throw CSVError("unterminated quoted field") }
-        if fieldStarted || !field.isEmpty || !record.isEmpty { record.append(field); records.append(record) }
+        if inQuotes { throw CSVError("line \(quoteLine): a quoted field is never closed (unterminated quote)") }
+        if fieldStarted || !field.isEmpty || !record.isEmpty { record.append(field); records.append((record, recordLine)) }
         return records
     }
 
-    /// Reads a CSV file into rows keyed by header name.
-    public static func read(_ url: URL) throws -> (header: [String], rows: [[String: String]]) {
-        let text = try String(contentsOf: url, encoding: .utf8)
-        let records = try parse(text)
-        guard let header = records.first else { throw CSVError("\(url.path): empty file, no header") }
-        let rows = try records.dropFirst().enumerated().map { index, record -> [String: String] in
-            guard record.count == header.count else {
-                throw CSVError("\(url.path): record \(index + 2) has \(record.count) fields, the header \(header.count)")
+    /// Reads a CSV file into rows keyed by header name. Every column of `requiring` must be in the header (an
+    /// upstream stage's table edited by hand, or written by another medad version, fails with the column's name);
+    /// errors name the file and line.
+    public static func read(_ url: URL, requiring: [String] = []) throws -> (header: [String], rows: [[String: String]]) {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch { throw CSVError("\(url.path): cannot read (\(FileProblem.describe(error)))") }
+        let records: [(fields: [String], line: Int)]
+        do { records = try parseWithLines(text) } catch let error as CSVError { throw CSVError("\(url.path): \(error.description)") }
+        guard let header = records.first?.fields else { throw CSVError("\(url.path): empty file, no header") }
+        if let missing = requiring.first(where: { !header.contains($0) }) {
+            throw CSVError("\(url.path): line 1: missing column '\(missing)' (the header has \(header.joined(separator: ",")))")
+        }
+        if let duplicate = header.first(where: { name in header.filter { $0 == name }.count > 1 }) {
+            throw CSVError("\(url.path): line 1: column '\(duplicate)' appears twice")
+        }
+        let rows = try records.dropFirst().map { record -> [String: String] in
+            guard record.fields.count == header.count else {
+                throw CSVError("\(url.path): line \(record.line): \(record.fields.count) fields, the header has \(header.count)")
             }
-            return Dictionary(uniqueKeysWithValues: zip(header, record))
+            return Dictionary(uniqueKeysWithValues: zip(header, record.fields))
         }
         return (header, rows)
     }

@@ -1,6 +1,7 @@
 // One run at a time per run directory: an flock on <run>/.lock. The kernel drops the lock when its
 // holder dies (even by SIGKILL), so a stale lock is simply taken over; the file says who held it.
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,9 @@ public struct LockHeldError: Error, CustomStringConvertible {
     }
 }
 
-public final class RunLock {
+public final class RunLock: Sendable {
     private let fd: Int32
+    private let released = Mutex(false)
     /// Who held the lock before, when it was left by a process that is gone.
     public let takenOverFrom: String?
 
@@ -36,10 +38,15 @@ public final class RunLock {
     }
 
     /// Releases the lock and clears the holder's note, so the next run does not report a takeover.
+    /// Idempotent: a stop signal may release it while the run's own cleanup does too.
     public func release() {
-        _ = ftruncate(fd, 0)
-        flock(fd, LOCK_UN)
-        close(fd)
+        released.withLock { done in
+            guard !done else { return }
+            done = true
+            _ = ftruncate(fd, 0)
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
     }
 
     private static func readAll(_ fd: Int32) -> String {

@@ -168,6 +168,13 @@ public final class Runner {
         directory.removeLeftoverStaging()
         reporter.attachLog(directory.logURL)
         defer { reporter.detachLog() }
+        let reporter = self.reporter, name = manifest.name
+        let stopper = StopSignals.install { signal in
+            reporter.error("run \(name) stopped by \(signal): the stages in progress keep their previous outputs; the next run redoes them")
+            reporter.detachLog()
+            lock.release()
+        }
+        defer { stopper.cancel() }
         if let previous = lock.takenOverFrom { reporter.warning("took over a stale lock left by a run that is gone (\(previous))") }
         reporter.info("run \(manifest.name) started: \(manifest.file.path), pid \(getpid()), jobs \(options.jobs)")
         let results = execute(plan, jobs: max(1, options.jobs))

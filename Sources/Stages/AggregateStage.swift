@@ -29,7 +29,7 @@ public struct AggregateStage: Stage {
 
     /// score.csv as (score names, labels, one column of values per score).
     static func readScores(_ url: URL) throws -> (names: [String], labels: [Int], columns: [[Double]], ids: [String]) {
-        let table = try CSV.read(url)
+        let table = try CSV.read(url, requiring: ["image_id", "label"])
         let names = table.header.filter { $0 != "image_id" && $0 != "label" }
         var labels: [Int] = [], ids: [String] = []
         var columns = [[Double]](repeating: [], count: names.count)

@@ -36,7 +36,7 @@ public struct ComparisonReport {
             } else {
                 dataset = "?"
             }
-            for row in try CSV.read(aggregate.folder.appendingPathComponent("aggregate.csv")).rows {
+            for row in try CSV.read(aggregate.folder.appendingPathComponent("aggregate.csv"), requiring: ["score", "auroc", "ap"]).rows {
                 guard let score = row["score"], let auroc = Double(row["auroc"] ?? ""), let ap = Double(row["ap"] ?? "") else { continue }
                 entries.append(Entry(method: "\(settings.method.rawValue) \(settings.backbone.rawValue)", score: score, dataset: dataset,
                                      seed: settings.seed, auroc: auroc, ap: ap))

@@ -22,6 +22,8 @@ public struct IngestStage: Stage {
         ParameterSpec("secret_file", .path, optional: "file holding the secret for patient keys"),
         ParameterSpec("secret_env", .string, optional: "environment variable holding the secret for patient keys"),
         ParameterSpec("keep_patient_ids", .bool, default: .bool(false), help: "also write raw Patient IDs (a warning is logged)"),
+        ParameterSpec("follow_symlinks", .bool, default: .bool(false),
+                      help: "follow symbolic links that stay inside the input folders (loops are detected); otherwise each link is an error row"),
         ParameterSpec("decode_timeout", .double(0.1...86_400), default: .double(120), help: "seconds one file may take to decode before its worker is killed"),
     ]
 
@@ -80,7 +82,12 @@ public struct IngestStage: Stage {
         let keepIDs = parameters.bool("keep_patient_ids")
         if keepIDs { context.warn("keep_patient_ids is on: raw Patient IDs are written to ingest.csv") }
 
-        let files = try roots.flatMap { try walk($0) }
+        var files: [Found] = []
+        for root in roots {
+            let (found, problems) = try walk(root, allRoots: roots)
+            files += found
+            for problem in problems { context.recordError(item: problem.item, reason: problem.reason) }
+        }
         let previous = previousRows(context, keyID: keyID)
         let workers = try DecoderWorkers(timeout: parameters.double("decode_timeout"))
         let request = { (path: String) in
@@ -180,26 +187,66 @@ public struct IngestStage: Stage {
         return secret
     }
 
-    /// Files below `root` that pass the include and exclude patterns, in path order.
-    func walk(_ root: URL) throws -> [Found] {
+    /// Files below `root` that pass the include and exclude patterns, in path order, and the entries that could
+    /// not be taken (each becomes an error row): symbolic links unless `follow_symlinks`, links that leave the
+    /// input folders or loop, unreadable folders. Hidden files and folders are skipped.
+    func walk(_ root: URL, allRoots: [URL]) throws -> (found: [Found], problems: [(item: String, reason: String)]) {
         let include = parameters.strings("include"), exclude = parameters.strings("exclude")
+        let follow = parameters.bool("follow_symlinks")
         func matches(_ patterns: [String], _ relative: String) -> Bool {
             let name = (relative as NSString).lastPathComponent
             return patterns.contains { fnmatch($0, $0.contains("/") ? relative : name, 0) == 0 }
         }
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey],
-                                                          options: [.skipsHiddenFiles]) else {
-            throw StageFailure("cannot read input folder \(root.path)")
-        }
+        let insideRoots = allRoots.map { $0.resolvingSymlinksInPath().standardizedFileURL.path }
+        func isInside(_ path: String) -> Bool { insideRoots.contains { path == $0 || path.hasPrefix($0 + "/") } }
         var found: [Found] = []
-        let prefix = root.standardizedFileURL.path + "/"
-        while let url = walker.nextObject() as? URL {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-            let path = url.standardizedFileURL.path
-            let relative = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : url.lastPathComponent
-            if matches(include, relative) && !matches(exclude, relative) { found.append(Found(root: root, relative: relative)) }
+        var problems: [(item: String, reason: String)] = []
+        var visited = Set<[UInt64]>()  // (device, inode) of every folder entered: a link back up is a loop
+        func identity(_ path: String) -> [UInt64]? {
+            var info = stat()
+            return stat(path, &info) == 0 ? [UInt64(info.st_dev), UInt64(info.st_ino)] : nil
         }
-        return found.sorted { $0.relative < $1.relative }
+        func visit(_ folder: URL, _ relative: String) {
+            guard let id = identity(folder.path), visited.insert(id).inserted else {
+                problems.append((relative, "symbolic link loop: this folder was already walked; not followed again"))
+                return
+            }
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
+                problems.append((relative.isEmpty ? root.path : relative, "cannot read folder: \(FileProblem.describe(error))"))
+                return
+            }
+            for name in names.sorted() where !name.hasPrefix(".") {
+                let url = folder.appendingPathComponent(name)
+                let path = relative.isEmpty ? name : relative + "/" + name
+                var info = stat()
+                guard lstat(url.path, &info) == 0 else { continue }
+                var type = info.st_mode & S_IFMT
+                if type == S_IFLNK {
+                    guard follow else {
+                        problems.append((path, "symbolic link, not followed (follow_symlinks: true follows links that stay inside the input folders)"))
+                        continue
+                    }
+                    let target = url.resolvingSymlinksInPath().standardizedFileURL.path
+                    guard stat(url.path, &info) == 0 else {
+                        problems.append((path, "symbolic link to a missing target, or a loop of links"))
+                        continue
+                    }
+                    guard isInside(target) else {
+                        problems.append((path, "symbolic link to \(target), outside the input folders; not followed"))
+                        continue
+                    }
+                    type = info.st_mode & S_IFMT
+                }
+                if type == S_IFDIR {
+                    visit(url, path)
+                } else if type == S_IFREG, matches(include, path), !matches(exclude, path) {
+                    found.append(Found(root: root, relative: path))
+                }
+            }
+        }
+        visit(root, "")
+        return (found.sorted { $0.relative < $1.relative }, problems)
     }
 
     /// The last run's rows by file, when its patient keys came from the same secret.

@@ -56,7 +56,7 @@ public struct NormalizeStage: Stage {
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {
-        let ingest = try CSV.read(try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"))
+        let ingest = try CSV.read(try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"), requiring: IngestStage.columns)
         let folder = context.outputDirectory.appendingPathComponent("png")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let previous = previousRows(context)

@@ -48,6 +48,11 @@ public struct ScoreStage: Stage {
         for start in stride(from: 0, to: test.count, by: batchSize) {
             let scores = try AnomalyScorer.score(test.batch(start..<min(start + batchSize, test.count)), learners: learners)
             names = scores.names
+            for (offset, values) in scores.values.enumerated() {
+                if let column = values.firstIndex(where: { !$0.isFinite }) {
+                    throw StageFailure("image \(test.ids[start + offset]): score \(names[column]) is \(values[column]) (non-finite); the learners or the image hold extreme values")
+                }
+            }
             rows += scores.values
             context.progress(done: rows.count, total: test.count)
         }
@@ -88,12 +93,13 @@ enum Strip {
 
     /// Values in [low, high] to 0…255, clamped.
     static func grey(_ values: [Float], from low: Float, to high: Float) -> [UInt8] {
-        values.map { UInt8(clamping: Int(((($0 - low) / (high - low)) * 255).rounded())) }
+        values.map { $0.isFinite ? UInt8(clamping: Int(((($0 - low) / (high - low)) * 255).rounded())) : 0 }
     }
 
     /// Min–max scaled to 0…255 (a flat map is black).
     static func scaled(_ values: [Float]) -> [UInt8] {
-        let low = values.min() ?? 0, high = values.max() ?? 0
+        let finite = values.filter(\.isFinite)
+        let low = finite.min() ?? 0, high = finite.max() ?? 0
         return high > low ? grey(values, from: low, to: high) : [UInt8](repeating: 0, count: values.count)
     }
 

@@ -96,8 +96,10 @@ public struct SplitStage: Stage {
 
     /// ingest.csv joined with normalize.csv: only images that have a PNG can be split.
     func loadImages(_ context: StageContext) throws -> [Image] {
-        let ingest = try CSV.read(try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv")).rows
-        let normalized = Set(try CSV.read(try context.upstream(ofKind: NormalizeStage.kind).appendingPathComponent("normalize.csv")).rows.map { $0["image_id"] ?? "" })
+        let ingest = try CSV.read(try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"),
+                                  requiring: ["image_id", "path", "patient_key"]).rows
+        let normalized = Set(try CSV.read(try context.upstream(ofKind: NormalizeStage.kind).appendingPathComponent("normalize.csv"),
+                                          requiring: ["image_id"]).rows.map { $0["image_id"] ?? "" })
         return ingest.filter { normalized.contains($0["image_id"] ?? "") }
             .map { Image(id: $0["image_id"]!, path: $0["path"] ?? "", patientKey: $0["patient_key"] ?? "") }
             .sorted { $0.id < $1.id }

@@ -12,7 +12,7 @@ final class CSVTests: XCTestCase {
     func testReadRejectsRaggedRows() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ragged-\(UUID()).csv")
         try "a,b\n1,2\n3\n".write(to: url, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try CSV.read(url)) { XCTAssertTrue("\($0)".contains("record 3 has 1 fields")) }
+        XCTAssertThrowsError(try CSV.read(url)) { XCTAssertTrue("\($0)".contains("line 3: 1 fields")) }
     }
 
     func testAtomicWriteLeavesNoTemporaryFiles() throws {
