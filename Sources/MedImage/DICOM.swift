@@ -173,7 +173,7 @@ public final class DICOMFile {
     /// The pixel module, checked before anything is allocated: every value inside the standard's (PS3.3 C.7.6.3)
     /// and medad's range, the samples of the frames to be decoded (`allFrames`: every frame; else the first) within
     /// `maxPixels`, and the claimed frames present in the file: native Pixel Data at least frames × frame bytes
-    /// long, encapsulated Pixel Data with a fragment for every frame (a fragment never holds two frames).
+    /// long (and no longer, but for the pad byte), encapsulated Pixel Data with a fragment for every frame (a fragment never holds two frames).
     public func checkedPixelInfo(allFrames: Bool, maxPixels: Int) throws -> DICOMPixelInfo {
         let info = try pixelInfo()
         guard info.rows > 0, info.columns > 0 else { throw DICOMError("empty image (Rows \(info.rows), Columns \(info.columns))") }
@@ -213,7 +213,9 @@ public final class DICOMFile {
             // YBR_FULL_422 stores two luminance and two chrominance samples for every two pixels.
             let samplesStored = photometric == "YBR_FULL_422" ? UInt64(info.rows) * UInt64(info.columns) * 2 : perFrame
             let needed = samplesStored * UInt64(info.bitsAllocated / 8) * UInt64(info.frames)
-            guard bytes >= needed else {
+            // Exactly that many, plus the pad byte of an odd length: more data than the header accounts for
+            // means its Rows, Columns or Bits Allocated are wrong, and reading it would shear the image.
+            guard bytes == needed || bytes == needed + 1 && needed % 2 == 1 else {
                 throw DICOMError("the header claims \(info.frames) frame(s) of \(info.columns)×\(info.rows)×\(info.samplesPerPixel) at \(info.bitsAllocated) bits (\(needed) bytes), Pixel Data holds \(bytes)")
             }
         }
@@ -235,6 +237,10 @@ public final class DICOMFile {
         }
         if syntax == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8 {
             return try checked(JPEGCodec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG")
+        }
+        if syntax == DICOMTransferSyntax.rle.uid {
+            try RLEFrame.check(encapsulatedFrame(index), rows: info.rows, columns: info.columns,
+                               segments: info.samplesPerPixel * info.bitsAllocated / 8)
         }
         var frameSize: UInt32 = 0
         let (sizeStatus, sizeError) = withErrorBuffer { med_dcm_frame_size(handle, &frameSize, $0, errorCapacity) }

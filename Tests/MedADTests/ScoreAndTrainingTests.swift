@@ -77,4 +77,41 @@ final class ScoreAndTrainingTests: XCTestCase {
             XCTAssertEqual(whole.records[0].repulsion, 0)
         }
     }
+
+    /// A NaN enters through one image that epoch 1 leaves out (its last, incomplete batch) and epoch 2 uses: training
+    /// stops in epoch 2 before updating, names learner, epoch and batch, and epoch 1's checkpoint stays.
+    func testDivergenceStopsWithItsPlaceAndKeepsTheLastGoodCheckpoint() throws {
+        var s = settings(.ae)
+        s.learners = 1
+        var set = images(20, seed: 3)
+        let probe = try EnsembleTrainer(settings: s, train: set, validation: nil)
+        let used = { (epoch: Int) in Set(probe.order(learner: 0, epoch: epoch).prefix(16)) }  // 2 batches of 8
+        let poisoned = try XCTUnwrap((0..<20).first { !used(1).contains($0) && used(2).contains($0) })
+        var pixels = set.pixels
+        pixels[poisoned * 256 + 17] = .nan
+        set = ImageSet(size: 16, pixels: pixels, labels: set.labels, ids: set.ids)
+        let store = MemoryStore()
+        XCTAssertThrowsError(try EnsembleTrainer(settings: s, train: set, validation: nil).run(store: store)) { error in
+            let diverged = error as? TrainingDiverged
+            XCTAssertEqual(diverged?.learner, 0)
+            XCTAssertEqual(diverged?.epoch, 2)
+            XCTAssertTrue(diverged?.loss.isNaN ?? false)
+            XCTAssertTrue("\(error)".contains("the checkpoint of epoch 1 is kept"), "\(error)")
+        }
+        XCTAssertEqual(store.saved[0]?.epoch, 1)
+        let weights = try XCTUnwrap(store.saved[0]?.tensors)
+        for case .float32(let t) in weights.values { XCTAssertTrue(t.data.allSatisfy(\.isFinite), "the kept checkpoint is finite") }
+    }
+
+    /// Weights holding NaN (a diverged or damaged file) are refused where they load, naming the tensor.
+    func testNonFiniteWeightsAreRefusedByName() throws {
+        let model = AutoEncoder(settings(.ae).modelConfig, seed: 1)
+        var state = model.stateDict()
+        guard case .float32(var t) = state["en_block2.model.0.weight"] else { return XCTFail("no en_block2 weight") }
+        t.data[3] = .infinity
+        state["en_block2.model.0.weight"] = .float32(t)
+        XCTAssertThrowsError(try AutoEncoder(settings(.ae).modelConfig, seed: 2).load(state)) { error in
+            XCTAssertTrue("\(error)".contains("'en_block2.model.0.weight' holds a non-finite value (inf at index 3)"), "\(error)")
+        }
+    }
 }
