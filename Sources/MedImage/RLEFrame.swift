@@ -4,7 +4,7 @@
 // reads the segment table and counts each segment's decoded bytes first, without decoding into memory.
 enum RLEFrame {
     /// Throws unless the frame has `segments` segments (samples × bytes per sample) inside it, each decoding to
-    /// exactly rows × columns bytes.
+    /// rows × columns bytes (or one more: a pad byte).
     static func check(_ frame: [UInt8], rows: Int, columns: Int, segments: Int) throws {
         func word(_ index: Int) -> Int {
             (0..<4).reduce(0) { $0 | Int(frame[index * 4 + $1]) << (8 * $1) }
@@ -31,7 +31,8 @@ enum RLEFrame {
                     input += n == -128 ? 1 : 2
                 }
             }
-            guard decoded == expected else {
+            // Encoders may pad an odd segment with one more byte (DCMTK's does): that is not a disagreement.
+            guard decoded == expected || decoded == expected + 1 else {
                 throw DICOMError("RLE segment \(s + 1) decodes to \(decoded < expected + 2 ? String(decoded) : "more than \(expected)") bytes; Rows × Columns is \(rows)×\(columns) = \(expected)")
             }
         }
