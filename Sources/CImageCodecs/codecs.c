@@ -340,7 +340,9 @@ int med_j2k_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDeco
     opj_set_default_decoder_parameters(&parameters);
     opj_image_t *image = NULL;
     int status = 1;
-    if (!opj_setup_decoder(codec, &parameters) || !opj_read_header(stream, codec, &image)) {
+    // Strict mode: a truncated codestream is an error, not a partial decode padded with zeros.
+    if (!opj_setup_decoder(codec, &parameters) || !opj_decoder_set_strict_mode(codec, OPJ_TRUE) ||
+        !opj_read_header(stream, codec, &image)) {
         snprintf(err, errlen, "corrupt JPEG 2000 header: %s", message[0] ? message : "unreadable");
         goto done;
     }

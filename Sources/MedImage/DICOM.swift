@@ -241,6 +241,12 @@ public final class DICOMFile {
         if syntax == DICOMTransferSyntax.rle.uid {
             try RLEFrame.check(encapsulatedFrame(index), rows: info.rows, columns: info.columns,
                                segments: info.samplesPerPixel * info.bitsAllocated / 8)
+        } else if syntax.hasPrefix("1.2.840.10008.1.2.4.") {  // the JPEG family DCMTK decodes (lossless, extended, JPEG-LS)
+            let stream = try JPEGFrameHeader.dimensions(encapsulatedFrame(index))
+            // A JPEG stream's height may be 0 when a DNL marker gives it later; then the decoder's own check stands.
+            guard stream.width == info.columns, stream.height == info.rows || stream.height == 0, stream.components == info.samplesPerPixel else {
+                throw DICOMError("JPEG stream holds \(stream.width)×\(stream.height)×\(stream.components), the header says \(info.columns)×\(info.rows)×\(info.samplesPerPixel)")
+            }
         }
         var frameSize: UInt32 = 0
         let (sizeStatus, sizeError) = withErrorBuffer { med_dcm_frame_size(handle, &frameSize, $0, errorCapacity) }

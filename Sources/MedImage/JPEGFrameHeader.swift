@@ -1,0 +1,25 @@
+// The frame header (SOF) of a JPEG or JPEG-LS stream: its height, width and components. DCMTK's lossless JPEG
+// and JPEG-LS decoders fill a buffer sized from the DICOM header, so a stream of 64 rows under a header that
+// says 65 decodes with a made-up row and no warning; comparing the SOF with the header first refuses it.
+enum JPEGFrameHeader {
+    /// (height, width, components) of the first SOF segment, walking marker segments from SOI.
+    static func dimensions(_ stream: [UInt8]) throws -> (height: Int, width: Int, components: Int) {
+        guard stream.count >= 4, stream[0] == 0xFF, stream[1] == 0xD8 else { throw DICOMError("JPEG stream does not start with SOI") }
+        var index = 2
+        while index + 4 <= stream.count {
+            guard stream[index] == 0xFF else { throw DICOMError("JPEG stream has no marker at byte \(index) before its frame header") }
+            let marker = stream[index + 1]
+            if marker == 0xFF { index += 1; continue }  // fill byte
+            let length = Int(stream[index + 2]) << 8 | Int(stream[index + 3])
+            // SOF0–SOF15 (but DHT C4, JPG C8 and DAC CC) and JPEG-LS's SOF55 (F7).
+            if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) || marker == 0xF7 {
+                guard length >= 8, index + 10 <= stream.count else { throw DICOMError("JPEG frame header is cut short") }
+                return (Int(stream[index + 5]) << 8 | Int(stream[index + 6]), Int(stream[index + 7]) << 8 | Int(stream[index + 8]),
+                        Int(stream[index + 9]))
+            }
+            guard length >= 2 else { throw DICOMError("JPEG marker segment of length \(length) at byte \(index)") }
+            index += 2 + length
+        }
+        throw DICOMError("JPEG stream without a frame header (SOF)")
+    }
+}
