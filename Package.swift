@@ -55,10 +55,10 @@ let package = Package(
         .executableTarget(name: "medad-bench-nn", dependencies: ["MedNN"], path: "bench/nn"),
 
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"]),
+        .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"], exclude: ["Fixtures"]),
         .testTarget(name: "MedADTests", dependencies: ["MedAD", "MedNN", "Pipeline"]),
-        .testTarget(name: "MedNNTests", dependencies: ["MedNN"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "MedNN", "medad"]),
+        .testTarget(name: "MedNNTests", dependencies: ["MedNN"], exclude: ["Fixtures"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "MedNN", "medad"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -58,7 +58,14 @@ public final class Reporter: @unchecked Sendable {
         // Item failures are listed in errors.csv; the log gets them too, the terminal only the count.
         lock.lock()
         defer { lock.unlock() }
-        writeLog("\(timestamp.string(from: Date())) WARN \(stage): \(item): \(reason)\n")
+        writeLog("\(timestamp.string(from: Date())) WARN \(stage): \(Self.oneLine(item)): \(Self.oneLine(reason))\n")
+    }
+
+    /// Control characters (a newline or an escape sequence inside a file's identifier) written as \u{…}, so that
+    /// one message is one line and cannot forge log lines or drive the terminal.
+    static func oneLine(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
+        return String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())
     }
 
     func stageStarted(_ stage: String) {
@@ -89,6 +96,7 @@ public final class Reporter: @unchecked Sendable {
     private func emit(_ level: String, _ message: String, isError: Bool) {
         lock.lock()
         defer { lock.unlock() }
+        let message = Self.oneLine(message)
         let line = "\(timestamp.string(from: Date())) \(level) \(message)\n"
         writeLog(line)
         switch mode {

@@ -1,6 +1,7 @@
 // Plans a run (which stages are fresh, which run and why), then executes the DAG: independent stages
 // at the same time, each committed atomically, a failure stopping only its dependants.
 import Foundation
+import Synchronization
 
 public struct RunOptions: Sendable {
     /// `--stage`: run exactly these, from the upstream outputs on disk.
@@ -202,53 +203,49 @@ public final class Runner {
     /// Runs the planned stages as a DAG on Dispatch. Returns results in plan order.
     func execute(_ plan: [PlannedStage], jobs: Int) -> [(stage: String, result: StageResult)] {
         let limiter = DispatchSemaphore(value: jobs)
-        let stateLock = NSLock()
         let finishedSignal = DispatchSemaphore(value: 0)
-        var results: [String: StageResult] = [:]
+        // Written by the stages' threads as they finish; `launched` and `running` belong to this loop alone.
+        let results = Mutex<[String: StageResult]>([:])
         var launched = Set<String>()
         let inPlan = Set(plan.map(\.declaration.name))
 
         for stage in plan where !stage.willRun {
             reporter.info(describe(stage, dryRun: false))
-            results[stage.declaration.name] = .skipped
+            results.withLock { $0[stage.declaration.name] = .skipped }
         }
         var running = 0
         while true {
-            stateLock.lock()
             var toLaunch: [PlannedStage] = []
-            for stage in plan where results[stage.declaration.name] == nil && !launched.contains(stage.declaration.name) {
-                let parents = stage.declaration.after.filter(inPlan.contains)
-                if let bad = parents.first(where: { p in
-                    switch results[p] { case .failed?, .blocked?: return true; default: return false }
-                }) {
-                    results[stage.declaration.name] = .blocked(by: bad)
-                    reporter.error("\(stage.declaration.name): not run, because '\(bad)' did not finish")
-                    continue
-                }
-                if parents.allSatisfy({ results[$0] != nil }) {
-                    launched.insert(stage.declaration.name)
-                    toLaunch.append(stage)
+            results.withLock { results in
+                for stage in plan where results[stage.declaration.name] == nil && !launched.contains(stage.declaration.name) {
+                    let parents = stage.declaration.after.filter(inPlan.contains)
+                    if let bad = parents.first(where: { p in
+                        switch results[p] { case .failed?, .blocked?: return true; default: return false }
+                    }) {
+                        results[stage.declaration.name] = .blocked(by: bad)
+                        reporter.error("\(stage.declaration.name): not run, because '\(bad)' did not finish")
+                        continue
+                    }
+                    if parents.allSatisfy({ results[$0] != nil }) {
+                        launched.insert(stage.declaration.name)
+                        toLaunch.append(stage)
+                    }
                 }
             }
             running += toLaunch.count
-            let idle = running == 0
-            stateLock.unlock()
-            if idle { break }
+            if running == 0 { break }
             for stage in toLaunch {
                 DispatchQueue.global().async {
                     let result = self.runStage(stage, limiter: limiter, jobs: jobs)
-                    stateLock.lock()
-                    results[stage.declaration.name] = result
-                    stateLock.unlock()
+                    results.withLock { $0[stage.declaration.name] = result }
                     finishedSignal.signal()
                 }
             }
             finishedSignal.wait()
-            stateLock.lock()
             running -= 1
-            stateLock.unlock()
         }
-        return plan.map { ($0.declaration.name, results[$0.declaration.name] ?? .blocked(by: "?")) }
+        let final = results.withLock { $0 }
+        return plan.map { ($0.declaration.name, final[$0.declaration.name] ?? .blocked(by: "?")) }
     }
 
     func runStage(_ planned: PlannedStage, limiter: DispatchSemaphore, jobs: Int) -> StageResult {

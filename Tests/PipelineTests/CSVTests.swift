@@ -23,3 +23,11 @@ final class CSVTests: XCTestCase {
         XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("x.csv"), encoding: .utf8), "a\n2\n")
     }
 }
+
+final class LogLineTests: XCTestCase {
+    /// An identifier with a newline or an escape sequence stays on one log line and cannot drive the terminal.
+    func testControlCharactersAreWrittenAsEscapes() {
+        XCTAssertEqual(Reporter.oneLine("a\nb\u{1B}[2J\tc"), "a\\u{a}b\\u{1b}[2J\\u{9}c")
+        XCTAssertEqual(Reporter.oneLine("plain: ü <x>"), "plain: ü <x>")
+    }
+}

@@ -165,6 +165,9 @@ final class HardeningTests: XCTestCase, MedadCLI {
             XCTAssertTrue(result.output.contains("t.yaml:2: run_dir:") && result.output.contains(words), "\(runDir): \(result.output)")
         }
         XCTAssertEqual(try String(contentsOf: url("in/precious.txt"), encoding: .utf8), "precious")
+        let long = try medad("run", try ingestManifest(runDir: String(repeating: "a", count: 300)))
+        XCTAssertTrue(long.code == 1 && long.output.contains("t.yaml:2: run_dir: cannot create the run directory")
+                      && long.output.contains("not valid here (too long"), long.output)
         // An empty folder is taken and marked; later runs know it by its marker.
         try FileManager.default.createDirectory(at: url("empty"), withIntermediateDirectories: true)
         XCTAssertEqual(try medad("run", try ingestManifest(runDir: "empty")).code, 0)
