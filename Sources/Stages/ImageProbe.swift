@@ -9,6 +9,10 @@ public struct ProbeRequest: Codable, Sendable {
     public var path: String
     public var allFrames: Bool
     public var maxPixels: Int
+
+    public init(path: String, allFrames: Bool, maxPixels: Int) {
+        (self.path, self.allFrames, self.maxPixels) = (path, allFrames, maxPixels)
+    }
 }
 
 /// One image (a file, or one frame of a multi-frame file) and its ingest.csv fields.
