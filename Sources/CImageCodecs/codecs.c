@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void set_error(char *err, size_t errlen, const char *message) {
     if (err == NULL || errlen == 0) return;
@@ -101,6 +102,19 @@ int med_png_read(const char *path, uint64_t maxPixels, MedDecoded *out, char *er
     if (bitDepth == 16 && !bigEndianHost) png_set_swap(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
+    // zlib expands at most about 1032:1, so a file this small cannot hold the pixels its header claims: refuse
+    // before allocating them (a 100-byte file claiming 9000x9000 RGB would otherwise cost 486 MB first).
+    {
+        struct stat status;
+        uint64_t claimed = (uint64_t)png_get_rowbytes(png, info) * height;
+        if (fstat(fileno(file), &status) == 0 && claimed > (uint64_t)status.st_size * 1032 + 65536) {
+            snprintf(err, errlen, "corrupt PNG: the header claims %ux%u (%llu bytes of pixels), more than a %lld-byte file can hold",
+                     (unsigned)width, (unsigned)height, (unsigned long long)claimed, (long long)status.st_size);
+            png_destroy_read_struct(&png, &info, NULL);
+            fclose(file);
+            return 1;
+        }
+    }
     out->width = width;
     out->height = height;
     out->channels = png_get_channels(png, info);
@@ -214,6 +228,17 @@ int med_jpeg_decode_scaled(const uint8_t *data, size_t size, uint64_t maxPixels,
     if (too_large(cinfo.image_width, cinfo.image_height, maxPixels, err, errlen)) {
         jpeg_destroy_decompress(&cinfo);
         return 1;
+    }
+    // Sequential Huffman coding spends at least 2 bits on every 8x8 block (a DC code and an end-of-block code),
+    // so the stream bounds the size it can hold: refuse a header claiming more before allocating for it.
+    if (!cinfo.progressive_mode && !cinfo.arith_code) {
+        uint64_t blocks = ((uint64_t)cinfo.image_width + 7) / 8 * (((uint64_t)cinfo.image_height + 7) / 8);
+        if ((uint64_t)size * 4 < blocks) {
+            snprintf(err, errlen, "corrupt JPEG stream: the header claims %ux%u, which needs at least %llu bytes of coded data; the stream has %zu",
+                     (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, (unsigned long long)(blocks / 4), size);
+            jpeg_destroy_decompress(&cinfo);
+            return 1;
+        }
     }
     if (fullWidth) *fullWidth = cinfo.image_width;
     if (fullHeight) *fullHeight = cinfo.image_height;

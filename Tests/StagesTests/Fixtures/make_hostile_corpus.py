@@ -157,7 +157,10 @@ def main():
     data = bytearray(jpeg_bytes(16))
     sof = data.index(b"\xff\xc0")
     data[sof + 5:sof + 9] = struct.pack(">HH", 9000, 9000)
-    raw("claims_sof_9000.jpg", bytes(data), "3 size claims", "error", "corrupt JPEG")
+    raw("claims_sof_9000.jpg", bytes(data), "3 size claims", "error", "needs at least")
+    ihdr = struct.pack(">IIBBBBB", 5000, 5000, 16, 2, 0, 0, 0)  # 5000x5000 RGB, 16 bits: 150 MB claimed by 60 bytes
+    raw("claims_ihdr_5000_rgb16.png", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + png_chunk(b"IEND", b""), "3 size claims", "error", "more than a")
     ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 0, 0, 0, 0)
     raw("claims_ihdr_60000.png", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
         + png_chunk(b"IEND", b""), "3 size claims", "error", "exceed the limit")
