@@ -274,7 +274,8 @@ final class HardeningTests: XCTestCase, MedadCLI {
 
     // MARK: 5: numbers
 
-    func testNonFiniteWeightsAreAStageErrorNotATrap() throws {
+    /// Also: an id edited by hand into split.csv and normalize.csv reaches score's map names and the report escaped.
+    func testHandEditedIdsThroughScoreAndNonFiniteWeightsAreAStageErrorNotATrap() throws {
         let manifest = try write("""
         name: t
         run_dir: run
@@ -290,10 +291,23 @@ final class HardeningTests: XCTestCase, MedadCLI {
             kind: train
             after: [split, normalize]
             params: {learners: 2, epochs: 1, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16}
-          score: {kind: score, after: [train, split, normalize], params: {maps: 1}}
+          score: {kind: score, after: [train, split, normalize], params: {maps: 8}}
           aggregate: {kind: aggregate, after: [score], params: {resamples: 20}}
         """)
         XCTAssertEqual(try medad("run", manifest).code, 0)
+        let test = try XCTUnwrap(try table("run/split/split.csv").first { $0["part"] == "test" }?["image_id"])
+        for csv in ["run/split/split.csv", "run/normalize/normalize.csv"] {
+            let text = try String(contentsOf: url(csv), encoding: .utf8).replacingOccurrences(of: "\(test),", with: "../../x<y>,")
+            try text.write(to: url(csv), atomically: true, encoding: .utf8)
+        }
+        let rescored = try medad("run", manifest, "--from", "score")
+        XCTAssertEqual(rescored.code, 0, rescored.output)
+        XCTAssertTrue(try table("run/score/score.csv").contains { $0["image_id"] == "../../x<y>" })
+        let maps = try FileManager.default.contentsOfDirectory(atPath: url("run/score/maps").path)
+        XCTAssertTrue(maps.contains { $0.hasSuffix("_%2E.%2F..%2Fx%3Cy%3E.png") }, "\(maps)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: url("x<y>.png").path))
+        let report = try String(contentsOf: url("run/aggregate/report.html"), encoding: .utf8)
+        XCTAssertFalse(report.contains("x<y>"), "ids reach the report escaped")
         let file = url("run/train/models/learner_1.safetensors")
         let stored = try SafeTensors.read(file)
         var tensors = stored.tensors
