@@ -223,6 +223,7 @@ public struct IngestStage: Stage {
                 guard lstat(url.path, &info) == 0 else { continue }
                 var type = info.st_mode & S_IFMT
                 if type == S_IFLNK {
+                    if matches(exclude, path) { continue }  // a link the patterns leave out is not reported
                     guard follow else {
                         problems.append((path, "symbolic link, not followed (follow_symlinks: true follows links that stay inside the input folders)"))
                         continue
