@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-300}"
 swift build -c release --product medad-fuzz --scratch-path .build-fuzz \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld -Xcc -fsanitize=address -Xcxx -fsanitize=address
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld -Xcc -fsanitize=fuzzer-no-link,address -Xcxx -fsanitize=fuzzer-no-link,address
 work=bench/.fuzz
 mkdir -p "$work/corpus" "$work/crashes"
 cp -n Tests/StagesTests/Fixtures/hostile/* Tests/MedImageTests/Fixtures/*.dcm Tests/MedImageTests/Fixtures/*.png \
