@@ -315,21 +315,15 @@ static OPJ_BOOL memory_seek(OPJ_OFF_T position, void *user) {
     return OPJ_TRUE;
 }
 
-static void j2k_error(const char *message, void *user) {
+// OpenJPEG's messages end in a newline; the first one is kept, without it.
+static void j2k_keep_first(const char *message, void *user) {
     char *buffer = (char *)user;
-    if (buffer[0] == '\0') snprintf(buffer, 256, "%s", message);
+    if (buffer[0] != '\0') return;
+    snprintf(buffer, 256, "%s", message);
+    size_t n = strlen(buffer);
+    while (n > 0 && (buffer[n - 1] == '\n' || buffer[n - 1] == ' ')) buffer[--n] = '\0';
 }
 
-// OpenJPEG warns when a stream is shorter than its headers say or a tile part is inconsistent, and then decodes
-// what it has: the first warning is kept and makes the decode fail.
-static void j2k_warning(const char *message, void *user) {
-    char *buffer = (char *)user;
-    if (buffer[0] == '\0') {
-        snprintf(buffer, 256, "%s", message);
-        size_t n = strlen(buffer);
-        while (n > 0 && (buffer[n - 1] == '\n' || buffer[n - 1] == ' ')) buffer[--n] = '\0';
-    }
-}
 
 static void j2k_quiet(const char *message, void *user) {
     (void)message;
@@ -358,8 +352,10 @@ int med_j2k_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDeco
     opj_stream_set_skip_function(stream, memory_skip);
     opj_stream_set_seek_function(stream, memory_seek);
     opj_codec_t *codec = opj_create_decompress(format);
-    opj_set_error_handler(codec, j2k_error, message);
-    opj_set_warning_handler(codec, j2k_warning, warning);
+    opj_set_error_handler(codec, j2k_keep_first, message);
+    // OpenJPEG warns when a stream is shorter than its headers say or a tile part is inconsistent, and then
+    // decodes what it has: the first warning makes the decode fail.
+    opj_set_warning_handler(codec, j2k_keep_first, warning);
     opj_set_info_handler(codec, j2k_quiet, NULL);
     opj_dparameters_t parameters;
     opj_set_default_decoder_parameters(&parameters);

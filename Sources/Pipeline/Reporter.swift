@@ -63,7 +63,7 @@ public final class Reporter: @unchecked Sendable {
 
     /// Control characters (a newline or an escape sequence inside a file's identifier) written as \u{…}, so that
     /// one message is one line and cannot forge log lines or drive the terminal.
-    static func oneLine(_ text: String) -> String {
+    public static func oneLine(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
         return String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())
     }

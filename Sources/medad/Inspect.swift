@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MedImage
+import Pipeline
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +25,8 @@ struct Inspect: ParsableCommand {
         ]
         print("file: \(file)")
         print("transfer syntax: \(dicom.transferSyntaxUID)")
-        for (label, tag) in fields { print("\(label) \(tag): \(dicom.string(tag) ?? "-")") }
+        // Header text is the file's: control characters are shown escaped, never sent to the terminal.
+        for (label, tag) in fields { print("\(label) \(tag): \(Reporter.oneLine(dicom.string(tag) ?? "-"))") }
         for tag in DICOMTag.patientIdentifying.sorted(by: { ($0.group, $0.element) < ($1.group, $1.element) }) {
             print("\(tag): \(dicom.string(tag) == nil ? "absent" : "present (hidden)")")
         }
