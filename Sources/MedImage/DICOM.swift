@@ -242,10 +242,15 @@ public final class DICOMFile {
             try RLEFrame.check(encapsulatedFrame(index), rows: info.rows, columns: info.columns,
                                segments: info.samplesPerPixel * info.bitsAllocated / 8)
         } else if syntax.hasPrefix("1.2.840.10008.1.2.4.") {  // the JPEG family DCMTK decodes (lossless, extended, JPEG-LS)
-            let stream = try JPEGFrameHeader.dimensions(encapsulatedFrame(index))
+            let bytes = try encapsulatedFrame(index)
+            let stream = try JPEGFrameHeader.dimensions(bytes)
             // A JPEG stream's height may be 0 when a DNL marker gives it later; then the decoder's own check stands.
             guard stream.width == info.columns, stream.height == info.rows || stream.height == 0, stream.components == info.samplesPerPixel else {
                 throw DICOMError("JPEG stream holds \(stream.width)×\(stream.height)×\(stream.components), the header says \(info.columns)×\(info.rows)×\(info.samplesPerPixel)")
+            }
+            if let minimum = JPEGFrameHeader.minimumBytes(height: info.rows, width: info.columns, components: info.samplesPerPixel, marker: stream.marker),
+               bytes.count < minimum {
+                throw DICOMError("JPEG stream of \(bytes.count) bytes cannot hold \(info.columns)×\(info.rows)×\(info.samplesPerPixel) (at least \(minimum) bytes); the data is missing")
             }
         }
         var frameSize: UInt32 = 0

@@ -158,6 +158,11 @@ def main():
     sof = data.index(b"\xff\xc0")
     data[sof + 5:sof + 9] = struct.pack(">HH", 9000, 9000)
     raw("claims_sof_9000.jpg", bytes(data), "3 size claims", "error", "needs at least")
+    claimed = bytearray(jpeg_bytes(32))
+    sof = claimed.index(b"\xff\xc0")
+    claimed[sof + 5:sof + 9] = struct.pack(">HH", 4000, 4000)  # stream and header agree on a size the data cannot hold
+    save("claims_jpeg_extended_4000.dcm", encapsulated("1.2.826.0.3.1", "1.2.840.10008.1.2.4.51", bytes(claimed), rows_=4000,
+         columns=4000), "3 size claims", "error", "cannot hold")
     ihdr = struct.pack(">IIBBBBB", 5000, 5000, 16, 2, 0, 0, 0)  # 5000x5000 RGB, 16 bits: 150 MB claimed by 60 bytes
     raw("claims_ihdr_5000_rgb16.png", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\0" * 64))
         + png_chunk(b"IEND", b""), "3 size claims", "error", "more than a")
