@@ -62,6 +62,6 @@ let package = Package(
         .testTarget(name: "MedNNTests", dependencies: ["MedNN"], exclude: ["Fixtures"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "MedNN", "medad"], exclude: ["Fixtures"]),
     ],
-    swiftLanguageModes: [.v5],
+    swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17
 )

@@ -134,6 +134,9 @@ final class BackgroundWriter: @unchecked Sendable {  // its state is touched und
             done.signal()
             throw failure
         }
+        // The write owns what it captured (a copy-on-write snapshot of the weights and records; the store is
+        // used by one write at a time): nothing it touches is shared with the training thread.
+        nonisolated(unsafe) let write = write
         queue.async {
             do { try write() } catch { self.failure = error }
             self.done.signal()

@@ -26,6 +26,9 @@ public enum Parallel {
     public static func chunks(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
         let workers = min(threads, count, work / 32_768)
         guard workers > 1 else { if count > 0 { body(0..<count) }; return }
+        // concurrentPerform returns when every chunk is done, and the chunks are disjoint: body is never used after
+        // this call nor on one index twice, which is what the Sendable check would otherwise ask it to prove.
+        nonisolated(unsafe) let body = body
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             body(count * w / workers..<count * (w + 1) / workers)
         }

@@ -51,7 +51,7 @@ public struct RunSummary: Sendable {
     }
 }
 
-public final class Runner {
+public final class Runner: Sendable {
     public let manifest: Manifest
     public let registry: StageRegistry
     public let directory: RunDirectory

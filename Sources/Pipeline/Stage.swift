@@ -1,5 +1,6 @@
 // The one protocol through which the pipeline knows a stage kind, and the context a stage runs in.
 import Foundation
+import Synchronization
 
 /// A stage kind: its parameters, the external files it reads, and its work.
 /// A new kind is one type conforming to this protocol plus one line in the registry.
@@ -120,20 +121,27 @@ public final class StageContext: @unchecked Sendable {
     /// the results in item order; an item whose body throws is recorded in errors.csv and yields nil.
     public func forEachItem<Item, Result>(_ items: [Item], id: (Item) -> String,
                                           _ body: (Item) throws -> Result) -> [Result?] {
-        var results = [Result?](repeating: nil, count: items.count)
         lock.lock()
         total += items.count
         lock.unlock()
         reporter.progress(stage: name, done: doneCount, total: totalCount)
-        let resultsLock = NSLock()
-        var nextIndex = 0
+        // The workers take indices from one counter and write disjoint slots; concurrentPerform returns only when
+        // all are done, so the items, closures and slots are never touched after this call or by two workers.
+        nonisolated(unsafe) let (items, id, body) = (items, id, body)
+        nonisolated(unsafe) let slots = UnsafeMutableBufferPointer<Result?>.allocate(capacity: items.count)
+        slots.initialize(repeating: nil)
+        defer {
+            _ = slots.deinitialize()
+            slots.deallocate()
+        }
+        let nextIndex = Mutex(0)
         let workers = max(1, min(jobs, items.count))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {
-                resultsLock.lock()
-                let index = nextIndex
-                nextIndex += 1
-                resultsLock.unlock()
+                let index = nextIndex.withLock { next in
+                    defer { next += 1 }
+                    return next
+                }
                 guard index < items.count else { return }
                 limiter.wait()
                 let item = items[index]
@@ -142,9 +150,7 @@ public final class StageContext: @unchecked Sendable {
                     recordError(item: id(item), reason: FileProblem.describe(error))
                 }
                 limiter.signal()
-                resultsLock.lock()
-                results[index] = result
-                resultsLock.unlock()
+                slots[index] = result
                 lock.lock()
                 done += 1
                 let (d, t) = (done, total)
@@ -152,7 +158,7 @@ public final class StageContext: @unchecked Sendable {
                 reporter.progress(stage: name, done: d, total: t)
             }
         }
-        return results
+        return Array(slots)
     }
 
     private var doneCount: Int { lock.lock(); defer { lock.unlock() }; return done }
