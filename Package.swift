@@ -8,7 +8,7 @@ let package = Package(
     name: "medad",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "medad", targets: ["medad"]),
+        .executable(name: "medad", targets: ["medad"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,19 +37,25 @@ let package = Package(
         // The science: synthetic phantoms today; datasets, ensembles, scores and metrics as they land.
         .target(name: "MedAD", dependencies: ["MedImage", "MedNN"]),
         // The generic runner: manifest, DAG, scheduler, run directory, fingerprints, lock, CSV, progress.
-        .target(name: "Pipeline", dependencies: [
-            "Yams", "CPlatform",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Yams", "CPlatform",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The concrete stage kinds and their registry.
-        .target(name: "Stages", dependencies: [
-            "Pipeline", "MedAD", "MedImage",
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
-        .executableTarget(name: "medad", dependencies: [
-            "Pipeline", "Stages", "MedImage",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "Stages",
+            dependencies: [
+                "Pipeline", "MedAD", "MedImage",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .executableTarget(
+            name: "medad",
+            dependencies: [
+                "Pipeline", "Stages", "MedImage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // Benchmarks' own programs (bench/README.md); not part of the medad product.
         .executableTarget(name: "medad-bench-nn", dependencies: ["MedNN"], path: "bench/nn"),
@@ -60,7 +66,8 @@ let package = Package(
         .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"], exclude: ["Fixtures"]),
         .testTarget(name: "MedADTests", dependencies: ["MedAD", "MedNN", "Pipeline"]),
         .testTarget(name: "MedNNTests", dependencies: ["MedNN"], exclude: ["Fixtures"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "MedNN", "medad"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "MedNN", "medad"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -26,7 +26,8 @@ public struct ScoreMaps: Sendable {
 
 public enum AnomalyScorer {
     public static func names(learners: Int, uncertainty: Bool) -> [String] {
-        (0..<learners).map { "rec_\($0)" } + ["rec", "ens_rec", "ens_std", "dsu"] + (uncertainty ? ["ens_rec_u", "ens_std_u", "dsu_u"] : [])
+        (0..<learners).map { "rec_\($0)" } + ["rec", "ens_rec", "ens_std", "dsu"]
+            + (uncertainty ? ["ens_rec_u", "ens_std_u", "dsu_u"] : [])
     }
 
     /// Scores one batch x [N, 1, S, S] with every learner (eval mode, parameters frozen by the caller or not:
@@ -89,7 +90,10 @@ public enum AnomalyScorer {
             if uncertainty { row += [ensRecU / count, ensStdU / count, dsuU / count] }
             rows.append(row)
             if keepMaps {
-                maps.append(ScoreMaps(reconstruction: reconstruction, byScore: ["rec": mapRec, "ens_rec": mapEnsRec, "ens_std": mapEnsStd, "dsu": mapDsu]))
+                maps.append(
+                    ScoreMaps(
+                        reconstruction: reconstruction, byScore: ["rec": mapRec, "ens_rec": mapEnsRec, "ens_std": mapEnsStd, "dsu": mapDsu])
+                )
             }
         }
         return EnsembleScores(names: names, values: rows, maps: maps)

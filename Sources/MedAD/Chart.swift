@@ -9,8 +9,10 @@ public struct RGB: Equatable, Sendable {
     public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { (self.r, self.g, self.b) = (r, g, b) }
     public static let white = RGB(255, 255, 255), black = RGB(0, 0, 0), grey = RGB(160, 160, 160), light = RGB(225, 225, 225)
     /// Distinguishable line colours (Tableau 10).
-    static let palette = [RGB(31, 119, 180), RGB(255, 127, 14), RGB(44, 160, 44), RGB(214, 39, 40), RGB(148, 103, 189),
-                          RGB(140, 86, 75), RGB(227, 119, 194), RGB(127, 127, 127), RGB(188, 189, 34), RGB(23, 190, 207)]
+    static let palette = [
+        RGB(31, 119, 180), RGB(255, 127, 14), RGB(44, 160, 44), RGB(214, 39, 40), RGB(148, 103, 189),
+        RGB(140, 86, 75), RGB(227, 119, 194), RGB(127, 127, 127), RGB(188, 189, 34), RGB(23, 190, 207),
+    ]
 }
 
 public struct Canvas {

@@ -2,8 +2,8 @@
 // random normal variation; abnormal images add lung opacities (masses) or an enlarged heart.
 // Values are densities in [0, 1]: high is dense, bright on a MONOCHROME2 display.
 #if canImport(Glibc)
-import Glibc
-import MedNN
+    import Glibc
+    import MedNN
 #endif
 
 /// The RSNA detailed classes the phantoms reproduce.
@@ -31,8 +31,9 @@ public struct ChestPhantom: Sendable {
         let lungWidth = rng.uniform(0.24, 0.31) * scale
         let lungHeight = rng.uniform(0.50, 0.60) * scale
         let lungs = [-1.0, 1.0].map { side in
-            Ellipse(cx: shift.0 + side * rng.uniform(0.34, 0.40) * scale, cy: shift.1 - 0.08 + rng.uniform(-0.03, 0.03),
-                    rx: lungWidth * rng.uniform(0.95, 1.05), ry: lungHeight * rng.uniform(0.95, 1.05))
+            Ellipse(
+                cx: shift.0 + side * rng.uniform(0.34, 0.40) * scale, cy: shift.1 - 0.08 + rng.uniform(-0.03, 0.03),
+                rx: lungWidth * rng.uniform(0.95, 1.05), ry: lungHeight * rng.uniform(0.95, 1.05))
         }
         let heartScale = (finding == .notNormal ? rng.uniform(1.35, 1.6) : rng.uniform(0.9, 1.1)) * scale
         let heart = Ellipse(cx: shift.0 + 0.1 * scale, cy: shift.1 + 0.28, rx: 0.24 * heartScale, ry: 0.2 * heartScale)
@@ -53,8 +54,11 @@ public struct ChestPhantom: Sendable {
                 let lung = lungs[Int(rng.next() % 2)]
                 let angle = rng.uniform(0, 2 * Double.pi)
                 let radius = rng.uniform(0, 0.7).squareRoot()
-                masses.append((x: lung.cx + lung.rx * radius * cos(angle), y: lung.cy + lung.ry * radius * sin(angle),
-                               r: rng.uniform(0.05, 0.16), a: rng.uniform(0.18, 0.4)))
+                masses.append(
+                    (
+                        x: lung.cx + lung.rx * radius * cos(angle), y: lung.cy + lung.ry * radius * sin(angle),
+                        r: rng.uniform(0.05, 0.16), a: rng.uniform(0.18, 0.4)
+                    ))
             }
         }
         opacities = masses.count

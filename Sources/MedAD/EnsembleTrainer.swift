@@ -42,9 +42,10 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     public init() {}
 
     public var modelConfig: AutoEncoderConfig {
-        AutoEncoderConfig(inputSize: inputSize, baseWidth: baseWidth, latentSize: latentSize, hiddenSize: hiddenSize,
-                          outputChannels: backbone == .aeu ? 2 : 1, memoryItems: backbone == .memae ? memoryItems : 0,
-                          shrinkThreshold: shrinkThreshold)
+        AutoEncoderConfig(
+            inputSize: inputSize, baseWidth: baseWidth, latentSize: latentSize, hiddenSize: hiddenSize,
+            outputChannels: backbone == .aeu ? 2 : 1, memoryItems: backbone == .memae ? memoryItems : 0,
+            shrinkThreshold: shrinkThreshold)
     }
 
     /// The seed of learner k's initial weights.
@@ -74,7 +75,9 @@ public struct ImageSet: Sendable {
     public func batch(_ indices: some Collection<Int>) -> Tensor {
         let plane = size * size
         var data = [Float](repeating: 0, count: indices.count * plane)
-        for (row, i) in indices.enumerated() { data.replaceSubrange(row * plane..<(row + 1) * plane, with: pixels[i * plane..<(i + 1) * plane]) }
+        for (row, i) in indices.enumerated() {
+            data.replaceSubrange(row * plane..<(row + 1) * plane, with: pixels[i * plane..<(i + 1) * plane])
+        }
         return Tensor(shape: [indices.count, 1, size, size], data: data)
     }
 }
@@ -95,24 +98,34 @@ public struct EpochRecord: Equatable, Sendable {
     public static let columns = ["learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "seconds", "val_auroc", "val_ap"]
 
     public var row: [String] {
-        [String(learner), String(epoch), format(loss), format(reconstruction), format(repulsion), format(extra),
-         String(format: "%.3f", seconds), validationAUROC.map(format) ?? "", validationAP.map(format) ?? ""]
+        [
+            String(learner), String(epoch), format(loss), format(reconstruction), format(repulsion), format(extra),
+            String(format: "%.3f", seconds), validationAUROC.map(format) ?? "", validationAP.map(format) ?? "",
+        ]
     }
 
-    public init(learner: Int, epoch: Int, loss: Double, reconstruction: Double, repulsion: Double, extra: Double, seconds: Double,
-                validationAUROC: Double? = nil, validationAP: Double? = nil) {
-        (self.learner, self.epoch, self.loss, self.reconstruction, self.repulsion, self.extra, self.seconds) = (learner, epoch, loss, reconstruction, repulsion, extra, seconds)
+    public init(
+        learner: Int, epoch: Int, loss: Double, reconstruction: Double, repulsion: Double, extra: Double, seconds: Double,
+        validationAUROC: Double? = nil, validationAP: Double? = nil
+    ) {
+        (self.learner, self.epoch, self.loss, self.reconstruction, self.repulsion, self.extra, self.seconds) = (
+            learner, epoch, loss, reconstruction, repulsion, extra, seconds
+        )
         (self.validationAUROC, self.validationAP) = (validationAUROC, validationAP)
     }
 
     public init(row: [String: String]) throws {
         func number(_ key: String) throws -> Double {
-            guard let text = row[key], let value = Double(text) else { throw TrainingError("train record: '\(key)' is missing or not a number") }
+            guard let text = row[key], let value = Double(text) else {
+                throw TrainingError("train record: '\(key)' is missing or not a number")
+            }
             return value
         }
-        self.init(learner: Int(try number("learner")), epoch: Int(try number("epoch")), loss: try number("loss"),
-                  reconstruction: try number("reconstruction"), repulsion: try number("repulsion"), extra: try number("extra"),
-                  seconds: try number("seconds"), validationAUROC: row["val_auroc"].flatMap(Double.init), validationAP: row["val_ap"].flatMap(Double.init))
+        self.init(
+            learner: Int(try number("learner")), epoch: Int(try number("epoch")), loss: try number("loss"),
+            reconstruction: try number("reconstruction"), repulsion: try number("repulsion"), extra: try number("extra"),
+            seconds: try number("seconds"), validationAUROC: row["val_auroc"].flatMap(Double.init),
+            validationAP: row["val_ap"].flatMap(Double.init))
     }
 }
 
@@ -189,7 +202,9 @@ public final class EnsembleTrainer {
 
     /// Trains every learner (resuming from the store where it holds checkpoints) and returns them, frozen, in
     /// eval-ready state. `progress` sees each finished epoch, `shouldStop` is asked between batches.
-    public func run(store: CheckpointStore, progress: (EpochRecord) -> Void = { _ in }) throws -> (models: [AutoEncoder], records: [EpochRecord]) {
+    public func run(
+        store: CheckpointStore, progress: (EpochRecord) -> Void = { _ in }
+    ) throws -> (models: [AutoEncoder], records: [EpochRecord]) {
         var finished: [AutoEncoder] = []
         var records: [EpochRecord] = []
         for k in 0..<settings.learners {
@@ -201,14 +216,20 @@ public final class EnsembleTrainer {
         return (finished, records)
     }
 
-    func trainLearner(_ k: Int, earlier: [AutoEncoder], store: CheckpointStore, progress: (EpochRecord) -> Void) throws -> (AutoEncoder, [EpochRecord]) {
+    func trainLearner(
+        _ k: Int, earlier: [AutoEncoder], store: CheckpointStore, progress: (EpochRecord) -> Void
+    ) throws -> (AutoEncoder, [EpochRecord]) {
         let model = AutoEncoder(settings.modelConfig, seed: settings.modelSeed(k))
         let adam = Adam(model.parameters, learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2)
         var records: [EpochRecord] = []
         var startEpoch = 1
         if let saved = try store.load(learner: k) {
             try model.load(saved.tensors.filter { !$0.key.hasPrefix("optimizer.") })
-            try adam.load(Dictionary(uniqueKeysWithValues: saved.tensors.filter { $0.key.hasPrefix("optimizer.") }.map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
+            try adam.load(
+                Dictionary(
+                    uniqueKeysWithValues: saved.tensors.filter { $0.key.hasPrefix("optimizer.") }.map {
+                        (String($0.key.dropFirst("optimizer.".count)), $0.value)
+                    }))
             records = saved.records
             startEpoch = saved.epoch + 1
         }
@@ -221,7 +242,9 @@ public final class EnsembleTrainer {
             for epoch in startEpoch...settings.epochs {
                 let start = DispatchTime.now().uptimeNanoseconds
                 var record = try trainEpoch(model, adam: adam, learner: k, epoch: epoch, repelled: repelled)
-                if let validation, epoch == 1 || (settings.validateEvery > 0 && epoch % settings.validateEvery == 0) || epoch == settings.epochs {
+                if let validation,
+                    epoch == 1 || (settings.validateEvery > 0 && epoch % settings.validateEvery == 0) || epoch == settings.epochs
+                {
                     (record.validationAUROC, record.validationAP) = try validate(model, on: validation)
                 }
                 record.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -262,7 +285,9 @@ public final class EnsembleTrainer {
                 reconstruction = Loss.heteroscedastic(output, x)
                 // The mean(s) term, reported apart from the precision-weighted error.
                 let plane = x.shape[2] * x.shape[3]
-                extra = (0..<x.shape[0]).map { i in output.data[(2 * i + 1) * plane..<(2 * i + 2) * plane].reduce(0.0) { $0 + Double($1) } }.reduce(0, +) / Double(x.count)
+                extra =
+                    (0..<x.shape[0]).map { i in output.data[(2 * i + 1) * plane..<(2 * i + 2) * plane].reduce(0.0) { $0 + Double($1) } }
+                    .reduce(0, +) / Double(x.count)
                 reconstruction.value -= extra
             case .memae:
                 reconstruction = Loss.mse(output, x)
@@ -290,7 +315,8 @@ public final class EnsembleTrainer {
             guard loss.isFinite else {
                 throw TrainingDiverged(learner: learner, epoch: epoch, batch: b + 1, loss: loss, lastGoodEpoch: epoch - 1)
             }
-            model.backward(reconstruction.dOutput, featureGradients: featureGradients, attentionGradient: attentionGradient, inputGradient: false)
+            model.backward(
+                reconstruction.dOutput, featureGradients: featureGradients, attentionGradient: attentionGradient, inputGradient: false)
             adam.update()
             sums.loss += loss
             sums.reconstruction += reconstruction.value
@@ -298,8 +324,9 @@ public final class EnsembleTrainer {
             sums.extra += extra
         }
         let n = Double(batchesPerEpoch)
-        return EpochRecord(learner: learner, epoch: epoch, loss: sums.loss / n, reconstruction: sums.reconstruction / n,
-                           repulsion: sums.repulsion / n, extra: sums.extra / n, seconds: 0)
+        return EpochRecord(
+            learner: learner, epoch: epoch, loss: sums.loss / n, reconstruction: sums.reconstruction / n,
+            repulsion: sums.repulsion / n, extra: sums.extra / n, seconds: 0)
     }
 
     /// The learner alone on the test part: AUROC and AP of its reconstruction error in eval mode, for AE-U

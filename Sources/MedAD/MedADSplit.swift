@@ -89,7 +89,8 @@ public enum DatasetAdapter {
             findings[id, default: []].insert(name)
         }
         return findings.mapValues { names in
-            names == ["No finding"] ? SourceLabel(.normal, "No finding")
+            names == ["No finding"]
+                ? SourceLabel(.normal, "No finding")
                 : SourceLabel(.abnormal, names.subtracting(["No finding"]).sorted().joined(separator: ";"))
         }
     }
@@ -108,8 +109,10 @@ public enum DatasetAdapter {
 
     /// Any CSV with an id column and a label column; `normalValues` are normal, `abnormalValues` (or, when nil,
     /// every other value) abnormal, anything else left out. An id given twice is an error.
-    public static func generic(_ rows: [[String: String]], idColumn: String, labelColumn: String,
-                               normalValues: Set<String>, abnormalValues: Set<String>?) throws -> [String: SourceLabel] {
+    public static func generic(
+        _ rows: [[String: String]], idColumn: String, labelColumn: String,
+        normalValues: Set<String>, abnormalValues: Set<String>?
+    ) throws -> [String: SourceLabel] {
         var seen = Set<String>()
         for row in rows {
             if let id = row[idColumn], !seen.insert(id).inserted { throw SplitError("duplicate id '\(id)' in the label file") }
@@ -121,8 +124,10 @@ public enum DatasetAdapter {
         }
     }
 
-    static func keyed(_ rows: [[String: String]], id: String, label: String, file: String,
-                      classify: (String) throws -> SplitLabel?) throws -> [String: SourceLabel] {
+    static func keyed(
+        _ rows: [[String: String]], id: String, label: String, file: String,
+        classify: (String) throws -> SplitLabel?
+    ) throws -> [String: SourceLabel] {
         var labels: [String: SourceLabel] = [:]
         var conflicts: [String] = []
         for (index, row) in rows.enumerated() {
@@ -163,12 +168,15 @@ public enum MedADProtocol {
     /// in (candidates, counts, seed) whatever their input order, and independent of the group keys themselves:
     /// groups are ordered by their first image id before the seeded shuffle, so patient keys made with another
     /// secret (ingest generates one per run directory) give the same split.
-    public static func assign(_ candidates: [SplitCandidate], counts: SplitCounts, seed: UInt64) throws -> [String: (SplitPart, SplitLabel)] {
+    public static func assign(_ candidates: [SplitCandidate], counts: SplitCounts, seed: UInt64) throws -> [String: (SplitPart, SplitLabel)]
+    {
         let normal = candidates.filter { $0.label == .normal }.count, abnormal = candidates.count - normal
         guard normal > 0 else { throw SplitError("no normal images: the class is empty") }
         guard abnormal > 0 else { throw SplitError("no abnormal images: the class is empty") }
         guard normal >= counts.normal, abnormal >= counts.abnormal else {
-            throw SplitError("the counts ask for \(counts.normal) normal and \(counts.abnormal) abnormal images (\(counts)); \(normal) normal and \(abnormal) abnormal exist")
+            throw SplitError(
+                "the counts ask for \(counts.normal) normal and \(counts.abnormal) abnormal images (\(counts)); \(normal) normal and \(abnormal) abnormal exist"
+            )
         }
         var byGroup: [String: [SplitCandidate]] = [:]
         for candidate in candidates { byGroup[candidate.group, default: []].append(candidate) }
@@ -191,8 +199,10 @@ public enum MedADProtocol {
         }
         // The rest, in the same shuffled order: train normal first, then unlabeled.
         let rest = ordered.enumerated().filter { !testGroups.contains($0.offset) }.flatMap(\.element)
-        var need: [(SplitPart, SplitLabel, Int)] = [(.train, .normal, counts.trainNormal), (.unlabeled, .normal, counts.unlabeledNormal),
-                                                    (.unlabeled, .abnormal, counts.unlabeledAbnormal)]
+        var need: [(SplitPart, SplitLabel, Int)] = [
+            (.train, .normal, counts.trainNormal), (.unlabeled, .normal, counts.unlabeledNormal),
+            (.unlabeled, .abnormal, counts.unlabeledAbnormal),
+        ]
         for image in rest {
             guard let slot = need.firstIndex(where: { $0.1 == image.label && $0.2 > 0 }) else { continue }
             result[image.imageID] = (need[slot].0, image.label)
@@ -201,7 +211,8 @@ public enum MedADProtocol {
         let short = need.filter { $0.2 > 0 } + needTest.filter { $0.value > 0 }.map { (SplitPart.test, $0.key, $0.value) }
         guard short.isEmpty else {
             let what = short.map { "\($0.2) \($0.1 == .normal ? "normal" : "abnormal") for \($0.0.rawValue)" }.joined(separator: ", ")
-            throw SplitError("after keeping each patient's images in one part, \(what) are missing; lower the counts or set group_by_patient: false")
+            throw SplitError(
+                "after keeping each patient's images in one part, \(what) are missing; lower the counts or set group_by_patient: false")
         }
         return result
     }
@@ -238,7 +249,8 @@ public struct MedADSplitFile: Codable, Equatable, Sendable {
         func list(_ part: SplitPart, _ label: SplitLabel) -> [String] {
             names.filter { $0.part == part && $0.label == label }.map(\.name).sorted()
         }
-        train = Train(normal: list(.train, .normal), unlabeled: Labeled(normal: list(.unlabeled, .normal), abnormal: list(.unlabeled, .abnormal)))
+        train = Train(
+            normal: list(.train, .normal), unlabeled: Labeled(normal: list(.unlabeled, .normal), abnormal: list(.unlabeled, .abnormal)))
         test = Labeled(normal: list(.test, .normal), abnormal: list(.test, .abnormal))
     }
 
@@ -260,7 +272,9 @@ public struct MedADSplitFile: Codable, Equatable, Sendable {
     public static func decode(_ data: Data) throws -> MedADSplitFile {
         let file: MedADSplitFile
         do { file = try JSONDecoder().decode(MedADSplitFile.self, from: data) } catch {
-            throw SplitError("not a Med-AD split file ({\"train\": {\"0\": [...], \"unlabeled\": {\"0\": [...], \"1\": [...]}}, \"test\": {\"0\": [...], \"1\": [...]}}): \(error)")
+            throw SplitError(
+                "not a Med-AD split file ({\"train\": {\"0\": [...], \"unlabeled\": {\"0\": [...], \"1\": [...]}}, \"test\": {\"0\": [...], \"1\": [...]}}): \(error)"
+            )
         }
         var seen = Set<String>()
         for entry in file.entries {

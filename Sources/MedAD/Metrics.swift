@@ -77,8 +77,10 @@ public enum Metrics {
     /// Percentile (2.5 %, 97.5 % for 0.95) bootstrap intervals of a metric. Each resample draws the normal and
     /// the abnormal images separately with replacement (stratified, so every resample has both classes and
     /// the class balance of the test set); the same seed gives the same intervals.
-    public static func bootstrap(_ scores: [Double], _ labels: [Int], resamples: Int, seed: UInt64, confidence: Double = 0.95,
-                                 metric: ([Double], [Int]) -> Double?) -> Interval? {
+    public static func bootstrap(
+        _ scores: [Double], _ labels: [Int], resamples: Int, seed: UInt64, confidence: Double = 0.95,
+        metric: ([Double], [Int]) -> Double?
+    ) -> Interval? {
         let positives = scores.indices.filter { labels[$0] == 1 }, negatives = scores.indices.filter { labels[$0] != 1 }
         guard !positives.isEmpty, !negatives.isEmpty, resamples > 0 else { return nil }
         var values: [Double] = []

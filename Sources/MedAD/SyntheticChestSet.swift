@@ -14,8 +14,10 @@ public struct SyntheticChestSet: Sendable {
     public let jpegQuality: Int
     private let order: [ChestFinding]
 
-    public init(seed: UInt64, size: Int, counts: [ChestFinding: Int], syntaxes: [DICOMTransferSyntax],
-                monochrome1Fraction: Double = 0.3, jpegQuality: Int = 92) {
+    public init(
+        seed: UInt64, size: Int, counts: [ChestFinding: Int], syntaxes: [DICOMTransferSyntax],
+        monochrome1Fraction: Double = 0.3, jpegQuality: Int = 92
+    ) {
         self.seed = seed
         self.size = size
         self.counts = counts
@@ -70,8 +72,9 @@ public struct SyntheticChestSet: Sendable {
         let signed = bits == 16 && rng.next() % 2 == 0
         let slope = bits == 8 ? 1.0 : [1.0, 0.5, 2.0][Int(rng.next() % 3)]
         let intercept = signed ? 32768 * slope : (bits == 12 ? -1024.0 : 0.0)
-        let encoding = Encoding(syntax: syntax, bitsStored: bits, photometric: photometric, pixelRepresentation: signed ? 1 : 0,
-                                rescaleSlope: slope, rescaleIntercept: intercept)
+        let encoding = Encoding(
+            syntax: syntax, bitsStored: bits, photometric: photometric, pixelRepresentation: signed ? 1 : 0,
+            rescaleSlope: slope, rescaleIntercept: intercept)
         let phantom = ChestPhantom(size: size, finding: finding, rng: &rng)
         let maxValue = Float((1 << bits) - 1)
         let pixels = phantom.density.map { d -> UInt16 in
@@ -98,11 +101,13 @@ public struct SyntheticChestSet: Sendable {
             (.rescaleIntercept, Self.decimal(intercept)),
             (.instanceNumber, "1"),
         ]
-        let request = DICOMWriteRequest(attributes: attributes, rows: size, columns: size, bitsAllocated: encoding.bitsAllocated,
-                                        bitsStored: bits, pixelRepresentation: encoding.pixelRepresentation,
-                                        photometric: photometric, pixels: pixels)
-        return Image(index: index, patientID: patientID, sopInstanceUID: sop, finding: finding,
-                     opacities: phantom.opacities, encoding: encoding, request: request)
+        let request = DICOMWriteRequest(
+            attributes: attributes, rows: size, columns: size, bitsAllocated: encoding.bitsAllocated,
+            bitsStored: bits, pixelRepresentation: encoding.pixelRepresentation,
+            photometric: photometric, pixels: pixels)
+        return Image(
+            index: index, patientID: patientID, sopInstanceUID: sop, finding: finding,
+            opacities: phantom.opacities, encoding: encoding, request: request)
     }
 
     /// A UUID-shaped identifier, as RSNA's patientId values are.

@@ -25,7 +25,7 @@ private func decode(_ body: (UnsafeMutablePointer<MedDecoded>, UnsafeMutablePoin
     var decoded = MedDecoded()
     var message = [CChar](repeating: 0, count: errorCapacity)
     let status = message.withUnsafeMutableBufferPointer { body(&decoded, $0.baseAddress!) }
-    guard status == 0 else { throw ImageError(String(cString: message)) }
+    guard status == 0 else { throw ImageError(String(nulTerminated: message)) }
     defer { med_decoded_free(&decoded) }
     let width = Int(decoded.width), height = Int(decoded.height), channels = Int(decoded.channels)
     let count = width * height * channels
@@ -64,15 +64,19 @@ public enum PNGCodec {
         let status: Int32 = message.withUnsafeMutableBufferPointer { err in
             switch pixels {
             case .uint8(let p):
-                return p.withUnsafeBytes { med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 8, 1, err.baseAddress!, errorCapacity) }
+                return p.withUnsafeBytes {
+                    med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 8, 1, err.baseAddress!, errorCapacity)
+                }
             case .uint16(let p):
-                return p.withUnsafeBytes { med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 16, 1, err.baseAddress!, errorCapacity) }
+                return p.withUnsafeBytes {
+                    med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 16, 1, err.baseAddress!, errorCapacity)
+                }
             default:
                 _ = strncpy(err.baseAddress!, "PNG output takes unsigned 8- or 16-bit samples", errorCapacity - 1)
                 return 1
             }
         }
-        guard status == 0 else { throw ImageError(String(cString: message)) }
+        guard status == 0 else { throw ImageError(String(nulTerminated: message)) }
     }
 }
 
@@ -82,9 +86,11 @@ extension PNGCodec {
         precondition(rgb.count == width * height * 3, "RGB PNG: \(rgb.count) samples for \(width)×\(height)")
         var message = [CChar](repeating: 0, count: errorCapacity)
         let status = message.withUnsafeMutableBufferPointer { err in
-            rgb.withUnsafeBytes { med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 8, 3, err.baseAddress!, errorCapacity) }
+            rgb.withUnsafeBytes {
+                med_png_write(path, $0.baseAddress, UInt32(width), UInt32(height), 8, 3, err.baseAddress!, errorCapacity)
+            }
         }
-        guard status == 0 else { throw ImageError(String(cString: message)) }
+        guard status == 0 else { throw ImageError(String(nulTerminated: message)) }
     }
 }
 
@@ -103,7 +109,9 @@ extension JPEGCodec {
     public static func verify(_ data: [UInt8], maxPixels: Int = 100_000_000) throws -> (width: Int, height: Int, channels: Int) {
         var width: UInt32 = 0, height: UInt32 = 0
         let small = try data.withUnsafeBufferPointer { buffer in
-            try MedImage.decode { med_jpeg_decode_scaled(buffer.baseAddress, buffer.count, UInt64(maxPixels), 8, $0, &width, &height, $1, errorCapacity) }
+            try MedImage.decode {
+                med_jpeg_decode_scaled(buffer.baseAddress, buffer.count, UInt64(maxPixels), 8, $0, &width, &height, $1, errorCapacity)
+            }
         }
         return (Int(width), Int(height), small.channels)
     }

@@ -115,7 +115,7 @@ private let errorCapacity = 1024
 private func withErrorBuffer<T>(_ body: (UnsafeMutablePointer<CChar>) -> T) -> (T, String) {
     var buffer = [CChar](repeating: 0, count: errorCapacity)
     let result = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
-    return (result, String(cString: buffer))
+    return (result, String(nulTerminated: buffer))
 }
 
 /// A parsed DICOM file. Not thread-safe; use one per thread.
@@ -137,7 +137,7 @@ public final class DICOMFile {
         let found = buffer.withUnsafeMutableBufferPointer {
             med_dcm_get_string(handle, tag.group, tag.element, $0.baseAddress!, 4096)
         }
-        return found == 1 ? String(cString: buffer) : nil
+        return found == 1 ? String(nulTerminated: buffer) : nil
     }
 
     /// A numeric attribute (the first of several values), or nil when absent or not a number.
@@ -149,7 +149,7 @@ public final class DICOMFile {
     public var transferSyntaxUID: String {
         var buffer = [CChar](repeating: 0, count: 128)
         buffer.withUnsafeMutableBufferPointer { med_dcm_transfer_syntax(handle, $0.baseAddress!, 128) }
-        return String(cString: buffer)
+        return String(nulTerminated: buffer)
     }
 
     public var hasPixelData: Bool { med_dcm_has_pixel_data(handle) == 1 }
@@ -158,10 +158,11 @@ public final class DICOMFile {
         var info = MedDcmPixelInfo()
         let (status, error) = withErrorBuffer { med_dcm_pixel_info(handle, &info, $0, errorCapacity) }
         guard status == 0 else { throw DICOMError(error) }
-        return DICOMPixelInfo(rows: Int(info.rows), columns: Int(info.columns), frames: Int(info.frames),
-                              samplesPerPixel: Int(info.samplesPerPixel), bitsAllocated: Int(info.bitsAllocated),
-                              bitsStored: Int(info.bitsStored), highBit: Int(info.highBit),
-                              pixelRepresentation: Int(info.pixelRepresentation))
+        return DICOMPixelInfo(
+            rows: Int(info.rows), columns: Int(info.columns), frames: Int(info.frames),
+            samplesPerPixel: Int(info.samplesPerPixel), bitsAllocated: Int(info.bitsAllocated),
+            bitsStored: Int(info.bitsStored), highBit: Int(info.highBit),
+            pixelRepresentation: Int(info.pixelRepresentation))
     }
 
     /// Photometric Interpretations medad decodes, by Samples per Pixel.
@@ -183,9 +184,13 @@ public final class DICOMFile {
         let photometric = string(.photometricInterpretation)?.trimmingCharacters(in: .whitespaces) ?? ""
         guard allowed.contains(photometric) else {
             let shown = photometric.isEmpty ? "missing" : "'\(photometric)'"
-            throw DICOMError("Photometric Interpretation \(shown) is not one of \(allowed.sorted().joined(separator: ", ")) for \(info.samplesPerPixel) sample(s) per pixel")
+            throw DICOMError(
+                "Photometric Interpretation \(shown) is not one of \(allowed.sorted().joined(separator: ", ")) for \(info.samplesPerPixel) sample(s) per pixel"
+            )
         }
-        guard [8, 16, 32].contains(info.bitsAllocated) else { throw DICOMError("unsupported Bits Allocated \(info.bitsAllocated) (8, 16 or 32)") }
+        guard [8, 16, 32].contains(info.bitsAllocated) else {
+            throw DICOMError("unsupported Bits Allocated \(info.bitsAllocated) (8, 16 or 32)")
+        }
         guard info.bitsStored >= 1, info.bitsStored <= info.bitsAllocated else {
             throw DICOMError("Bits Stored \(info.bitsStored) does not fit Bits Allocated \(info.bitsAllocated)")
         }
@@ -199,7 +204,9 @@ public final class DICOMFile {
         let decoded = perFrame * UInt64(allFrames ? info.frames : 1)
         guard decoded <= UInt64(maxPixels) else {
             let frames = allFrames && info.frames > 1 ? " × \(info.frames) frames" : ""
-            throw DICOMError("dimensions \(info.columns)×\(info.rows)×\(info.samplesPerPixel)\(frames) = \(decoded) samples exceed the limit of \(maxPixels) (max_pixels)")
+            throw DICOMError(
+                "dimensions \(info.columns)×\(info.rows)×\(info.samplesPerPixel)\(frames) = \(decoded) samples exceed the limit of \(maxPixels) (max_pixels)"
+            )
         }
         var encapsulated: Int32 = 0, bytes: UInt64 = 0, fragments: UInt32 = 0
         guard med_dcm_pixel_layout(handle, &encapsulated, &bytes, &fragments) == 0 else {
@@ -207,7 +214,9 @@ public final class DICOMFile {
         }
         if encapsulated == 1 {
             guard UInt64(fragments) >= UInt64(info.frames) else {
-                throw DICOMError("Number of Frames \(info.frames) but the encapsulated Pixel Data holds \(fragments) fragment(s); each frame needs at least one")
+                throw DICOMError(
+                    "Number of Frames \(info.frames) but the encapsulated Pixel Data holds \(fragments) fragment(s); each frame needs at least one"
+                )
             }
         } else {
             // YBR_FULL_422 stores two luminance and two chrominance samples for every two pixels.
@@ -216,7 +225,9 @@ public final class DICOMFile {
             // Exactly that many, plus the pad byte of an odd length: more data than the header accounts for
             // means its Rows, Columns or Bits Allocated are wrong, and reading it would shear the image.
             guard bytes == needed || bytes == needed + 1 && needed % 2 == 1 else {
-                throw DICOMError("the header claims \(info.frames) frame(s) of \(info.columns)×\(info.rows)×\(info.samplesPerPixel) at \(info.bitsAllocated) bits (\(needed) bytes), Pixel Data holds \(bytes)")
+                throw DICOMError(
+                    "the header claims \(info.frames) frame(s) of \(info.columns)×\(info.rows)×\(info.samplesPerPixel) at \(info.bitsAllocated) bits (\(needed) bytes), Pixel Data holds \(bytes)"
+                )
             }
         }
         return info
@@ -239,18 +250,26 @@ public final class DICOMFile {
             return try checked(JPEGCodec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG")
         }
         if syntax == DICOMTransferSyntax.rle.uid {
-            try RLEFrame.check(encapsulatedFrame(index), rows: info.rows, columns: info.columns,
-                               segments: info.samplesPerPixel * info.bitsAllocated / 8)
+            try RLEFrame.check(
+                encapsulatedFrame(index), rows: info.rows, columns: info.columns,
+                segments: info.samplesPerPixel * info.bitsAllocated / 8)
         } else if syntax.hasPrefix("1.2.840.10008.1.2.4.") {  // the JPEG family DCMTK decodes (lossless, extended, JPEG-LS)
             let bytes = try encapsulatedFrame(index)
             let stream = try JPEGFrameHeader.dimensions(bytes)
             // A JPEG stream's height may be 0 when a DNL marker gives it later; then the decoder's own check stands.
-            guard stream.width == info.columns, stream.height == info.rows || stream.height == 0, stream.components == info.samplesPerPixel else {
-                throw DICOMError("JPEG stream holds \(stream.width)×\(stream.height)×\(stream.components), the header says \(info.columns)×\(info.rows)×\(info.samplesPerPixel)")
+            guard stream.width == info.columns, stream.height == info.rows || stream.height == 0, stream.components == info.samplesPerPixel
+            else {
+                throw DICOMError(
+                    "JPEG stream holds \(stream.width)×\(stream.height)×\(stream.components), the header says \(info.columns)×\(info.rows)×\(info.samplesPerPixel)"
+                )
             }
-            if let minimum = JPEGFrameHeader.minimumBytes(height: info.rows, width: info.columns, components: info.samplesPerPixel, marker: stream.marker),
-               bytes.count < minimum {
-                throw DICOMError("JPEG stream of \(bytes.count) bytes cannot hold \(info.columns)×\(info.rows)×\(info.samplesPerPixel) (at least \(minimum) bytes); the data is missing")
+            if let minimum = JPEGFrameHeader.minimumBytes(
+                height: info.rows, width: info.columns, components: info.samplesPerPixel, marker: stream.marker),
+                bytes.count < minimum
+            {
+                throw DICOMError(
+                    "JPEG stream of \(bytes.count) bytes cannot hold \(info.columns)×\(info.rows)×\(info.samplesPerPixel) (at least \(minimum) bytes); the data is missing"
+                )
             }
         }
         var frameSize: UInt32 = 0
@@ -279,7 +298,8 @@ public final class DICOMFile {
         switch info.bitsAllocated {
         case 8:
             let bytes = try decoded(UInt8.self)
-            image = info.pixelRepresentation == 1
+            image =
+                info.pixelRepresentation == 1
                 ? .int16(bytes.map { Int16((Int8(bitPattern: $0) << (8 - info.bitsStored)) >> (8 - info.bitsStored)) })
                 : .uint8(info.bitsStored == 8 ? bytes : bytes.map { $0 & UInt8((1 << info.bitsStored) - 1) })
         case 16:
@@ -297,22 +317,29 @@ public final class DICOMFile {
         default:
             let words = try decoded(UInt32.self)
             let shift = UInt32(32 - info.bitsStored)
-            image = .int32(words.map { info.pixelRepresentation == 1
-                ? Int32(bitPattern: $0 << shift) >> Int32(shift)
-                : Int32(bitPattern: ($0 << shift) >> shift) })
+            image = .int32(
+                words.map {
+                    info.pixelRepresentation == 1
+                        ? Int32(bitPattern: $0 << shift) >> Int32(shift)
+                        : Int32(bitPattern: ($0 << shift) >> shift)
+                })
         }
-        return PixelImage(width: info.columns, height: info.rows, channels: info.samplesPerPixel,
-                          bitsStored: info.bitsStored, samples: image)
+        return PixelImage(
+            width: info.columns, height: info.rows, channels: info.samplesPerPixel,
+            bitsStored: info.bitsStored, samples: image)
     }
 
     /// A codec's output must match the header it came with.
     private func checked(_ image: PixelImage, _ info: DICOMPixelInfo, _ codec: String) throws -> PixelImage {
         guard image.width == info.columns, image.height == info.rows, image.channels == info.samplesPerPixel else {
-            throw DICOMError("\(codec) stream holds \(image.width)×\(image.height)×\(image.channels), the header says \(info.columns)×\(info.rows)×\(info.samplesPerPixel)")
+            throw DICOMError(
+                "\(codec) stream holds \(image.width)×\(image.height)×\(image.channels), the header says \(info.columns)×\(info.rows)×\(info.samplesPerPixel)"
+            )
         }
         // The header's Bits Stored, as for every other syntax (encoders often record a wider precision).
-        return PixelImage(width: image.width, height: image.height, channels: image.channels,
-                          bitsStored: min(info.bitsStored, image.bitsStored), samples: image.samples)
+        return PixelImage(
+            width: image.width, height: image.height, channels: image.channels,
+            bitsStored: min(info.bitsStored, image.bitsStored), samples: image.samples)
     }
 
     /// Proves that frame `index` decodes, as cheaply as that can be known: uncompressed pixels must be all
@@ -324,7 +351,8 @@ public final class DICOMFile {
         if transferSyntaxUID == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8 {
             let size = try JPEGCodec.verify(encapsulatedFrame(index), maxPixels: maxPixels)
             guard size == (info.columns, info.rows, 1) else {
-                throw DICOMError("JPEG stream holds \(size.width)×\(size.height)×\(size.channels), the header says \(info.columns)×\(info.rows)×1")
+                throw DICOMError(
+                    "JPEG stream holds \(size.width)×\(size.height)×\(size.channels), the header says \(info.columns)×\(info.rows)×1")
             }
             return
         }
@@ -335,7 +363,8 @@ public final class DICOMFile {
     /// by being read, and checking costs no pixel copy.
     public var hasCompleteNativePixels: Bool {
         guard let info = try? pixelInfo() else { return false }
-        let bytes = UInt64(info.rows) * UInt64(info.columns) * UInt64(info.samplesPerPixel) * UInt64(info.bitsAllocated / 8) * UInt64(info.frames)
+        let bytes =
+            UInt64(info.rows) * UInt64(info.columns) * UInt64(info.samplesPerPixel) * UInt64(info.bitsAllocated / 8) * UInt64(info.frames)
         return bytes > 0 && [8, 16, 32].contains(info.bitsAllocated) && med_dcm_native_pixels_complete(handle, bytes) == 1
     }
 
@@ -354,14 +383,17 @@ public final class DICOMFile {
         var entries: UInt32 = 0, first: Int32 = 0, bits: UInt16 = 0
         var data = [UInt16](repeating: 0, count: 65536)
         let (status, error) = withErrorBuffer { err in
-            data.withUnsafeMutableBufferPointer { med_dcm_voi_lut(handle, &entries, &first, &bits, $0.baseAddress!, 65536, err, errorCapacity) }
+            data.withUnsafeMutableBufferPointer {
+                med_dcm_voi_lut(handle, &entries, &first, &bits, $0.baseAddress!, 65536, err, errorCapacity)
+            }
         }
         switch status {
         case 0: return nil
         case 1:
             let signedInput = (try? pixelInfo().pixelRepresentation) == 1
-            return VOILUT(firstMapped: signedInput ? Int(Int16(truncatingIfNeeded: first)) : Int(UInt16(truncatingIfNeeded: first)),
-                          bits: Int(bits), table: Array(data[0..<Int(entries)]))
+            return VOILUT(
+                firstMapped: signedInput ? Int(Int16(truncatingIfNeeded: first)) : Int(UInt16(truncatingIfNeeded: first)),
+                bits: Int(bits), table: Array(data[0..<Int(entries)]))
         default: throw DICOMError(error)
         }
     }
@@ -386,8 +418,10 @@ public struct DICOMWriteRequest: Sendable {
     /// Stored values, row-major; two's complement bit patterns when signed.
     public var pixels: [UInt16]
 
-    public init(attributes: [(DICOMTag, String)], rows: Int, columns: Int, bitsAllocated: Int, bitsStored: Int,
-                pixelRepresentation: Int, photometric: String, pixels: [UInt16]) {
+    public init(
+        attributes: [(DICOMTag, String)], rows: Int, columns: Int, bitsAllocated: Int, bitsStored: Int,
+        pixelRepresentation: Int, photometric: String, pixels: [UInt16]
+    ) {
         self.attributes = attributes
         self.rows = rows
         self.columns = columns
@@ -401,8 +435,10 @@ public struct DICOMWriteRequest: Sendable {
 
 public enum DICOMWriter {
     /// Writes `request` to `path` in `syntax`. Throws DCMTK's reason on failure.
-    public static func write(_ request: DICOMWriteRequest, to path: String, syntax: DICOMTransferSyntax,
-                             jpegQuality: Int = 90) throws {
+    public static func write(
+        _ request: DICOMWriteRequest, to path: String, syntax: DICOMTransferSyntax,
+        jpegQuality: Int = 90
+    ) throws {
         guard request.pixels.count == request.rows * request.columns else {
             throw DICOMError("\(request.pixels.count) pixels for a \(request.columns)×\(request.rows) image")
         }

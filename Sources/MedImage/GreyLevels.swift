@@ -81,8 +81,10 @@ public enum GreyLevels {
         }
     }
 
-    static func apply<T: FixedWidthInteger>(_ samples: [T], image: PixelImage, header: GreyLevelHeader,
-                                            recipe: GreyLevelRecipe) throws -> GreyLevelResult {
+    static func apply<T: FixedWidthInteger>(
+        _ samples: [T], image: PixelImage, header: GreyLevelHeader,
+        recipe: GreyLevelRecipe
+    ) throws -> GreyLevelResult {
         // One pass: the stored range, sum and sum of squares.
         var low = T.max, high = T.min
         var sum = 0.0, sumSquares = 0.0
@@ -96,26 +98,26 @@ public enum GreyLevels {
             }
         } else {
             samples.withUnsafeBufferPointer { p in
-            // Integer sums over blocks stay exact: 65,536 squares of 16-bit values stay below 2^48.
-            // 32-bit values go one at a time into the double sums.
-            let block = T.bitWidth <= 16 ? 65536 : 1
-            var start = 0
-            while start < p.count {
-                let end = Swift.min(start + block, p.count)
-                var blockSum: Int64 = 0, blockSquares: Int64 = 0
-                var blockLow = T.max, blockHigh = T.min
-                for i in start..<end {
-                    let v = p[i]
-                    blockLow = Swift.min(blockLow, v)
-                    blockHigh = Swift.max(blockHigh, v)
-                    let w = Int64(v)
-                    blockSum &+= w
-                    blockSquares &+= w &* w
+                // Integer sums over blocks stay exact: 65,536 squares of 16-bit values stay below 2^48.
+                // 32-bit values go one at a time into the double sums.
+                let block = T.bitWidth <= 16 ? 65536 : 1
+                var start = 0
+                while start < p.count {
+                    let end = Swift.min(start + block, p.count)
+                    var blockSum: Int64 = 0, blockSquares: Int64 = 0
+                    var blockLow = T.max, blockHigh = T.min
+                    for i in start..<end {
+                        let v = p[i]
+                        blockLow = Swift.min(blockLow, v)
+                        blockHigh = Swift.max(blockHigh, v)
+                        let w = Int64(v)
+                        blockSum &+= w
+                        blockSquares &+= w &* w
+                    }
+                    low = Swift.min(low, blockLow); high = Swift.max(high, blockHigh)
+                    sum += Double(blockSum); sumSquares += Double(blockSquares)
+                    start = end
                 }
-                low = Swift.min(low, blockLow); high = Swift.max(high, blockHigh)
-                sum += Double(blockSum); sumSquares += Double(blockSquares)
-                start = end
-            }
             }
         }
         let n = Double(samples.count)
@@ -126,8 +128,9 @@ public enum GreyLevels {
         let storedStd = Swift.max(0, sumSquares / n - storedMean * storedMean).squareRoot()
         let slope = header.rescaleSlope, intercept = header.rescaleIntercept
         let ends = [Double(low) * slope + intercept, Double(high) * slope + intercept]
-        let statistics = GreyLevelStatistics(min: ends.min()!, max: ends.max()!, mean: storedMean * slope + intercept,
-                                             standardDeviation: storedStd * abs(slope))
+        let statistics = GreyLevelStatistics(
+            min: ends.min()!, max: ends.max()!, mean: storedMean * slope + intercept,
+            standardDeviation: storedStd * abs(slope))
 
         let needsCounts = recipe.steps.contains { [.clipPercentiles, .equalize, .voiLUT].contains($0) }
         var counts: [Int]? = nil
@@ -136,8 +139,9 @@ public enum GreyLevels {
             samples.withUnsafeBufferPointer { p in for v in p { c[Int(v) - base] += 1 } }
             counts = c
         }
-        var table = GreyTable(values: (0..<span).map { Double(base + $0) }, counts: counts,
-                              outputMax: Double((1 << recipe.outputBits) - 1))
+        var table = GreyTable(
+            values: (0..<span).map { Double(base + $0) }, counts: counts,
+            outputMax: Double((1 << recipe.outputBits) - 1))
         var applied: [String] = []
         var rangeFixed = false
         for step in recipe.steps {
@@ -163,11 +167,19 @@ public enum GreyLevels {
                     p.withMemoryRebound(to: UInt16.self) { words in
                         table.withUnsafeBufferPointer { t in
                             if U.self == UInt8.self {
-                                t.withMemoryRebound(to: UInt8.self) { med_map_u16_u8(words.baseAddress, words.count, UInt32(base), $0.baseAddress, UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self)) }
+                                t.withMemoryRebound(to: UInt8.self) {
+                                    med_map_u16_u8(
+                                        words.baseAddress, words.count, UInt32(base), $0.baseAddress,
+                                        UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self))
+                                }
                                 return true
                             }
                             if U.self == UInt16.self {
-                                t.withMemoryRebound(to: UInt16.self) { med_map_u16_u16(words.baseAddress, words.count, UInt32(base), $0.baseAddress, UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt16.self)) }
+                                t.withMemoryRebound(to: UInt16.self) {
+                                    med_map_u16_u16(
+                                        words.baseAddress, words.count, UInt32(base), $0.baseAddress,
+                                        UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt16.self))
+                                }
                                 return true
                             }
                             return false
@@ -202,8 +214,10 @@ struct GreyTable {
     }
 
     /// Applies one step; returns false when it does not apply to this image.
-    mutating func apply(_ step: GreyLevelStep, header: GreyLevelHeader, recipe: GreyLevelRecipe,
-                        isUnsigned8Bit: Bool, rangeFixed: Bool) throws -> Bool {
+    mutating func apply(
+        _ step: GreyLevelStep, header: GreyLevelHeader, recipe: GreyLevelRecipe,
+        isUnsigned8Bit: Bool, rangeFixed: Bool
+    ) throws -> Bool {
         switch step {
         case .rescale:
             let slope = header.rescaleSlope, intercept = header.rescaleIntercept
@@ -211,14 +225,19 @@ struct GreyTable {
             for i in values.indices { values[i] = values[i] * slope + intercept }
         case .window:
             guard let center = recipe.windowCenter ?? header.windowCenter,
-                  let width = recipe.windowWidth ?? header.windowWidth, width >= 1 else { return false }
+                let width = recipe.windowWidth ?? header.windowWidth, width >= 1
+            else { return false }
             // DICOM PS3.3 C.11.2.1.2.1, the linear function.
             let lowEdge = center - 0.5 - (width - 1) / 2, highEdge = center - 0.5 + (width - 1) / 2
             for i in values.indices {
                 let x = values[i]
-                if x <= lowEdge { values[i] = 0 }
-                else if x > highEdge { values[i] = outputMax }
-                else { values[i] = ((x - (center - 0.5)) / (width - 1) + 0.5) * outputMax }
+                if x <= lowEdge {
+                    values[i] = 0
+                } else if x > highEdge {
+                    values[i] = outputMax
+                } else {
+                    values[i] = ((x - (center - 0.5)) / (width - 1) + 0.5) * outputMax
+                }
             }
         case .voiLUT:
             guard let lut = header.voiLUT, !lut.table.isEmpty else { return false }

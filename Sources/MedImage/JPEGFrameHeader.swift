@@ -14,8 +14,10 @@ enum JPEGFrameHeader {
             // SOF0–SOF15 (but DHT C4, JPG C8 and DAC CC) and JPEG-LS's SOF55 (F7).
             if (0xC0...0xCF).contains(marker) && ![0xC4, 0xC8, 0xCC].contains(marker) || marker == 0xF7 {
                 guard length >= 8, index + 10 <= stream.count else { throw DICOMError("JPEG frame header is cut short") }
-                return (Int(stream[index + 5]) << 8 | Int(stream[index + 6]), Int(stream[index + 7]) << 8 | Int(stream[index + 8]),
-                        Int(stream[index + 9]), marker)
+                return (
+                    Int(stream[index + 5]) << 8 | Int(stream[index + 6]), Int(stream[index + 7]) << 8 | Int(stream[index + 8]),
+                    Int(stream[index + 9]), marker
+                )
             }
             guard length >= 2 else { throw DICOMError("JPEG marker segment of length \(length) at byte \(index)") }
             index += 2 + length

@@ -33,7 +33,9 @@ enum RLEFrame {
             }
             // Encoders may pad an odd segment with one more byte (DCMTK's does): that is not a disagreement.
             guard decoded == expected || decoded == expected + 1 else {
-                throw DICOMError("RLE segment \(s + 1) decodes to \(decoded < expected + 2 ? String(decoded) : "more than \(expected)") bytes; Rows × Columns is \(rows)×\(columns) = \(expected)")
+                throw DICOMError(
+                    "RLE segment \(s + 1) decodes to \(decoded < expected + 2 ? String(decoded) : "more than \(expected)") bytes; Rows × Columns is \(rows)×\(columns) = \(expected)"
+                )
             }
         }
     }

@@ -29,8 +29,9 @@ public enum PillowBilinear {
         let filterScale = max(scale, 1.0)
         let support = 1.0 * filterScale  // bilinear support is 1
         let taps = Int(support.rounded(.up)) * 2 + 1
-        var c = Coefficients(first: [Int](repeating: 0, count: outSize), count: [Int](repeating: 0, count: outSize),
-                             weights: [Double](repeating: 0, count: outSize * taps), taps: taps)
+        var c = Coefficients(
+            first: [Int](repeating: 0, count: outSize), count: [Int](repeating: 0, count: outSize),
+            weights: [Double](repeating: 0, count: outSize * taps), taps: taps)
         let inverse = 1.0 / filterScale
         for xx in 0..<outSize {
             let center = in0 + (Double(xx) + 0.5) * scale
@@ -57,8 +58,10 @@ public enum PillowBilinear {
     }
 
     /// Resizes an 8-bit grey image, byte for byte as Pillow does.
-    public static func resize(_ pixels: [UInt8], _ width: Int, _ height: Int, _ outWidth: Int, _ outHeight: Int,
-                              _ box: Box? = nil) -> [UInt8] {
+    public static func resize(
+        _ pixels: [UInt8], _ width: Int, _ height: Int, _ outWidth: Int, _ outHeight: Int,
+        _ box: Box? = nil
+    ) -> [UInt8] {
         let box = box ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
         if outWidth == width, outHeight == height, box == Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height)) {
             return pixels
@@ -72,22 +75,26 @@ public enum PillowBilinear {
 
         var source = pixels, sourceWidth = width, rowOffset = 0
         if needHorizontal {
-            source = pass8(pixels, stride: width, lines: rowLast - rowFirst, lineOffset: rowFirst, outCount: outWidth,
-                           coefficients: horizontal, horizontal: true)
+            source = pass8(
+                pixels, stride: width, lines: rowLast - rowFirst, lineOffset: rowFirst, outCount: outWidth,
+                coefficients: horizontal, horizontal: true)
             sourceWidth = outWidth
             rowOffset = rowFirst
         }
         guard needVertical else { return source }
         var shifted = vertical
         for i in 0..<outHeight { shifted.first[i] -= rowOffset }
-        return pass8(source, stride: sourceWidth, lines: sourceWidth, lineOffset: 0, outCount: outHeight,
-                     coefficients: shifted, horizontal: false)
+        return pass8(
+            source, stride: sourceWidth, lines: sourceWidth, lineOffset: 0, outCount: outHeight,
+            coefficients: shifted, horizontal: false)
     }
 
     /// One separable pass in fixed point (the loops are in C: cimagekernels.h). Horizontal: `lines` rows from
     /// `lineOffset`, each resampled to `outCount` columns. Vertical: `outCount` rows of `lines` (= width) columns.
-    private static func pass8(_ input: [UInt8], stride: Int, lines: Int, lineOffset: Int, outCount: Int,
-                              coefficients c: Coefficients, horizontal: Bool) -> [UInt8] {
+    private static func pass8(
+        _ input: [UInt8], stride: Int, lines: Int, lineOffset: Int, outCount: Int,
+        coefficients c: Coefficients, horizontal: Bool
+    ) -> [UInt8] {
         let fixedWeights = c.weights.map(fixed)
         let total = lines * outCount
         return [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
@@ -106,8 +113,9 @@ public enum PillowBilinear {
                     }
                     med_resize_h8(src.baseAddress! + lineOffset * stride, stride, lines, outCount, starts, padded, taps, out.baseAddress!)
                 } else {
-                    med_resize_v8(src.baseAddress!, lines, outCount, c.first.map(Int32.init), c.count.map(Int32.init),
-                                  fixedWeights, c.taps, out.baseAddress!)
+                    med_resize_v8(
+                        src.baseAddress!, lines, outCount, c.first.map(Int32.init), c.count.map(Int32.init),
+                        fixedWeights, c.taps, out.baseAddress!)
                 }
             }
             initialized = total
@@ -115,8 +123,10 @@ public enum PillowBilinear {
     }
 
     /// Resizes a 16-bit grey image with the same sampling in double precision, rounding to nearest.
-    public static func resize(_ pixels: [UInt16], _ width: Int, _ height: Int, _ outWidth: Int, _ outHeight: Int,
-                              _ box: Box? = nil) -> [UInt16] {
+    public static func resize(
+        _ pixels: [UInt16], _ width: Int, _ height: Int, _ outWidth: Int, _ outHeight: Int,
+        _ box: Box? = nil
+    ) -> [UInt16] {
         let box = box ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
         let horizontal = coefficients(inSize: width, from: box.x0, to: box.x1, outSize: outWidth)
         let vertical = coefficients(inSize: height, from: box.y0, to: box.y1, outSize: outHeight)
@@ -158,14 +168,18 @@ public enum Geometry {
     /// Resizes grey samples (8- or 16-bit) to size × size with the given aspect handling.
     public static func square(_ samples: Samples, width: Int, height: Int, size: Int, aspect: AspectHandling) throws -> Samples {
         switch samples {
-        case .uint8(let p): return .uint8(square(p, width: width, height: height, size: size, aspect: aspect, resize: PillowBilinear.resize))
-        case .uint16(let p): return .uint16(square(p, width: width, height: height, size: size, aspect: aspect, resize: PillowBilinear.resize))
+        case .uint8(let p):
+            return .uint8(square(p, width: width, height: height, size: size, aspect: aspect, resize: PillowBilinear.resize))
+        case .uint16(let p):
+            return .uint16(square(p, width: width, height: height, size: size, aspect: aspect, resize: PillowBilinear.resize))
         default: throw ImageError("resizing takes unsigned 8- or 16-bit samples")
         }
     }
 
-    static func square<T: FixedWidthInteger>(_ pixels: [T], width: Int, height: Int, size: Int, aspect: AspectHandling,
-                                             resize: ([T], Int, Int, Int, Int, PillowBilinear.Box?) -> [T]) -> [T] {
+    static func square<T: FixedWidthInteger>(
+        _ pixels: [T], width: Int, height: Int, size: Int, aspect: AspectHandling,
+        resize: ([T], Int, Int, Int, Int, PillowBilinear.Box?) -> [T]
+    ) -> [T] {
         let w = Double(width), h = Double(height)
         switch aspect {
         case .stretch:

@@ -11,8 +11,10 @@ public final class Adam {
     public var firstMoments: [[Float]]
     public var secondMoments: [[Float]]
 
-    public init(_ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                eps: Float = 1e-8, weightDecay: Float = 0) {
+    public init(
+        _ parameters: [Parameter], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        eps: Float = 1e-8, weightDecay: Float = 0
+    ) {
         self.parameters = parameters
         self.learningRate = learningRate
         self.beta1 = beta1
@@ -38,12 +40,16 @@ public final class Adam {
 
     /// Loads what stateDict wrote; a missing or mis-shaped moment is an error naming it.
     public func load(_ state: [String: SafeTensorValue]) throws {
-        guard case .int64(_, let steps)? = state["step"], let saved = steps.first else { throw SafeTensorsError("optimiser state: 'step' is missing") }
+        guard case .int64(_, let steps)? = state["step"], let saved = steps.first else {
+            throw SafeTensorsError("optimiser state: 'step' is missing")
+        }
         var first: [[Float]] = [], second: [[Float]] = []
         for p in parameters {
             for (prefix, target) in [("exp_avg", 0), ("exp_avg_sq", 1)] {
                 let t = try SafeTensors.float(state, "\(prefix).\(p.name)")
-                guard t.shape == p.value.shape else { throw SafeTensorsError("tensor '\(prefix).\(p.name)': shape \(t.shape), the parameter has \(p.value.shape)") }
+                guard t.shape == p.value.shape else {
+                    throw SafeTensorsError("tensor '\(prefix).\(p.name)': shape \(t.shape), the parameter has \(p.value.shape)")
+                }
                 if target == 0 { first.append(t.data) } else { second.append(t.data) }
             }
         }
@@ -66,8 +72,12 @@ public final class Adam {
                                 // 8 lanes at a time (the four buffers could alias as far as the compiler
                                 // knows, so the scalar loop stayed scalar), then the remainder.
                                 var i = range.lowerBound
-                                func lanes(_ p: UnsafeMutableBufferPointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) }
-                                func store(_ value: SIMD8<Float>, _ p: UnsafeMutableBufferPointer<Float>) { UnsafeMutableRawPointer(p.baseAddress! + i).storeBytes(of: value, as: SIMD8<Float>.self) }
+                                func lanes(_ p: UnsafeMutableBufferPointer<Float>) -> SIMD8<Float> {
+                                    UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
+                                }
+                                func store(_ value: SIMD8<Float>, _ p: UnsafeMutableBufferPointer<Float>) {
+                                    UnsafeMutableRawPointer(p.baseAddress! + i).storeBytes(of: value, as: SIMD8<Float>.self)
+                                }
                                 while i + 8 <= range.upperBound {
                                     let t = lanes(theta)
                                     let g = UnsafeRawPointer(grad.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) + weightDecay * t

@@ -16,8 +16,10 @@ public struct AutoEncoderConfig: Equatable, Sendable {
     /// MemAE: the number of memory items (0: no memory, a plain AE or AE-U) and the hard-shrink threshold.
     public var memoryItems = 0
     public var shrinkThreshold: Float = 0.0025
-    public init(inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1,
-                memoryItems: Int = 0, shrinkThreshold: Float = 0.0025) {
+    public init(
+        inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1,
+        memoryItems: Int = 0, shrinkThreshold: Float = 0.0025
+    ) {
         self.inputSize = inputSize
         self.baseWidth = baseWidth
         self.latentSize = latentSize
@@ -53,24 +55,44 @@ public final class AutoEncoder {
             return bn
         }
         func down(_ index: Int, _ input: Int, _ output: Int) -> (String, [Layer]) {
-            ("en\(index)", [Conv2d("en_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
-                            norm("en_block\(index).model.1", output), ReLU()])
+            (
+                "en\(index)",
+                [
+                    Conv2d(
+                        "en_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1,
+                        initializer: &initializer),
+                    norm("en_block\(index).model.1", output), ReLU(),
+                ]
+            )
         }
         func up(_ index: Int, _ input: Int, _ output: Int, last: Bool = false) -> (String, [Layer]) {
-            let deconv = ConvTranspose2d("de_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
+            let deconv = ConvTranspose2d(
+                "de_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1,
+                initializer: &initializer)
             return ("de\(index)", last ? [deconv] : [deconv, norm("de_block\(index).model.1", output), ReLU()])
         }
         var blocks = [down(1, 1, w), down(2, w, 2 * w), down(3, 2 * w, 4 * w), down(4, 4 * w, 4 * w)]
-        blocks.append(("z", [Linear("bottle_neck.linear_enc.0", inFeatures: flat, outFeatures: config.hiddenSize, initializer: &initializer),
-                             norm("bottle_neck.linear_enc.1", config.hiddenSize), ReLU(),
-                             Linear("bottle_neck.linear_enc.3", inFeatures: config.hiddenSize, outFeatures: config.latentSize, initializer: &initializer)]))
+        blocks.append(
+            (
+                "z",
+                [
+                    Linear("bottle_neck.linear_enc.0", inFeatures: flat, outFeatures: config.hiddenSize, initializer: &initializer),
+                    norm("bottle_neck.linear_enc.1", config.hiddenSize), ReLU(),
+                    Linear(
+                        "bottle_neck.linear_enc.3", inFeatures: config.hiddenSize, outFeatures: config.latentSize, initializer: &initializer
+                    ),
+                ]
+            ))
         // Created in the reference's order (linear_enc, linear_dec, then the memory), run memory-first.
-        let decoderHead: [Layer] = [Linear("bottle_neck.linear_dec.0", inFeatures: config.latentSize, outFeatures: config.hiddenSize, initializer: &initializer),
-                                    norm("bottle_neck.linear_dec.1", config.hiddenSize), ReLU(),
-                                    Linear("bottle_neck.linear_dec.3", inFeatures: config.hiddenSize, outFeatures: flat, initializer: &initializer)]
+        let decoderHead: [Layer] = [
+            Linear("bottle_neck.linear_dec.0", inFeatures: config.latentSize, outFeatures: config.hiddenSize, initializer: &initializer),
+            norm("bottle_neck.linear_dec.1", config.hiddenSize), ReLU(),
+            Linear("bottle_neck.linear_dec.3", inFeatures: config.hiddenSize, outFeatures: flat, initializer: &initializer),
+        ]
         if config.memoryItems > 0 {
-            let module = MemoryModule("bottle_neck.memory_module.memory", items: config.memoryItems, latentSize: config.latentSize,
-                                      shrinkThreshold: config.shrinkThreshold, initializer: &initializer)
+            let module = MemoryModule(
+                "bottle_neck.memory_module.memory", items: config.memoryItems, latentSize: config.latentSize,
+                shrinkThreshold: config.shrinkThreshold, initializer: &initializer)
             blocks.append(("memory", [module]))
             memory = module
         } else {
@@ -126,13 +148,16 @@ public final class AutoEncoder {
     /// `attentionGradient` is dL/d(attention) [N, M] for a loss on MemAE's attention (Loss.memoryEntropy).
     /// Without `inputGradient` (training) the first convolution skips dL/dx and the result is nil.
     @discardableResult
-    public func backward(_ dOutput: Tensor, featureGradients: [String: Tensor] = [:], attentionGradient: Tensor? = nil,
-                         inputGradient: Bool = true) -> Tensor? {
+    public func backward(
+        _ dOutput: Tensor, featureGradients: [String: Tensor] = [:], attentionGradient: Tensor? = nil,
+        inputGradient: Bool = true
+    ) -> Tensor? {
         var g = dOutput.batchLast()
         for (feature, layers) in blocks.reversed() {
             if let extra = featureGradients[feature] {
                 let extra = extra.batchLast()
-                precondition(extra.shape == g.shape, "gradient for \(feature) has shape \(extra.shape), the feature \(g.shape) (batch-last)")
+                precondition(
+                    extra.shape == g.shape, "gradient for \(feature) has shape \(extra.shape), the feature \(g.shape) (batch-last)")
                 for i in g.data.indices { g.data[i] += extra.data[i] }
             }
             for layer in layers.reversed() {
@@ -155,7 +180,9 @@ public final class AutoEncoder {
     /// The gradient of a scalar loss of (output, x) with respect to the input image, through the network and
     /// through the loss's own use of x (what the dual-space uncertainty needs). Parameter gradients are
     /// accumulated as a side effect; zero them before training.
-    public func inputGradient(_ x: Tensor, training: Bool, loss: (Tensor, Tensor) -> LossResult) throws -> (output: Tensor, loss: LossResult, dx: Tensor) {
+    public func inputGradient(
+        _ x: Tensor, training: Bool, loss: (Tensor, Tensor) -> LossResult
+    ) throws -> (output: Tensor, loss: LossResult, dx: Tensor) {
         let output = try forward(x, training: training)
         let result = loss(output, x)
         return (output, result, inputGradient(of: result))
@@ -189,14 +216,18 @@ public final class AutoEncoder {
         }
         for p in parameters {
             let t = try SafeTensors.float(state, p.name)
-            guard t.shape == p.value.shape else { throw SafeTensorsError("tensor '\(p.name)': shape \(t.shape), the model needs \(p.value.shape)") }
+            guard t.shape == p.value.shape else {
+                throw SafeTensorsError("tensor '\(p.name)': shape \(t.shape), the model needs \(p.value.shape)")
+            }
             try Self.checkFinite(t, p.name)
             p.value = t
         }
         for bn in batchNorms {
             for (suffix, count) in [("running_mean", bn.runningMean.count), ("running_var", bn.runningVar.count)] {
                 let t = try SafeTensors.float(state, "\(bn.name).\(suffix)")
-                guard t.shape == [count] else { throw SafeTensorsError("tensor '\(bn.name).\(suffix)': shape \(t.shape), the model needs [\(count)]") }
+                guard t.shape == [count] else {
+                    throw SafeTensorsError("tensor '\(bn.name).\(suffix)': shape \(t.shape), the model needs [\(count)]")
+                }
                 try Self.checkFinite(t, "\(bn.name).\(suffix)")
                 if suffix == "running_mean" { bn.runningMean = t.data } else { bn.runningVar = t.data }
             }
@@ -207,7 +238,9 @@ public final class AutoEncoder {
     /// Weights with NaN or infinity would turn every score into NaN: refuse them where they enter.
     static func checkFinite(_ t: Tensor, _ name: String) throws {
         if let index = t.data.firstIndex(where: { !$0.isFinite }) {
-            throw SafeTensorsError("tensor '\(name)' holds a non-finite value (\(t.data[index]) at index \(index)); the model diverged or the file was damaged")
+            throw SafeTensorsError(
+                "tensor '\(name)' holds a non-finite value (\(t.data[index]) at index \(index)); the model diverged or the file was damaged"
+            )
         }
     }
 }

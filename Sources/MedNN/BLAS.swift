@@ -7,8 +7,10 @@ import COpenBLAS
 enum BLAS {
     /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major; op transposes when asked.
     /// A is m×k (k×m when transposed), B is k×n (n×k when transposed).
-    static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
-                     a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>) {
+    static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float = 0, c: UnsafeMutablePointer<Float>
+    ) {
         let lda = transA ? m : k, ldb = transB ? k : n
         // Split the output into blocks of whole rows or whole columns (each value is one worker's, with the
         // full sum over k, so the result does not depend on scheduling); small products stay whole.
@@ -32,7 +34,8 @@ enum BLAS {
                 if splitColumns {
                     product(transA, transB, m, end - start, k, alpha, a, lda, transB ? b + start * ldb : b + start, ldb, beta, c + start, n)
                 } else {
-                    product(transA, transB, end - start, n, k, alpha, transA ? a + start : a + start * lda, lda, b, ldb, beta, c + start * n, n)
+                    product(
+                        transA, transB, end - start, n, k, alpha, transA ? a + start : a + start * lda, lda, b, ldb, beta, c + start * n, n)
                 }
             }
         }
@@ -40,9 +43,11 @@ enum BLAS {
 
     /// C = alpha · Σ_w op(A)_w op(B)_w + beta · C over contiguous slices w of the k dimension, one per thread;
     /// the partial results are added in slice order, so the sum is the same on every run.
-    private static func splitSum(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                                 _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                                 _ beta: Float, _ c: UnsafeMutablePointer<Float>) {
+    private static func splitSum(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>
+    ) {
         let workers = Parallel.threads
         var partials = [Float](repeating: 0, count: workers * m * n)
         partials.withUnsafeMutableBufferPointer { partials in
@@ -62,10 +67,13 @@ enum BLAS {
         }
     }
 
-    private static func product(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                                _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-                                _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    private static func product(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 }

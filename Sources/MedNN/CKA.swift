@@ -21,8 +21,9 @@ public enum LinearCKA {
         let denominator = (b.squareRoot() * c.squareRoot())
         guard denominator > 1e-8 else {
             // The floor is active: CKA = a / 1e-8, whose gradient only has the numerator's part.
-            return Result(value: a / 1e-8, dX: scaled(product(lc, x.data, n: n, width: p), 2 / 1e-8, shape: x.shape),
-                          dY: scaled(product(kc, y.data, n: n, width: q), 2 / 1e-8, shape: y.shape))
+            return Result(
+                value: a / 1e-8, dX: scaled(product(lc, x.data, n: n, width: p), 2 / 1e-8, shape: x.shape),
+                dY: scaled(product(kc, y.data, n: n, width: q), 2 / 1e-8, shape: y.shape))
         }
         let lcX = product(lc, x.data, n: n, width: p), kcX = product(kc, x.data, n: n, width: p)
         let kcY = product(kc, y.data, n: n, width: q), lcY = product(lc, y.data, n: n, width: q)
@@ -38,7 +39,7 @@ public enum LinearCKA {
         BLAS.gemm(transB: true, m: n, n: n, k: width, a: x, b: x, c: &gram)
         let k = gram.map(Double.init)
         var rowMeans = [Double](repeating: 0, count: n)
-        for i in 0..<n { for j in 0..<n { rowMeans[i] += k[i * n + j] } ; rowMeans[i] /= Double(n) }
+        for i in 0..<n { for j in 0..<n { rowMeans[i] += k[i * n + j] }; rowMeans[i] /= Double(n) }
         let grand = rowMeans.reduce(0, +) / Double(n)
         var centred = k
         for i in 0..<n { for j in 0..<n { centred[i * n + j] = k[i * n + j] - rowMeans[i] - rowMeans[j] + grand } }

@@ -33,7 +33,11 @@ struct ConvGeometry {
                     for y in 0..<outHeight {
                         for x in 0..<outWidth {
                             let out = row + (y * outWidth + x) * n
-                            if let pixel = source(y, x, ki, kj) { out.update(from: input + pixel * n, count: count) } else { out.update(repeating: 0, count: count) }
+                            if let pixel = source(y, x, ki, kj) {
+                                out.update(from: input + pixel * n, count: count)
+                            } else {
+                                out.update(repeating: 0, count: count)
+                            }
                         }
                     }
                 }
@@ -65,7 +69,9 @@ struct ConvGeometry {
     @inline(__always) private func add(_ values: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
         var s = 0
         while s + 8 <= count {
-            let sum = UnsafeRawPointer(target + s).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(values + s).loadUnaligned(as: SIMD8<Float>.self)
+            let sum =
+                UnsafeRawPointer(target + s).loadUnaligned(as: SIMD8<Float>.self)
+                + UnsafeRawPointer(values + s).loadUnaligned(as: SIMD8<Float>.self)
             UnsafeMutableRawPointer(target + s).storeBytes(of: sum, as: SIMD8<Float>.self)
             s += 8
         }
@@ -119,16 +125,20 @@ public final class Conv2d: Layer {
     /// PyTorch's default: fan_in = C·k·k.
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, initializer: inout UniformInit) {
         spec = ConvSpec(name: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
-        weight = .pytorchDefault("\(name).weight", shape: [outChannels, inChannels, kernel, kernel], fanIn: inChannels * kernel * kernel, &initializer)
+        weight = .pytorchDefault(
+            "\(name).weight", shape: [outChannels, inChannels, kernel, kernel], fanIn: inChannels * kernel * kernel, &initializer)
     }
 
     public var parameters: [Parameter] { [weight] }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         try spec.checkInput(x)
-        let g = ConvGeometry(channels: spec.inChannels, height: x.shape[1], width: x.shape[2], kernel: spec.kernel,
-                             stride: spec.stride, padding: spec.padding, batch: x.shape[3])
-        guard g.outHeight > 0, g.outWidth > 0 else { throw ShapeError(layer: spec.name, expected: "an image of at least \(spec.kernel)×\(spec.kernel)", got: x.shape) }
+        let g = ConvGeometry(
+            channels: spec.inChannels, height: x.shape[1], width: x.shape[2], kernel: spec.kernel,
+            stride: spec.stride, padding: spec.padding, batch: x.shape[3])
+        guard g.outHeight > 0, g.outWidth > 0 else {
+            throw ShapeError(layer: spec.name, expected: "an image of at least \(spec.kernel)×\(spec.kernel)", got: x.shape)
+        }
         geometry = g
         cols = g.im2col(x.data)
         return Tensor(shape: [spec.outChannels, g.outHeight, g.outWidth, g.batch]) {
@@ -165,7 +175,8 @@ public final class ConvTranspose2d: Layer {
     /// PyTorch's default for transposed convolutions: fan_in from weight.size(1)·k·k = O·k·k.
     public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, initializer: inout UniformInit) {
         spec = ConvSpec(name: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
-        weight = .pytorchDefault("\(name).weight", shape: [inChannels, outChannels, kernel, kernel], fanIn: outChannels * kernel * kernel, &initializer)
+        weight = .pytorchDefault(
+            "\(name).weight", shape: [inChannels, outChannels, kernel, kernel], fanIn: outChannels * kernel * kernel, &initializer)
     }
 
     public var parameters: [Parameter] { [weight] }
@@ -174,8 +185,9 @@ public final class ConvTranspose2d: Layer {
         try spec.checkInput(x)
         let (kernel, stride, padding) = (spec.kernel, spec.stride, spec.padding)
         // The output image is the "input" of the equivalent convolution; its columns are x's positions.
-        let g = ConvGeometry(channels: spec.outChannels, height: (x.shape[1] - 1) * stride - 2 * padding + kernel,
-                             width: (x.shape[2] - 1) * stride - 2 * padding + kernel, kernel: kernel, stride: stride, padding: padding, batch: x.shape[3])
+        let g = ConvGeometry(
+            channels: spec.outChannels, height: (x.shape[1] - 1) * stride - 2 * padding + kernel,
+            width: (x.shape[2] - 1) * stride - 2 * padding + kernel, kernel: kernel, stride: stride, padding: padding, batch: x.shape[3])
         precondition(g.outHeight == x.shape[1] && g.outWidth == x.shape[2])
         geometry = g
         input = x

@@ -33,7 +33,8 @@ public final class ReLU: Layer {
                         var i = range.lowerBound
                         while i + 8 <= range.upperBound {
                             let lanes = UnsafeRawPointer(g.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
-                            let kept = lanes.replacing(with: 0, where: UnsafeRawPointer(y.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) .<= 0)
+                            let kept = lanes.replacing(
+                                with: 0, where: UnsafeRawPointer(y.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) .<= 0)
                             UnsafeMutableRawPointer(d + i).storeBytes(of: kept, as: SIMD8<Float>.self)
                             i += 8
                         }
@@ -121,7 +122,7 @@ public final class BatchNorm: Layer {
     public var parameters: [Parameter] { [weight, bias] }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
-        guard (x.shape.count == 2 || x.shape.count == 4), x.shape[0] == channels else {
+        guard x.shape.count == 2 || x.shape.count == 4, x.shape[0] == channels else {
             throw ShapeError(layer: name, expected: "[\(channels), N] or [\(channels), H, W, N]", got: x.shape)
         }
         let m = x.count / channels
@@ -133,7 +134,8 @@ public final class BatchNorm: Layer {
                     variance.withUnsafeMutableBufferPointer { variance in
                         Parallel.chunks(channels, work: x.count) { range in
                             for c in range {
-                                let (sum, squares) = BatchNorm.sums(x.baseAddress! + c * m, x.baseAddress! + c * m, count: m, squareFirst: true)
+                                let (sum, squares) = BatchNorm.sums(
+                                    x.baseAddress! + c * m, x.baseAddress! + c * m, count: m, squareFirst: true)
                                 let mu = sum / Double(m)
                                 mean[c] = Float(mu)
                                 variance[c] = Float(max(squares / Double(m) - mu * mu, 0))
@@ -186,7 +188,9 @@ public final class BatchNorm: Layer {
             let u = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Float>.self)
             let x = SIMD4<Double>(Double(u[0]), Double(u[1]), Double(u[2]), Double(u[3]))
             let y: SIMD4<Double>
-            if squareFirst { y = x } else {
+            if squareFirst {
+                y = x
+            } else {
                 let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Float>.self)
                 y = SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
             }
@@ -214,10 +218,12 @@ public final class BatchNorm: Layer {
                             Parallel.chunks(channels, work: dy.count) { range in
                                 for c in range {
                                     // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
-                                    let (sumDy, sumDyXhat) = needsSums ? BatchNorm.sums(dy.baseAddress! + c * m, h.baseAddress! + c * m, count: m) : (0, 0)
+                                    let (sumDy, sumDyXhat) =
+                                        needsSums ? BatchNorm.sums(dy.baseAddress! + c * m, h.baseAddress! + c * m, count: m) : (0, 0)
                                     sumsDy[c] = Float(sumDy)
                                     sumsDyXhat[c] = Float(sumDyXhat)
-                                    let scale = gamma[c] * inverse[c], meanDy = Float(sumDy) / Float(m), meanDyXhat = Float(sumDyXhat) / Float(m)
+                                    let scale = gamma[c] * inverse[c], meanDy = Float(sumDy) / Float(m),
+                                        meanDyXhat = Float(sumDyXhat) / Float(m)
                                     // Training: the batch statistics depend on x too. Eval: a fixed affine map.
                                     if training {
                                         for i in c * m..<(c + 1) * m { dx[i] = scale * (dy[i] - meanDy - h[i] * meanDyXhat) }

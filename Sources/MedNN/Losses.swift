@@ -29,8 +29,10 @@ public enum Loss {
     }
 
     /// mean(f(x̂ − x)) with dL/dx̂ = f′(e)/n and dL/dx = −f′(e)/n; e and the sum in double.
-    static func elementwise(_ name: String, _ prediction: Tensor, _ target: Tensor,
-                            value: (Double) -> Double, derivative: (Double) -> Double) -> LossResult {
+    static func elementwise(
+        _ name: String, _ prediction: Tensor, _ target: Tensor,
+        value: (Double) -> Double, derivative: (Double) -> Double
+    ) -> LossResult {
         precondition(prediction.shape == target.shape, "\(name): prediction \(prediction.shape), target \(target.shape)")
         let n = Double(target.count)
         var sum = 0.0
@@ -56,7 +58,8 @@ public enum Loss {
 
     static func precisionWeighted(_ output: Tensor, _ target: Tensor, plusLogVariance: Bool) -> LossResult {
         let (n, h, w) = (target.shape[0], target.shape[2], target.shape[3])
-        precondition(output.shape == [n, 2, h, w] && target.shape[1] == 1, "heteroscedastic: output \(output.shape), target \(target.shape)")
+        precondition(
+            output.shape == [n, 2, h, w] && target.shape[1] == 1, "heteroscedastic: output \(output.shape), target \(target.shape)")
         let plane = h * w, count = Double(n * plane), withS = plusLogVariance ? 1.0 : 0
         var sum = 0.0
         var dOut = Tensor(zeros: output.shape), dTarget = Tensor(zeros: target.shape)

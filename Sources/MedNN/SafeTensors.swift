@@ -53,10 +53,13 @@ public enum SafeTensors {
 
     /// Parses a file's bytes; every inconsistency is an error naming the tensor it concerns.
     public static func decode(_ data: Data) throws -> (tensors: [String: SafeTensorValue], metadata: [String: String]) {
-        guard data.count >= 8 else { throw SafeTensorsError("not a safetensors file: \(data.count) bytes, less than the 8-byte header length") }
+        guard data.count >= 8 else {
+            throw SafeTensorsError("not a safetensors file: \(data.count) bytes, less than the 8-byte header length")
+        }
         let length = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard length <= UInt64(data.count - 8) else {
-            throw SafeTensorsError("header length \(length) runs past the end of the file (\(data.count) bytes): truncated or not safetensors")
+            throw SafeTensorsError(
+                "header length \(length) runs past the end of the file (\(data.count) bytes): truncated or not safetensors")
         }
         let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + 8 + Int(length))
         guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any] else {
@@ -71,7 +74,8 @@ public enum SafeTensors {
                 continue
             }
             guard let fields = value as? [String: Any], let dtype = fields["dtype"] as? String,
-                  let shape = fields["shape"] as? [Int], let offsets = fields["data_offsets"] as? [Int], offsets.count == 2 else {
+                let shape = fields["shape"] as? [Int], let offsets = fields["data_offsets"] as? [Int], offsets.count == 2
+            else {
                 throw SafeTensorsError("tensor '\(name)': malformed header entry")
             }
             let (start, end) = (offsets[0], offsets[1])
@@ -97,10 +101,14 @@ public enum SafeTensors {
             }
             switch dtype {
             case "F32":
-                guard bytes == count * 4 else { throw SafeTensorsError("tensor '\(name)': shape \(shape) needs \(count * 4) bytes, has \(bytes)") }
+                guard bytes == count * 4 else {
+                    throw SafeTensorsError("tensor '\(name)': shape \(shape) needs \(count * 4) bytes, has \(bytes)")
+                }
                 tensors[name] = .float32(Tensor(shape: shape, data: copy(Float.self)))
             case "I64":
-                guard bytes == count * 8 else { throw SafeTensorsError("tensor '\(name)': shape \(shape) needs \(count * 8) bytes, has \(bytes)") }
+                guard bytes == count * 8 else {
+                    throw SafeTensorsError("tensor '\(name)': shape \(shape) needs \(count * 8) bytes, has \(bytes)")
+                }
                 tensors[name] = .int64(shape: shape, values: copy(Int64.self))
             default:
                 throw SafeTensorsError("tensor '\(name)': dtype \(dtype) is not supported (F32 and I64 are)")

@@ -34,5 +34,5 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

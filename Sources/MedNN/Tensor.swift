@@ -89,7 +89,8 @@ public final class Parameter {
     /// PyTorch's default initialisation of Linear and convolution weights and biases (kaiming_uniform with
     /// a = √5 and its bias rule both reduce to this): U(−1/√fanIn, 1/√fanIn).
     public static func pytorchDefault(_ name: String, shape: [Int], fanIn: Int, _ initializer: inout UniformInit) -> Parameter {
-        Parameter(name: name, value: Tensor(shape: shape, data: initializer.uniform(shape.reduce(1, *), bound: 1 / Float(fanIn).squareRoot())))
+        Parameter(
+            name: name, value: Tensor(shape: shape, data: initializer.uniform(shape.reduce(1, *), bound: 1 / Float(fanIn).squareRoot())))
     }
 
     public func zeroGrad() {

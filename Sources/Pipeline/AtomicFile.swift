@@ -1,7 +1,8 @@
 // Nothing is half-written: data goes to a temporary file beside the target, is flushed, then renamed over it.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum AtomicFile {

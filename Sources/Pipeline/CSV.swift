@@ -45,8 +45,12 @@ public enum CSV {
                 if c == "\"" {
                     if let n = next() {
                         if n == "\"" { field.unicodeScalars.append("\"") } else { inQuotes = false; pending = n }
-                    } else { inQuotes = false }
-                } else { field.unicodeScalars.append(c) }
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    field.unicodeScalars.append(c)
+                }
                 continue
             }
             switch c {
@@ -69,7 +73,9 @@ public enum CSV {
     /// errors name the file and line.
     public static func read(_ url: URL, requiring: [String] = []) throws -> (header: [String], rows: [[String: String]]) {
         let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch { throw CSVError("\(url.path): cannot read (\(FileProblem.describe(error)))") }
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw CSVError("\(url.path): cannot read (\(FileProblem.describe(error)))")
+        }
         let records: [(fields: [String], line: Int)]
         do { records = try parseWithLines(text) } catch let error as CSVError { throw CSVError("\(url.path): \(error.description)") }
         guard let header = records.first?.fields else { throw CSVError("\(url.path): empty file, no header") }

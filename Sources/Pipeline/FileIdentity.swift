@@ -1,8 +1,9 @@
 // What "unchanged" means for a file everywhere in medad: its size and modification time (nanoseconds).
 // Fingerprints, ingest's incremental reruns and normalize's staleness check all read it from here.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct FileIdentity: Equatable, Sendable {

@@ -4,8 +4,10 @@ import Crypto
 import Foundation
 
 enum Fingerprint {
-    static func compute(kind: String, parameters: Parameters, upstream: [String: String], inputFiles: [URL],
-                        salt: String = "") -> (String, Int) {
+    static func compute(
+        kind: String, parameters: Parameters, upstream: [String: String], inputFiles: [URL],
+        salt: String = ""
+    ) -> (String, Int) {
         var hasher = SHA256()
         func add(_ text: String) { hasher.update(data: Data((text + "\n").utf8)) }
         add("medad \(medadVersion)")
@@ -25,8 +27,9 @@ enum Fingerprint {
         for url in urls {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
-                let walker = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey],
-                                                            options: [.skipsHiddenFiles])
+                let walker = FileManager.default.enumerator(
+                    at: url, includingPropertiesForKeys: [.isRegularFileKey],
+                    options: [.skipsHiddenFiles])
                 while let next = walker?.nextObject() as? URL {
                     if (try? next.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true { files.append(next) }
                 }

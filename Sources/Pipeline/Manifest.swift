@@ -111,7 +111,10 @@ private struct ManifestParser {
             let key = "stages.\(stageName)"
             guard isValidName(stageName) else { throw error(keyNode, key, "stage names must be letters, digits, '_' or '-'") }
             guard !RunDirectory.reservedNames.contains(stageName) else {
-                throw error(keyNode, key, "'\(stageName)' is a folder the run directory keeps for itself (reserved: \(RunDirectory.reservedNames.sorted().joined(separator: ", ")))")
+                throw error(
+                    keyNode, key,
+                    "'\(stageName)' is a folder the run directory keeps for itself (reserved: \(RunDirectory.reservedNames.sorted().joined(separator: ", ")))"
+                )
             }
             stages.append(try parseStage(stageName, key: key, keyNode: keyNode, body: body))
         }
@@ -149,13 +152,15 @@ private struct ManifestParser {
         }
         let parameters = try parseParameters(paramsNode, specs: stageType.parameters, key: "\(key).params")
         do { _ = try stageType.init(parameters: parameters) } catch let e as ParameterError {
-            let line = paramsNode.flatMap { node in
-                (try? mapping(node, ""))?.first { $0.0 == e.key }?.1.mark?.line
-            } ?? body.mark?.line
+            let line =
+                paramsNode.flatMap { node in
+                    (try? mapping(node, ""))?.first { $0.0 == e.key }?.1.mark?.line
+                } ?? body.mark?.line
             throw ManifestError(file: file.path, line: line, key: "\(key).params.\(e.key)", message: e.message)
         }
-        return StageDeclaration(name: name, kind: kind, after: after, parameters: parameters,
-                                maxFailures: maxFailures, line: keyNode.mark?.line ?? 0)
+        return StageDeclaration(
+            name: name, kind: kind, after: after, parameters: parameters,
+            maxFailures: maxFailures, line: keyNode.mark?.line ?? 0)
     }
 
     func parseParameters(_ node: Node?, specs: [ParameterSpec], key: String) throws -> Parameters {
@@ -207,7 +212,8 @@ private struct ManifestParser {
             return .string(s)
         case .paths:
             guard case .strings(let items) = try typed(node, .strings(allowed: nil), key: key), !items.isEmpty,
-                  !items.contains(where: \.isEmpty) else { throw wrong() }
+                !items.contains(where: \.isEmpty)
+            else { throw wrong() }
             return .strings(try items.map { resolve(try expandVariables($0, node, key: key)).path })
         case .strings(let allowed):
             let items: [Node]
@@ -216,13 +222,14 @@ private struct ManifestParser {
             case .scalar: items = [node]
             default: throw wrong()
             }
-            return .strings(try items.map { item in
-                guard case .scalar = item, let s = item.string else { throw wrong() }
-                if let allowed, !allowed.contains(s) {
-                    throw error(item, key, "'\(s)' is not one of \(allowed.joined(separator: ", "))")
-                }
-                return s
-            })
+            return .strings(
+                try items.map { item in
+                    guard case .scalar = item, let s = item.string else { throw wrong() }
+                    if let allowed, !allowed.contains(s) {
+                        throw error(item, key, "'\(s)' is not one of \(allowed.joined(separator: ", "))")
+                    }
+                    return s
+                })
         }
     }
 
@@ -267,11 +274,13 @@ private struct ManifestParser {
         let names = Set(stages.map(\.name))
         for stage in stages {
             for upstream in stage.after where !names.contains(upstream) {
-                throw ManifestError(file: file.path, line: stage.line, key: "stages.\(stage.name).after",
-                                    message: "no stage named '\(upstream)'")
+                throw ManifestError(
+                    file: file.path, line: stage.line, key: "stages.\(stage.name).after",
+                    message: "no stage named '\(upstream)'")
             }
             if stage.after.contains(stage.name) {
-                throw ManifestError(file: file.path, line: stage.line, key: "stages.\(stage.name).after", message: "a stage cannot come after itself")
+                throw ManifestError(
+                    file: file.path, line: stage.line, key: "stages.\(stage.name).after", message: "a stage cannot come after itself")
             }
         }
         if var cycle = StageGraph(stages).cycle() {
@@ -281,8 +290,9 @@ private struct ManifestParser {
             }!
             cycle = Array(cycle[startIndex...] + cycle[..<startIndex])
             let first = stages.first { $0.name == cycle[0] }!
-            throw ManifestError(file: file.path, line: first.line, key: "stages.\(first.name).after",
-                                message: "cycle: " + (cycle + [cycle[0]]).joined(separator: " → "))
+            throw ManifestError(
+                file: file.path, line: first.line, key: "stages.\(first.name).after",
+                message: "cycle: " + (cycle + [cycle[0]]).joined(separator: " → "))
         }
     }
 

@@ -1,8 +1,9 @@
 // What a run tells people: on a terminal, a live progress line per running stage; otherwise (cron)
 // plain timestamped lines. Every line also goes to run.log. Quiet mode prints errors only.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public final class Reporter: @unchecked Sendable {
@@ -65,7 +66,9 @@ public final class Reporter: @unchecked Sendable {
     /// one message is one line and cannot forge log lines or drive the terminal.
     public static func oneLine(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
-        return String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())
+        return String(
+            text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }
+                .joined())
     }
 
     func stageStarted(_ stage: String) {
@@ -117,7 +120,8 @@ public final class Reporter: @unchecked Sendable {
     // Terminal drawing; called with the lock held.
     private func clearProgress() {
         guard drawnLines > 0 else { return }
-        FileHandle.standardError.write(Data(("\u{1B}[\(drawnLines)A" + String(repeating: "\u{1B}[2K\n", count: drawnLines) + "\u{1B}[\(drawnLines)A").utf8))
+        FileHandle.standardError.write(
+            Data(("\u{1B}[\(drawnLines)A" + String(repeating: "\u{1B}[2K\n", count: drawnLines) + "\u{1B}[\(drawnLines)A").utf8))
         drawnLines = 0
     }
 

@@ -48,7 +48,8 @@ public struct RunDirectory: Sendable {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
                 guard isDirectory.boolValue else {
-                    return ancestor == url.standardizedFileURL ? "'\(path)' is a file, not a folder"
+                    return ancestor == url.standardizedFileURL
+                        ? "'\(path)' is a file, not a folder"
                         : "'\(path)' cannot be created: '\(ancestor.path)' is a file"
                 }
                 break
@@ -57,7 +58,8 @@ public struct RunDirectory: Sendable {
         }
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty else { return nil }
         if entries.contains(marker) || entries.contains(".lock") { return nil }
-        return "'\(path)' is a folder medad did not create (it holds files and no \(marker) marker); medad would write into it and replace folders named like its stages: give a new or empty folder"
+        return
+            "'\(path)' is a folder medad did not create (it holds files and no \(marker) marker); medad would write into it and replace folders named like its stages: give a new or empty folder"
     }
 
     /// Creates the folder (or checks it is medad's) and writes the marker.
@@ -88,9 +90,13 @@ public struct RunDirectory: Sendable {
         if lstat(target.path, &status) == 0 {
             // Only a folder medad committed (it has stage.json) is replaced; anything else is the user's.
             guard status.st_mode & S_IFMT == S_IFDIR, FileManager.default.fileExists(atPath: recordURL(stage).path) else {
-                throw RunDirectoryError(description: "refused to replace \(target.path): medad did not write it (no stage.json); move it away or rename the stage")
+                throw RunDirectoryError(
+                    description:
+                        "refused to replace \(target.path): medad did not write it (no stage.json); move it away or rename the stage")
             }
-            guard med_rename_exchange(staging.path, target.path) == 0 else { throw POSIXFailure("exchange \(staging.path) with \(target.path)") }
+            guard med_rename_exchange(staging.path, target.path) == 0 else {
+                throw POSIXFailure("exchange \(staging.path) with \(target.path)")
+            }
             try? FileManager.default.removeItem(at: staging)  // now holds the previous outputs
         } else {
             guard rename(staging.path, target.path) == 0 else { throw POSIXFailure("rename \(staging.path) to \(target.path)") }

@@ -2,8 +2,9 @@
 // holder dies (even by SIGKILL), so a stale lock is simply taken over; the file says who held it.
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct LockHeldError: Error, CustomStringConvertible {

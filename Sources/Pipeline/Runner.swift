@@ -45,8 +45,16 @@ public struct RunSummary: Sendable {
 
     /// 0 success; 2 a stage failed; 3 items failed beyond a stage's max_failures.
     public var exitCode: Int32 {
-        if results.contains(where: { if case .failed = $0.result { return true }; if case .blocked = $0.result { return true }; return false }) { return 2 }
-        if results.contains(where: { if case .ran(_, _, true) = $0.result { return true }; return false }) { return 3 }
+        if results.contains(where: {
+            if case .failed = $0.result { return true }; if case .blocked = $0.result { return true }; return false
+        }) {
+            return 2
+        }
+        if results.contains(where: {
+            if case .ran(_, _, true) = $0.result { return true }; return false
+        }) {
+            return 3
+        }
         return 0
     }
 }
@@ -79,15 +87,18 @@ public final class Runner: Sendable {
     /// Each stage's freshness, as a plain run would see it.
     public func status() throws -> [StageStatus] {
         try plan(selected: Set(manifest.stages.map(\.name)), forced: false).map {
-            StageStatus(name: $0.declaration.name, kind: $0.declaration.kind, freshness: $0.freshness,
-                        record: directory.record($0.declaration.name))
+            StageStatus(
+                name: $0.declaration.name, kind: $0.declaration.kind, freshness: $0.freshness,
+                record: directory.record($0.declaration.name))
         }
     }
 
     func selection(_ options: RunOptions) throws -> (Set<String>, Bool) {
         let names = Set(manifest.stages.map(\.name))
         for name in options.stages + [options.from].compactMap({ $0 }) where !names.contains(name) {
-            throw PlanError(description: "no stage named '\(name)' in \(manifest.file.path) (stages: \(manifest.stages.map(\.name).joined(separator: ", ")))")
+            throw PlanError(
+                description:
+                    "no stage named '\(name)' in \(manifest.file.path) (stages: \(manifest.stages.map(\.name).joined(separator: ", ")))")
         }
         if !options.stages.isEmpty && options.from != nil { throw PlanError(description: "use --stage or --from, not both") }
         if !options.stages.isEmpty { return (Set(options.stages), true) }
@@ -109,14 +120,18 @@ public final class Runner: Sendable {
             var upstream: [String: String] = [:]
             for parent in declaration.after {
                 guard let fingerprint = effective[parent] else {
-                    throw PlanError(description: "stage '\(name)' reads the outputs of '\(parent)', which has not run yet (no \(directory.recordURL(parent).path)); run it first, or run without --stage/--from")
+                    throw PlanError(
+                        description:
+                            "stage '\(name)' reads the outputs of '\(parent)', which has not run yet (no \(directory.recordURL(parent).path)); run it first, or run without --stage/--from"
+                    )
                 }
                 upstream[parent] = fingerprint
             }
             let stage = try registry.kinds[declaration.kind]!.init(parameters: declaration.parameters)
-            let (fingerprint, inputCount) = Fingerprint.compute(kind: declaration.kind, parameters: declaration.parameters,
-                                                                upstream: upstream, inputFiles: try stage.inputFiles(),
-                                                                salt: try stage.fingerprintSalt())
+            let (fingerprint, inputCount) = Fingerprint.compute(
+                kind: declaration.kind, parameters: declaration.parameters,
+                upstream: upstream, inputFiles: try stage.inputFiles(),
+                salt: try stage.fingerprintSalt())
             effective[name] = fingerprint
             let freshness: Freshness
             if let record {
@@ -124,8 +139,10 @@ public final class Runner: Sendable {
             } else {
                 freshness = .missing
             }
-            planned.append(PlannedStage(declaration: declaration, fingerprint: fingerprint, upstream: upstream,
-                                        inputCount: inputCount, freshness: freshness, forced: forced))
+            planned.append(
+                PlannedStage(
+                    declaration: declaration, fingerprint: fingerprint, upstream: upstream,
+                    inputCount: inputCount, freshness: freshness, forced: forced))
         }
         return planned
     }
@@ -180,10 +197,16 @@ public final class Runner: Sendable {
         reporter.info("run \(manifest.name) started: \(manifest.file.path), pid \(getpid()), jobs \(options.jobs)")
         let results = execute(plan, jobs: max(1, options.jobs))
         let summary = RunSummary(results: results, seconds: Date().timeIntervalSince(start))
-        let ran = results.filter { if case .ran = $0.result { return true }; return false }.count
+        let ran = results.filter {
+            if case .ran = $0.result { return true }; return false
+        }.count
         let skipped = results.filter { $0.result == .skipped }.count
         let failed = results.count - ran - skipped
-        reporter.info(String(format: "run \(manifest.name) finished in %.1fs: \(ran) ran, \(skipped) skipped, \(failed) failed or blocked; exit \(summary.exitCode); outputs in \(directory.root.path)", summary.seconds))
+        reporter.info(
+            String(
+                format:
+                    "run \(manifest.name) finished in %.1fs: \(ran) ran, \(skipped) skipped, \(failed) failed or blocked; exit \(summary.exitCode); outputs in \(directory.root.path)",
+                summary.seconds))
         return summary
     }
 
@@ -220,7 +243,10 @@ public final class Runner: Sendable {
                 for stage in plan where results[stage.declaration.name] == nil && !launched.contains(stage.declaration.name) {
                     let parents = stage.declaration.after.filter(inPlan.contains)
                     if let bad = parents.first(where: { p in
-                        switch results[p] { case .failed?, .blocked?: return true; default: return false }
+                        switch results[p] {
+                        case .failed?, .blocked?: return true;
+                        default: return false
+                        }
                     }) {
                         results[stage.declaration.name] = .blocked(by: bad)
                         reporter.error("\(stage.declaration.name): not run, because '\(bad)' did not finish")
@@ -283,7 +309,9 @@ public final class Runner: Sendable {
             try directory.commit(staging: staging!, stage: name)
             var line = String(format: "\(name): finished in %.1fs: \(outcome.rows) rows, \(errors.count) errors", record.seconds)
             if record.exceededMaxFailures { line += " (more than max_failures \(declaration.maxFailures!))" }
-            if errors.isEmpty { reporter.info(line) } else {
+            if errors.isEmpty {
+                reporter.info(line)
+            } else {
                 reporter.warning(line + "; see \(directory.stageDirectory(name).appendingPathComponent("errors.csv").path)")
             }
             return .ran(rows: outcome.rows, errors: errors.count, exceeded: record.exceededMaxFailures)

@@ -80,8 +80,10 @@ public final class StageContext: @unchecked Sendable {
     private var done = 0
     private var total = 0
 
-    init(name: String, outputDirectory: URL, previousOutputDirectory: URL?, cacheDirectory: URL, runDirectory: URL,
-         upstream: [String: URL], upstreamKinds: [String: String], reporter: Reporter, limiter: DispatchSemaphore, jobs: Int) {
+    init(
+        name: String, outputDirectory: URL, previousOutputDirectory: URL?, cacheDirectory: URL, runDirectory: URL,
+        upstream: [String: URL], upstreamKinds: [String: String], reporter: Reporter, limiter: DispatchSemaphore, jobs: Int
+    ) {
         self.name = name
         self.outputDirectory = outputDirectory
         self.previousOutputDirectory = previousOutputDirectory
@@ -119,8 +121,10 @@ public final class StageContext: @unchecked Sendable {
 
     /// Processes items concurrently (bounded by `--jobs` across all running stages) and returns
     /// the results in item order; an item whose body throws is recorded in errors.csv and yields nil.
-    public func forEachItem<Item, Result>(_ items: [Item], id: (Item) -> String,
-                                          _ body: (Item) throws -> Result) -> [Result?] {
+    public func forEachItem<Item, Result>(
+        _ items: [Item], id: (Item) -> String,
+        _ body: (Item) throws -> Result
+    ) -> [Result?] {
         lock.lock()
         total += items.count
         lock.unlock()

@@ -50,7 +50,9 @@ struct StageGraph {
         var placed = Set<String>()
         var order: [String] = []
         while order.count < names.count {
-            guard let next = names.first(where: { !placed.contains($0) && upstream[$0, default: []].allSatisfy(placed.contains) }) else { break }
+            guard let next = names.first(where: { !placed.contains($0) && upstream[$0, default: []].allSatisfy(placed.contains) }) else {
+                break
+            }
             placed.insert(next)
             order.append(next)
         }

@@ -2,8 +2,9 @@
 // would leave it (every stage's previous outputs complete, the half-done one in .staging/ for the next run to
 // remove), but first the run says so in run.log and releases its lock.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public final class StopSignals: @unchecked Sendable {  // its sources are set once, in install

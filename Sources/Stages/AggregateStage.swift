@@ -7,14 +7,18 @@ import Pipeline
 
 public struct AggregateStage: Stage {
     public static let kind = "aggregate"
-    public static let summary = "AUROC, AP (bootstrap 95% intervals), sensitivity at 95% specificity per score; ROC and histogram plots; report.html"
+    public static let summary =
+        "AUROC, AP (bootstrap 95% intervals), sensitivity at 95% specificity per score; ROC and histogram plots; report.html"
     public static let parameters: [ParameterSpec] = [
-        ParameterSpec("resamples", .int(0...1_000_000), default: .int(1000), help: "bootstrap resamples for the intervals (0: no intervals)"),
+        ParameterSpec(
+            "resamples", .int(0...1_000_000), default: .int(1000), help: "bootstrap resamples for the intervals (0: no intervals)"),
         ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "bootstrap seed; the same seed gives the same intervals"),
         ParameterSpec("specificity", .double(0...1), default: .double(0.95), help: "specificity at which sensitivity is reported"),
     ]
-    public static let columns = ["score", "auroc", "auroc_low", "auroc_high", "ap", "ap_low", "ap_high", "sensitivity_at_specificity",
-                                 "specificity", "images", "normal", "abnormal"]
+    public static let columns = [
+        "score", "auroc", "auroc_low", "auroc_high", "ap", "ap_low", "ap_high", "sensitivity_at_specificity",
+        "specificity", "images", "normal", "abnormal",
+    ]
     public static let reportFile = "report.html"
 
     let resamples: Int
@@ -34,11 +38,15 @@ public struct AggregateStage: Stage {
         var labels: [Int] = [], ids: [String] = []
         var columns = [[Double]](repeating: [], count: names.count)
         for (line, row) in table.rows.enumerated() {
-            guard let label = Int(row["label"] ?? ""), label == 0 || label == 1 else { throw StageFailure("\(url.path) row \(line + 2): label must be 0 or 1") }
+            guard let label = Int(row["label"] ?? ""), label == 0 || label == 1 else {
+                throw StageFailure("\(url.path) row \(line + 2): label must be 0 or 1")
+            }
             labels.append(label)
             ids.append(row["image_id"] ?? "")
             for (c, name) in names.enumerated() {
-                guard let value = Double(row[name] ?? ""), value.isFinite else { throw StageFailure("\(url.path) row \(line + 2): '\(name)' is not a finite number") }
+                guard let value = Double(row[name] ?? ""), value.isFinite else {
+                    throw StageFailure("\(url.path) row \(line + 2): '\(name)' is not a finite number")
+                }
                 columns[c].append(value)
             }
         }
@@ -49,22 +57,27 @@ public struct AggregateStage: Stage {
         let scoreFolder = try context.upstream(ofKind: ScoreStage.kind)
         let (names, labels, columns, _) = try Self.readScores(scoreFolder.appendingPathComponent("score.csv"))
         let abnormal = labels.filter { $0 == 1 }.count, normal = labels.count - abnormal
-        guard abnormal > 0, normal > 0 else { throw StageFailure("the test part needs normal and abnormal images (\(normal) normal, \(abnormal) abnormal)") }
+        guard abnormal > 0, normal > 0 else {
+            throw StageFailure("the test part needs normal and abnormal images (\(normal) normal, \(abnormal) abnormal)")
+        }
         let text = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "" }
         var rows: [[String]] = []
         for (c, name) in names.enumerated() {
             let scores = columns[c]
             let auroc = Metrics.bootstrap(scores, labels, resamples: resamples, seed: seed, metric: Metrics.auroc)
             let ap = Metrics.bootstrap(scores, labels, resamples: resamples, seed: seed, metric: Metrics.averagePrecision)
-            rows.append([name, text(Metrics.auroc(scores, labels)), text(auroc?.low), text(auroc?.high),
-                         text(Metrics.averagePrecision(scores, labels)), text(ap?.low), text(ap?.high),
-                         text(Metrics.sensitivity(atSpecificity: specificity, scores, labels)), text(specificity),
-                         String(labels.count), String(normal), String(abnormal)])
+            rows.append([
+                name, text(Metrics.auroc(scores, labels)), text(auroc?.low), text(auroc?.high),
+                text(Metrics.averagePrecision(scores, labels)), text(ap?.low), text(ap?.high),
+                text(Metrics.sensitivity(atSpecificity: specificity, scores, labels)), text(specificity),
+                String(labels.count), String(normal), String(abnormal),
+            ])
         }
         try context.writeCSV("aggregate.csv", header: Self.columns, rows: rows)
         let plots = try writePlots(context, names: names, labels: labels, columns: columns)
-        let report = Report.html(title: "medad: \(context.name)", table: [Self.columns] + rows, plots: plots,
-                                 maps: Report.mapFiles(in: scoreFolder.appendingPathComponent("maps")))
+        let report = Report.html(
+            title: "medad: \(context.name)", table: [Self.columns] + rows, plots: plots,
+            maps: Report.mapFiles(in: scoreFolder.appendingPathComponent("maps")))
         try AtomicFile.write(Data(report.utf8), to: context.outputDirectory.appendingPathComponent(Self.reportFile))
         context.log("report: \(context.runDirectory.appendingPathComponent(context.name).appendingPathComponent(Self.reportFile).path)")
         return StageOutcome(rows: rows.count, items: names.count)
@@ -92,22 +105,25 @@ public struct AggregateStage: Stage {
 enum Report {
     static func html(title: String, table: [[String]], plots: [URL], maps: [URL]) -> String {
         func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-                .replacingOccurrences(of: "\"", with: "&quot;")
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+                of: ">", with: "&gt;"
+            )
+            .replacingOccurrences(of: "\"", with: "&quot;")
         }
         func image(_ url: URL, width: Int? = nil) -> String {
             guard let data = try? Data(contentsOf: url) else { return "" }
-            return "<img alt=\"\(escape(url.lastPathComponent))\" src=\"data:image/png;base64,\(data.base64EncodedString())\"\(width.map { " width=\"\($0)\"" } ?? "")>"
+            return
+                "<img alt=\"\(escape(url.lastPathComponent))\" src=\"data:image/png;base64,\(data.base64EncodedString())\"\(width.map { " width=\"\($0)\"" } ?? "")>"
         }
         var page = """
-        <!DOCTYPE html>
-        <html><head><meta charset="utf-8"><title>\(escape(title))</title>
-        <style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-        th{background:#eee} td:first-child{text-align:left} img{margin:4px}</style></head><body>
-        <h1>\(escape(title))</h1>
-        <p>AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.</p>
-        <table>
-        """
+            <!DOCTYPE html>
+            <html><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+            th{background:#eee} td:first-child{text-align:left} img{margin:4px}</style></head><body>
+            <h1>\(escape(title))</h1>
+            <p>AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.</p>
+            <table>
+            """
         for (i, row) in table.enumerated() {
             let cell = i == 0 ? "th" : "td"
             page += "<tr>" + row.map { "<\(cell)>\(escape($0))</\(cell)>" }.joined() + "</tr>\n"
@@ -115,7 +131,8 @@ enum Report {
         page += "</table>\n<h2>ROC curves and score histograms</h2>\n"
         page += plots.map { image($0) }.joined(separator: "\n")
         if !maps.isEmpty {
-            page += "\n<h2>Anomaly maps</h2>\n<p>Each strip: input | mean reconstruction | the score's per-pixel map (min–max scaled).</p>\n"
+            page +=
+                "\n<h2>Anomaly maps</h2>\n<p>Each strip: input | mean reconstruction | the score's per-pixel map (min–max scaled).</p>\n"
             for url in maps {
                 page += "<div>\(escape(url.deletingPathExtension().lastPathComponent)) \(image(url, width: 3 * 128 + 4))</div>\n"
             }

@@ -24,10 +24,12 @@ public struct ComparisonReport {
         for run in runDirectories {
             let stages = try Self.stages(in: run)
             guard let aggregate = stages.first(where: { $0.kind == AggregateStage.kind }),
-                  let train = stages.first(where: { $0.kind == TrainStage.kind }) else {
+                let train = stages.first(where: { $0.kind == TrainStage.kind })
+            else {
                 throw StageFailure("\(run.path): no finished train and aggregate stages (run the pipeline first)")
             }
-            let settings = try JSONDecoder().decode(TrainingSettings.self, from: Data(contentsOf: train.folder.appendingPathComponent(TrainStage.modelFile)))
+            let settings = try JSONDecoder().decode(
+                TrainingSettings.self, from: Data(contentsOf: train.folder.appendingPathComponent(TrainStage.modelFile)))
             let dataset: String
             if stages.contains(where: { $0.kind == SynthesizeStage.kind }) {
                 dataset = "synthetic"
@@ -38,8 +40,10 @@ public struct ComparisonReport {
             }
             for row in try CSV.read(aggregate.folder.appendingPathComponent("aggregate.csv"), requiring: ["score", "auroc", "ap"]).rows {
                 guard let score = row["score"], let auroc = Double(row["auroc"] ?? ""), let ap = Double(row["ap"] ?? "") else { continue }
-                entries.append(Entry(method: "\(settings.method.rawValue) \(settings.backbone.rawValue)", score: score, dataset: dataset,
-                                     seed: settings.seed, auroc: auroc, ap: ap))
+                entries.append(
+                    Entry(
+                        method: "\(settings.method.rawValue) \(settings.backbone.rawValue)", score: score, dataset: dataset,
+                        seed: settings.seed, auroc: auroc, ap: ap))
             }
         }
         self.entries = entries
@@ -57,7 +61,8 @@ public struct ComparisonReport {
         return names.compactMap { name in
             let folder = run.appendingPathComponent(name)
             guard let data = try? Data(contentsOf: folder.appendingPathComponent("stage.json")),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let kind = object["kind"] as? String else { return nil }
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let kind = object["kind"] as? String
+            else { return nil }
             let parameters = (object["parameters"] as? [String: Any] ?? [:]).mapValues { "\($0)" }
             return StageFolder(kind: kind, folder: folder, parameters: parameters)
         }
@@ -70,25 +75,32 @@ public struct ComparisonReport {
         for e in entries where !rowKeys.contains("\(e.method) / \(e.score)") { rowKeys.append("\(e.method) / \(e.score)") }
         var table = [["method / score"] + datasets]
         for key in rowKeys {
-            table.append([key] + datasets.map { dataset in
-                let values = entries.filter { "\($0.method) / \($0.score)" == key && $0.dataset == dataset }.map { $0[keyPath: metric] }
-                guard !values.isEmpty else { return "" }
-                let mean = values.reduce(0, +) / Double(values.count)
-                guard values.count > 1 else { return String(format: "%.4f (1)", mean) }
-                let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
-                return String(format: "%.4f ± %.4f (%d)", mean, std, values.count)
-            })
+            table.append(
+                [key]
+                    + datasets.map { dataset in
+                        let values = entries.filter { "\($0.method) / \($0.score)" == key && $0.dataset == dataset }.map {
+                            $0[keyPath: metric]
+                        }
+                        guard !values.isEmpty else { return "" }
+                        let mean = values.reduce(0, +) / Double(values.count)
+                        guard values.count > 1 else { return String(format: "%.4f (1)", mean) }
+                        let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+                        return String(format: "%.4f ± %.4f (%d)", mean, std, values.count)
+                    })
         }
         return table
     }
 
     public var markdown: String {
         func render(_ title: String, _ table: [[String]]) -> String {
-            var text = "## \(title)\n\n| " + table[0].joined(separator: " | ") + " |\n|" + table[0].map { _ in "---" }.joined(separator: "|") + "|\n"
+            var text =
+                "## \(title)\n\n| " + table[0].joined(separator: " | ") + " |\n|" + table[0].map { _ in "---" }.joined(separator: "|")
+                + "|\n"
             for row in table.dropFirst() { text += "| " + row.joined(separator: " | ") + " |\n" }
             return text
         }
-        return render("AUROC, mean ± std over runs (number of runs)", table(\.auroc)) + "\n" + render("AP, mean ± std over runs (number of runs)", table(\.ap))
+        return render("AUROC, mean ± std over runs (number of runs)", table(\.auroc)) + "\n"
+            + render("AP, mean ± std over runs (number of runs)", table(\.ap))
     }
 
     /// One row per run, method and score (the long form of the tables).

@@ -2,8 +2,9 @@
 // asserts (aborting the process) on some malformed JPEG-LS streams, and any decoder may loop on hostile
 // bytes; in a worker, such a file costs one error row and a restarted worker, never the run.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct DecoderWorkerError: Error, CustomStringConvertible {
@@ -46,7 +47,9 @@ final class DecoderWorker {
                 return (reply, "")
             }
             let remaining = deadline.timeIntervalSinceNow
-            guard remaining > 0 else { return (nil, stop("decoding took longer than \(Int(timeout)) s (hung decoder); the worker was killed")) }
+            guard remaining > 0 else {
+                return (nil, stop("decoding took longer than \(Int(timeout)) s (hung decoder); the worker was killed"))
+            }
             var poller = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, Int32(min(remaining, 1) * 1000))
             if ready < 0 && errno == EINTR { continue }

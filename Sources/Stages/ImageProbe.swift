@@ -79,16 +79,19 @@ public enum ImageProbe {
 
     /// Empty when `id` is its own file name; otherwise says that its file names are escaped.
     static func idCheck(_ id: String, what: String) -> String {
-        SafeName.fileName(id) == id ? "" : "\(what) has characters other than letters, digits, '.', '_', '-' (or starts with '.'); its file names are escaped"
+        SafeName.fileName(id) == id
+            ? "" : "\(what) has characters other than letters, digits, '.', '_', '-' (or starts with '.'); its file names are escaped"
     }
 
     static func plain(width: Int, height: Int, channels: Int, bits: Int, id: String, format: String) -> ProbedImage {
-        ProbedImage(imageID: id, frame: 0, fields: [
-            "id_check": idCheck(id, what: "file stem"),
-            "format": format, "rows": String(height), "columns": String(width), "frames": "1",
-            "samples_per_pixel": String(channels), "bits_allocated": String(bits > 8 ? 16 : 8), "bits_stored": String(bits),
-            "pixel_representation": "0", "photometric_interpretation": channels == 1 ? "MONOCHROME2" : "RGB",
-        ], rawPatientID: nil)
+        ProbedImage(
+            imageID: id, frame: 0,
+            fields: [
+                "id_check": idCheck(id, what: "file stem"),
+                "format": format, "rows": String(height), "columns": String(width), "frames": "1",
+                "samples_per_pixel": String(channels), "bits_allocated": String(bits > 8 ? 16 : 8), "bits_stored": String(bits),
+                "pixel_representation": "0", "photometric_interpretation": channels == 1 ? "MONOCHROME2" : "RGB",
+            ], rawPatientID: nil)
     }
 
     static func dicom(_ request: ProbeRequest, stem: String, hasPreamble: Bool) throws -> [ProbedImage] {
@@ -121,12 +124,16 @@ public enum ImageProbe {
         ]
         let uid = first(.sopInstanceUID)
         let baseID = uid.isEmpty ? stem : uid
-        fields["id_check"] = uid.isEmpty ? idCheck(stem, what: "file stem (no SOP Instance UID)")
-            : SafeName.isUID(uid) ? "" : "SOP Instance UID is not a valid UID (digits and dots, at most 64 characters); its file names are escaped"
+        fields["id_check"] =
+            uid.isEmpty
+            ? idCheck(stem, what: "file stem (no SOP Instance UID)")
+            : SafeName.isUID(uid)
+                ? "" : "SOP Instance UID is not a valid UID (digits and dots, at most 64 characters); its file names are escaped"
         let patient = file.string(.patientID)?.trimmingCharacters(in: .whitespaces)
         return frames.map { frame in
-            ProbedImage(imageID: request.allFrames && info.frames > 1 ? "\(baseID)_f\(frame)" : baseID, frame: frame,
-                        fields: fields, rawPatientID: patient?.isEmpty == false ? patient : nil)
+            ProbedImage(
+                imageID: request.allFrames && info.frames > 1 ? "\(baseID)_f\(frame)" : baseID, frame: frame,
+                fields: fields, rawPatientID: patient?.isEmpty == false ? patient : nil)
         }
     }
 }

@@ -4,30 +4,42 @@ import Crypto
 import Foundation
 import MedImage
 import Pipeline
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct IngestStage: Stage {
     public static let kind = "ingest"
-    public static let summary = "DICOM, PNG and JPEG files found by content, decoded in isolated workers, one row per image with a pseudonymous patient key"
+    public static let summary =
+        "DICOM, PNG and JPEG files found by content, decoded in isolated workers, one row per image with a pseudonymous patient key"
     public static let parameters: [ParameterSpec] = [
-        ParameterSpec("inputs", .paths, optional: "folders to walk recursively (default: the dicom/ folder of an upstream synthesize stage)"),
-        ParameterSpec("include", .strings(allowed: nil), default: .strings(["*"]),
-                      help: "glob patterns a file must match (a pattern with '/' matches the path below the input folder, otherwise the file name)"),
-        ParameterSpec("exclude", .strings(allowed: nil), default: .strings(["*.csv", "*.json", "*.txt", "*.md"]),
-                      help: "glob patterns of files to skip (hidden files are always skipped)"),
-        ParameterSpec("frames", .choice(["first", "all"]), default: .string("first"), help: "multi-frame files: the first frame, or every frame as its own image"),
-        ParameterSpec("max_pixels", .int(1...2_000_000_000), default: .int(100_000_000), help: "images with more samples than this are errors"),
+        ParameterSpec(
+            "inputs", .paths, optional: "folders to walk recursively (default: the dicom/ folder of an upstream synthesize stage)"),
+        ParameterSpec(
+            "include", .strings(allowed: nil), default: .strings(["*"]),
+            help: "glob patterns a file must match (a pattern with '/' matches the path below the input folder, otherwise the file name)"),
+        ParameterSpec(
+            "exclude", .strings(allowed: nil), default: .strings(["*.csv", "*.json", "*.txt", "*.md"]),
+            help: "glob patterns of files to skip (hidden files are always skipped)"),
+        ParameterSpec(
+            "frames", .choice(["first", "all"]), default: .string("first"),
+            help: "multi-frame files: the first frame, or every frame as its own image"),
+        ParameterSpec(
+            "max_pixels", .int(1...2_000_000_000), default: .int(100_000_000), help: "images with more samples than this are errors"),
         ParameterSpec("secret_file", .path, optional: "file holding the secret for patient keys"),
         ParameterSpec("secret_env", .string, optional: "environment variable holding the secret for patient keys"),
         ParameterSpec("keep_patient_ids", .bool, default: .bool(false), help: "also write raw Patient IDs (a warning is logged)"),
-        ParameterSpec("follow_symlinks", .bool, default: .bool(false),
-                      help: "follow symbolic links that stay inside the input folders (loops are detected); otherwise each link is an error row"),
-        ParameterSpec("decode_timeout", .double(0.1...86_400), default: .double(120), help: "seconds one file may take to decode before its worker is killed"),
+        ParameterSpec(
+            "follow_symlinks", .bool, default: .bool(false),
+            help: "follow symbolic links that stay inside the input folders (loops are detected); otherwise each link is an error row"),
+        ParameterSpec(
+            "decode_timeout", .double(0.1...86_400), default: .double(120),
+            help: "seconds one file may take to decode before its worker is killed"),
     ]
 
-    public static let columns = ["image_id", "frame", "input_dir", "path", "size", "mtime_ns", "content_hash"]
+    public static let columns =
+        ["image_id", "frame", "input_dir", "path", "size", "mtime_ns", "content_hash"]
         + ImageProbe.headerColumns + ["patient_key", "patient_id", "id_check"]
     static let keyIDFile = "patient_key_id.txt"
     static let generatedSecret = "secrets/patient-key.secret"
@@ -55,7 +67,8 @@ public struct IngestStage: Stage {
     }
 
     static func keyID(_ secret: Data) -> String {
-        hex(HMAC<SHA256>.authenticationCode(for: Data("medad patient key id".utf8), using: SymmetricKey(data: secret))).prefix(16).description
+        hex(HMAC<SHA256>.authenticationCode(for: Data("medad patient key id".utf8), using: SymmetricKey(data: secret))).prefix(16)
+            .description
     }
 
     /// A file's size and modification time (ns) as ingest.csv records them; normalize checks them again.
@@ -101,7 +114,9 @@ public struct IngestStage: Stage {
                 if old[0]["size"] == size && old[0]["mtime_ns"] == mtime { counter.add(reused: 1); return old }
                 if old[0]["size"] == size, let hash = try? XXH64.hex(ofFile: url), hash == old[0]["content_hash"] {
                     counter.add(reused: 1)
-                    return old.map { var row = $0; row["mtime_ns"] = mtime; return row }
+                    return old.map {
+                        var row = $0; row["mtime_ns"] = mtime; return row
+                    }
                 }
             }
             let result = try workers.probe(request(url.path))
@@ -140,7 +155,9 @@ public struct IngestStage: Stage {
         try context.writeCSV("ingest.csv", header: Self.columns, rows: rows)
         try AtomicFile.write(Data((keyID + "\n").utf8), to: context.outputDirectory.appendingPathComponent(Self.keyIDFile))
         let removed = Set(previous.keys).subtracting(files.map(\.id)).count
-        context.log("\(files.count) files: \(counter.decoded) decoded, \(counter.reused) unchanged and reused, \(removed) gone since the last run; \(rows.count) images")
+        context.log(
+            "\(files.count) files: \(counter.decoded) decoded, \(counter.reused) unchanged and reused, \(removed) gone since the last run; \(rows.count) images"
+        )
         return StageOutcome(rows: rows.count, items: files.count)
     }
 
@@ -176,14 +193,17 @@ public struct IngestStage: Stage {
         }
         let url = context.runDirectory.appendingPathComponent(Self.generatedSecret)
         if let data = try? Data(contentsOf: url), !data.isEmpty { return data }
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = generator.next() }
         let secret = Data(Self.hex(bytes).utf8)
         try AtomicFile.write(secret, to: url, permissions: 0o600)
-        context.log("no secret_file or secret_env given: generated a patient-key secret in \(url.path) (owner-only); keep it to keep patient keys stable")
+        context.log(
+            "no secret_file or secret_env given: generated a patient-key secret in \(url.path) (owner-only); keep it to keep patient keys stable"
+        )
         return secret
     }
 
@@ -225,7 +245,8 @@ public struct IngestStage: Stage {
                 if type == S_IFLNK {
                     if matches(exclude, path) { continue }  // a link the patterns leave out is not reported
                     guard follow else {
-                        problems.append((path, "symbolic link, not followed (follow_symlinks: true follows links that stay inside the input folders)"))
+                        problems.append(
+                            (path, "symbolic link, not followed (follow_symlinks: true follows links that stay inside the input folders)"))
                         continue
                     }
                     let target = url.resolvingSymlinksInPath().standardizedFileURL.path
@@ -253,9 +274,10 @@ public struct IngestStage: Stage {
     /// The last run's rows by file, when its patient keys came from the same secret.
     func previousRows(_ context: StageContext, keyID: String) -> [String: [[String: String]]] {
         guard let folder = context.previousOutputDirectory,
-              let oldKey = try? String(contentsOf: folder.appendingPathComponent(Self.keyIDFile), encoding: .utf8),
-              oldKey.trimmingCharacters(in: .whitespacesAndNewlines) == keyID,
-              let table = try? CSV.read(folder.appendingPathComponent("ingest.csv")), table.header == Self.columns else { return [:] }
+            let oldKey = try? String(contentsOf: folder.appendingPathComponent(Self.keyIDFile), encoding: .utf8),
+            oldKey.trimmingCharacters(in: .whitespacesAndNewlines) == keyID,
+            let table = try? CSV.read(folder.appendingPathComponent("ingest.csv")), table.header == Self.columns
+        else { return [:] }
         var rows: [String: [[String: String]]] = [:]
         for row in table.rows {
             rows["\(row["input_dir"]!)/\(row["path"]!)", default: []].append(row)

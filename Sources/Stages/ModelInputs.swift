@@ -10,12 +10,16 @@ import Pipeline
 enum ModelInputs {
     /// split.csv's rows for the given parts (and labels, if given), sorted by image id, as an ImageSet.
     static func load(_ context: StageContext, parts: Set<String>, labels: Set<Int>? = nil, size: Int) throws -> ImageSet {
-        let split = try CSV.read(try context.upstream(ofKind: SplitStage.kind).appendingPathComponent("split.csv"),
-                                 requiring: ["image_id", "part", "label"]).rows
+        let split = try CSV.read(
+            try context.upstream(ofKind: SplitStage.kind).appendingPathComponent("split.csv"),
+            requiring: ["image_id", "part", "label"]
+        ).rows
         let normalizeDirectory = try context.upstream(ofKind: NormalizeStage.kind)
-        let files = Dictionary(try CSV.read(normalizeDirectory.appendingPathComponent("normalize.csv"), requiring: ["image_id", "file"]).rows.compactMap { row in
-            row["image_id"].flatMap { id in row["file"].map { (id, $0) } }
-        }, uniquingKeysWith: { first, _ in first })
+        let files = Dictionary(
+            try CSV.read(normalizeDirectory.appendingPathComponent("normalize.csv"), requiring: ["image_id", "file"]).rows.compactMap {
+                row in
+                row["image_id"].flatMap { id in row["file"].map { (id, $0) } }
+            }, uniquingKeysWith: { first, _ in first })
         let rows = split.filter { parts.contains($0["part"] ?? "") && (labels == nil || labels!.contains(Int($0["label"] ?? "") ?? -1)) }
             .sorted { ($0["image_id"] ?? "") < ($1["image_id"] ?? "") }
         let loaded = context.forEachItem(rows, id: { $0["image_id"] ?? "?" }) { row -> (String, Int, [Float]) in

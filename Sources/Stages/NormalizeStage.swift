@@ -11,11 +11,13 @@ public struct NormalizeStage: Stage {
     static let resizeStep = "resize"
     public static let defaultSteps = ["rescale", "invert_monochrome1", "minmax", resizeStep]
     public static let parameters: [ParameterSpec] = [
-        ParameterSpec("steps", .strings(allowed: GreyLevelStep.allCases.map(\.rawValue) + [resizeStep]), default: .strings(defaultSteps),
-                      help: "the chain, in order; resize comes last; colour input is first reduced to grey as Pillow's convert('L')"),
+        ParameterSpec(
+            "steps", .strings(allowed: GreyLevelStep.allCases.map(\.rawValue) + [resizeStep]), default: .strings(defaultSteps),
+            help: "the chain, in order; resize comes last; colour input is first reduced to grey as Pillow's convert('L')"),
         ParameterSpec("size", .int(8...8192), default: .int(512), help: "output rows and columns"),
-        ParameterSpec("aspect", .choice(AspectHandling.allCases.map(\.rawValue)), default: .string("stretch"),
-                      help: "non-square input: stretch (Med-AD), pad (ImageOps.pad) or crop (ImageOps.fit)"),
+        ParameterSpec(
+            "aspect", .choice(AspectHandling.allCases.map(\.rawValue)), default: .string("stretch"),
+            help: "non-square input: stretch (Med-AD), pad (ImageOps.pad) or crop (ImageOps.fit)"),
         ParameterSpec("bit_depth", .choice(["8", "16"]), default: .string("8"), help: "bits per PNG sample"),
         ParameterSpec("window_center", .double(nil), optional: "window centre for the window step (default: the header's)"),
         ParameterSpec("window_width", .double(1...Double(Int32.max)), optional: "window width for the window step (default: the header's)"),
@@ -36,8 +38,10 @@ public struct NormalizeStage: Stage {
         }
         let steps = names.compactMap(GreyLevelStep.init(rawValue:))
         if let invert = steps.firstIndex(of: .invertMonochrome1),
-           let voi = steps.firstIndex(where: { $0 == .window || $0 == .voiLUT }), invert < voi {
-            throw ParameterError(key: "steps", "invert_monochrome1 must come after window/voi_lut (DICOM inverts last; inverting first flips the window)")
+            let voi = steps.firstIndex(where: { $0 == .window || $0 == .voiLUT }), invert < voi
+        {
+            throw ParameterError(
+                key: "steps", "invert_monochrome1 must come after window/voi_lut (DICOM inverts last; inverting first flips the window)")
         }
         if parameters.has("window_center") != parameters.has("window_width") {
             throw ParameterError(key: "window_width", "give window_center and window_width together")
@@ -56,7 +60,8 @@ public struct NormalizeStage: Stage {
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {
-        let ingest = try CSV.read(try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"), requiring: IngestStage.columns)
+        let ingest = try CSV.read(
+            try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"), requiring: IngestStage.columns)
         let folder = context.outputDirectory.appendingPathComponent("png")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let previous = previousRows(context)
@@ -69,19 +74,23 @@ public struct NormalizeStage: Stage {
             let output = try SafeName.child(folder, name)
             let recipeID = Self.recipeID(settings: settings, row: row)
             if let old = previous.rows[id], old["recipe"] == recipeID, let oldFolder = previous.folder,
-               link(oldFolder.appendingPathComponent(file).path, output.path) == 0 {
+                link(oldFolder.appendingPathComponent(file).path, output.path) == 0
+            {
                 counter.add(reused: 1)
                 return Self.columns.map { old[$0] ?? "" }
             }
             let result = try normalize(row, to: output)
             counter.add(decoded: 1)
             let s = result.statistics
-            return [id, file, String(result.size), String(result.size), String(recipe.outputBits), result.applied.joined(separator: ";"),
-                    format(s.min), format(s.max), format(s.mean), format(s.standardDeviation), recipeID]
+            return [
+                id, file, String(result.size), String(result.size), String(recipe.outputBits), result.applied.joined(separator: ";"),
+                format(s.min), format(s.max), format(s.mean), format(s.standardDeviation), recipeID,
+            ]
         }
         let written = rows.compactMap { $0 }
         try context.writeCSV("normalize.csv", header: Self.columns, rows: written)
-        context.log("\(written.count) PNGs of \(parameters.int("size"))² in png/: \(counter.decoded) made, \(counter.reused) unchanged and reused")
+        context.log(
+            "\(written.count) PNGs of \(parameters.int("size"))² in png/: \(counter.decoded) made, \(counter.reused) unchanged and reused")
         return StageOutcome(rows: written.count, items: ingest.rows.count)
     }
 
@@ -94,7 +103,9 @@ public struct NormalizeStage: Stage {
     /// Decodes one ingested image, runs the chain and writes the PNG.
     func normalize(_ row: [String: String], to output: URL) throws -> Normalized {
         let path = URL(fileURLWithPath: row["input_dir"] ?? "").appendingPathComponent(row["path"] ?? "").path
-        guard let (size, mtime) = try? IngestStage.identity(path) else { throw ImageError("source file is gone or unreadable: \(row["path"] ?? "")") }
+        guard let (size, mtime) = try? IngestStage.identity(path) else {
+            throw ImageError("source file is gone or unreadable: \(row["path"] ?? "")")
+        }
         guard size == row["size"], mtime == row["mtime_ns"] else {
             throw ImageError("source file changed since ingest (size or modification time); run ingest again")
         }
@@ -129,8 +140,9 @@ public struct NormalizeStage: Stage {
         var pixels = grey.pixels, width = image.width, height = image.height
         if resize {
             let size = parameters.int("size")
-            pixels = try Geometry.square(pixels, width: width, height: height, size: size,
-                                         aspect: AspectHandling(rawValue: parameters.string("aspect"))!)
+            pixels = try Geometry.square(
+                pixels, width: width, height: height, size: size,
+                aspect: AspectHandling(rawValue: parameters.string("aspect"))!)
             if width != size || height != size { applied.append(Self.resizeStep) }
             width = size
             height = size
@@ -147,7 +159,8 @@ public struct NormalizeStage: Stage {
 
     func previousRows(_ context: StageContext) -> (folder: URL?, rows: [String: [String: String]]) {
         guard let folder = context.previousOutputDirectory,
-              let table = try? CSV.read(folder.appendingPathComponent("normalize.csv")), table.header == Self.columns else { return (nil, [:]) }
+            let table = try? CSV.read(folder.appendingPathComponent("normalize.csv")), table.header == Self.columns
+        else { return (nil, [:]) }
         return (folder, Dictionary(table.rows.map { ($0["image_id"] ?? "", $0) }, uniquingKeysWith: { a, _ in a }))
     }
 

@@ -13,7 +13,9 @@ public struct ScoreStage: Stage {
     public static let summary = "score every test image with each uncertainty method (rec, ens_rec, ens_std, dsu, AE-U forms)"
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("batch_size", .int(1...4096), default: .int(64), help: "images per forward pass"),
-        ParameterSpec("maps", .int(0...1000), default: .int(0), help: "anomaly-map strips for the N highest- and N lowest-scored images of each score (0: none)"),
+        ParameterSpec(
+            "maps", .int(0...1000), default: .int(0),
+            help: "anomaly-map strips for the N highest- and N lowest-scored images of each score (0: none)"),
     ]
     static let mapScores = ["rec", "ens_rec", "ens_std", "dsu"]
 
@@ -28,7 +30,8 @@ public struct ScoreStage: Stage {
     /// The trained learners, frozen, from an upstream train stage's outputs.
     static func learners(_ context: StageContext) throws -> (TrainingSettings, [AutoEncoder]) {
         let folder = try context.upstream(ofKind: TrainStage.kind)
-        let settings = try JSONDecoder().decode(TrainingSettings.self, from: Data(contentsOf: folder.appendingPathComponent(TrainStage.modelFile)))
+        let settings = try JSONDecoder().decode(
+            TrainingSettings.self, from: Data(contentsOf: folder.appendingPathComponent(TrainStage.modelFile)))
         let models = try (0..<settings.learners).map { k -> AutoEncoder in
             let model = AutoEncoder(settings.modelConfig, seed: 0)
             let file = folder.appendingPathComponent(TrainStage.learnerFile(k))
@@ -50,15 +53,18 @@ public struct ScoreStage: Stage {
             names = scores.names
             for (offset, values) in scores.values.enumerated() {
                 if let column = values.firstIndex(where: { !$0.isFinite }) {
-                    throw StageFailure("image \(test.ids[start + offset]): score \(names[column]) is \(values[column]) (non-finite); the learners or the image hold extreme values")
+                    throw StageFailure(
+                        "image \(test.ids[start + offset]): score \(names[column]) is \(values[column]) (non-finite); the learners or the image hold extreme values"
+                    )
                 }
             }
             rows += scores.values
             context.progress(done: rows.count, total: test.count)
         }
         let text = { (v: Double) in String(format: "%.9g", v) }
-        try context.writeCSV("score.csv", header: ["image_id", "label"] + names,
-                             rows: rows.indices.map { [test.ids[$0], String(test.labels[$0])] + rows[$0].map(text) })
+        try context.writeCSV(
+            "score.csv", header: ["image_id", "label"] + names,
+            rows: rows.indices.map { [test.ids[$0], String(test.labels[$0])] + rows[$0].map(text) })
         if maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, learners: learners) }
         return StageOutcome(rows: rows.count, items: test.count)
     }
@@ -77,8 +83,11 @@ public struct ScoreStage: Stage {
                 for (rank, index) in indices.enumerated() {
                     let image = Array(test.pixels[index * size * size..<(index + 1) * size * size])
                     let map = result.maps[rank]
-                    let strip = Strip.horizontal([Strip.grey(image, from: -1, to: 1), Strip.grey(map.reconstruction, from: -1, to: 1),
-                                                  Strip.scaled(map.byScore[score]!)], size: size)
+                    let strip = Strip.horizontal(
+                        [
+                            Strip.grey(image, from: -1, to: 1), Strip.grey(map.reconstruction, from: -1, to: 1),
+                            Strip.scaled(map.byScore[score]!),
+                        ], size: size)
                     let file = try SafeName.child(folder, "\(score)_\(end)_\(rank + 1)_\(SafeName.fileName(test.ids[index])).png")
                     try PNGCodec.writeGray(path: file.path, pixels: .uint8(strip), width: 3 * size + 2 * Strip.gap, height: size)
                 }

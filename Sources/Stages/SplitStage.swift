@@ -6,24 +6,41 @@ import Pipeline
 
 public struct SplitStage: Stage {
     public static let kind = "split"
-    public static let summary = "the Med-AD train/unlabeled/test split from a dataset's labels or a published JSON split, grouped by patient"
+    public static let summary =
+        "the Med-AD train/unlabeled/test split from a dataset's labels or a published JSON split, grouped by patient"
     static let countNames = ["train_normal", "unlabeled_normal", "unlabeled_abnormal", "test_normal", "test_abnormal"]
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("mode", .choice(["build", "import"]), default: .string("build"), help: "build from labels, or import a published split file"),
-        ParameterSpec("dataset", .choice(MedADDataset.allCases.map(\.rawValue)), default: .string("rsna"), help: "which adapter reads the labels"),
-        ParameterSpec("labels", .path, optional: "label file: RSNA stage_2_detailed_class_info.csv, VinDr-CXR train.csv, or a generic CSV (default: an upstream synthesize stage's)"),
-        ParameterSpec("normal_folders", .strings(allowed: nil), optional: "folder names of normal images (brain: notumor; lag: non_glaucoma)"),
-        ParameterSpec("abnormal_folders", .strings(allowed: nil), optional: "folder names of abnormal images (brain: glioma, meningioma, pituitary; lag: suspicious_glaucoma)"),
-        ParameterSpec("id_column", .string, default: .string("image_id"), help: "generic: the id column (matched to file stems)"),
-        ParameterSpec("label_column", .string, default: .string("label"), help: "generic: the label column"),
-        ParameterSpec("normal_values", .strings(allowed: nil), optional: "generic: label values meaning normal"),
-        ParameterSpec("abnormal_values", .strings(allowed: nil), optional: "generic: label values meaning abnormal (default: every other value)"),
-        ParameterSpec("preset", .choice(["rsna", "vindr", "brain", "lag"]), optional: "Med-AD counts (default: the dataset's own, unless counts are given)"),
-    ] + countNames.map { ParameterSpec($0, .int(0...10_000_000), optional: "images in this part (overrides the preset)") } + [
-        ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "the same seed and inputs give byte-identical outputs"),
-        ParameterSpec("group_by_patient", .bool, default: .bool(true), help: "keep each patient's images out of one of train and test (by ingest's patient_key)"),
-        ParameterSpec("import_file", .path, optional: "import mode: the published JSON split"),
-    ]
+    public static let parameters: [ParameterSpec] =
+        [
+            ParameterSpec(
+                "mode", .choice(["build", "import"]), default: .string("build"), help: "build from labels, or import a published split file"
+            ),
+            ParameterSpec(
+                "dataset", .choice(MedADDataset.allCases.map(\.rawValue)), default: .string("rsna"), help: "which adapter reads the labels"),
+            ParameterSpec(
+                "labels", .path,
+                optional:
+                    "label file: RSNA stage_2_detailed_class_info.csv, VinDr-CXR train.csv, or a generic CSV (default: an upstream synthesize stage's)"
+            ),
+            ParameterSpec(
+                "normal_folders", .strings(allowed: nil), optional: "folder names of normal images (brain: notumor; lag: non_glaucoma)"),
+            ParameterSpec(
+                "abnormal_folders", .strings(allowed: nil),
+                optional: "folder names of abnormal images (brain: glioma, meningioma, pituitary; lag: suspicious_glaucoma)"),
+            ParameterSpec("id_column", .string, default: .string("image_id"), help: "generic: the id column (matched to file stems)"),
+            ParameterSpec("label_column", .string, default: .string("label"), help: "generic: the label column"),
+            ParameterSpec("normal_values", .strings(allowed: nil), optional: "generic: label values meaning normal"),
+            ParameterSpec(
+                "abnormal_values", .strings(allowed: nil), optional: "generic: label values meaning abnormal (default: every other value)"),
+            ParameterSpec(
+                "preset", .choice(["rsna", "vindr", "brain", "lag"]),
+                optional: "Med-AD counts (default: the dataset's own, unless counts are given)"),
+        ] + countNames.map { ParameterSpec($0, .int(0...10_000_000), optional: "images in this part (overrides the preset)") } + [
+            ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "the same seed and inputs give byte-identical outputs"),
+            ParameterSpec(
+                "group_by_patient", .bool, default: .bool(true),
+                help: "keep each patient's images out of one of train and test (by ingest's patient_key)"),
+            ParameterSpec("import_file", .path, optional: "import mode: the published JSON split"),
+        ]
     public static let columns = ["image_id", "part", "label", "patient_key", "source_label", "grouping"]
 
     let parameters: Parameters
@@ -41,7 +58,8 @@ public struct SplitStage: Stage {
         if [.vindr, .generic].contains(dataset) && !importing && !parameters.has("labels") {
             throw ParameterError(key: "labels", "the \(dataset.rawValue) adapter needs a label file")
         }
-        let preset = parameters.optionalString("preset").flatMap(MedADDataset.init(rawValue:)).flatMap { SplitCounts.presets[$0] }
+        let preset =
+            parameters.optionalString("preset").flatMap(MedADDataset.init(rawValue:)).flatMap { SplitCounts.presets[$0] }
             ?? SplitCounts.presets[dataset]
         let given = Self.countNames.map { parameters.has($0) ? parameters.int($0) : nil }
         if importing {
@@ -52,7 +70,8 @@ public struct SplitStage: Stage {
             counts = SplitCounts(c[0], c[1], c[2], c[3], c[4])
         } else {
             guard given.allSatisfy({ $0 != nil }) else {
-                throw ParameterError(key: "train_normal", "no preset for \(dataset.rawValue): give all of \(Self.countNames.joined(separator: ", "))")
+                throw ParameterError(
+                    key: "train_normal", "no preset for \(dataset.rawValue): give all of \(Self.countNames.joined(separator: ", "))")
             }
             counts = SplitCounts(given[0]!, given[1]!, given[2]!, given[3]!, given[4]!)
         }
@@ -85,7 +104,10 @@ public struct SplitStage: Stage {
         var summary: [[String]] = []
         for part in SplitPart.allCases {
             for label in [SplitLabel.normal, .abnormal] where !(part == .train && label == .abnormal) {
-                summary.append([part.rawValue, String(label.rawValue), String(rows.filter { $0[1] == part.rawValue && $0[2] == String(label.rawValue) }.count)])
+                summary.append([
+                    part.rawValue, String(label.rawValue),
+                    String(rows.filter { $0[1] == part.rawValue && $0[2] == String(label.rawValue) }.count),
+                ])
             }
         }
         try context.writeCSV("summary.csv", header: ["part", "label", "count"], rows: summary)
@@ -96,10 +118,15 @@ public struct SplitStage: Stage {
 
     /// ingest.csv joined with normalize.csv: only images that have a PNG can be split.
     func loadImages(_ context: StageContext) throws -> [Image] {
-        let ingest = try CSV.read(try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"),
-                                  requiring: ["image_id", "path", "patient_key"]).rows
-        let normalized = Set(try CSV.read(try context.upstream(ofKind: NormalizeStage.kind).appendingPathComponent("normalize.csv"),
-                                          requiring: ["image_id"]).rows.map { $0["image_id"] ?? "" })
+        let ingest = try CSV.read(
+            try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"),
+            requiring: ["image_id", "path", "patient_key"]
+        ).rows
+        let normalized = Set(
+            try CSV.read(
+                try context.upstream(ofKind: NormalizeStage.kind).appendingPathComponent("normalize.csv"),
+                requiring: ["image_id"]
+            ).rows.map { $0["image_id"] ?? "" })
         return ingest.filter { normalized.contains($0["image_id"] ?? "") }
             .map { Image(id: $0["image_id"]!, path: $0["path"] ?? "", patientKey: $0["patient_key"] ?? "") }
             .sorted { $0.id < $1.id }
@@ -119,12 +146,19 @@ public struct SplitStage: Stage {
             case .rsna: return (try DatasetAdapter.rsna(table()), \.stem)
             case .vindr: return (try DatasetAdapter.vindr(table()), \.stem)
             case .generic:
-                return (try DatasetAdapter.generic(table(), idColumn: parameters.string("id_column"), labelColumn: parameters.string("label_column"),
-                                                   normalValues: Set(parameters.strings("normal_values")),
-                                                   abnormalValues: parameters.has("abnormal_values") ? Set(parameters.strings("abnormal_values")) : nil), \.stem)
+                return (
+                    try DatasetAdapter.generic(
+                        table(), idColumn: parameters.string("id_column"), labelColumn: parameters.string("label_column"),
+                        normalValues: Set(parameters.strings("normal_values")),
+                        abnormalValues: parameters.has("abnormal_values") ? Set(parameters.strings("abnormal_values")) : nil), \.stem
+                )
             case .brain, .lag:
-                let normal = parameters.has("normal_folders") ? parameters.strings("normal_folders") : (dataset == .brain ? ["notumor"] : ["non_glaucoma"])
-                let abnormal = parameters.has("abnormal_folders") ? parameters.strings("abnormal_folders")
+                let normal =
+                    parameters.has("normal_folders")
+                    ? parameters.strings("normal_folders") : (dataset == .brain ? ["notumor"] : ["non_glaucoma"])
+                let abnormal =
+                    parameters.has("abnormal_folders")
+                    ? parameters.strings("abnormal_folders")
                     : (dataset == .brain ? ["glioma", "meningioma", "pituitary"] : ["suspicious_glaucoma"])
                 return (DatasetAdapter.folders(images.map(\.path), normal: Set(normal), abnormal: Set(abnormal)), \.path)
             }
@@ -143,7 +177,9 @@ public struct SplitStage: Stage {
         // Two images under one label key would share a label silently: refuse.
         let byKey = Dictionary(grouping: images, by: key)
         if let (duplicate, clash) = byKey.first(where: { $0.value.count > 1 }) {
-            throw StageFailure("duplicate ids: '\(duplicate)' names \(clash.count) ingested images (\(clash.map(\.path).prefix(3).joined(separator: ", ")))")
+            throw StageFailure(
+                "duplicate ids: '\(duplicate)' names \(clash.count) ingested images (\(clash.map(\.path).prefix(3).joined(separator: ", ")))"
+            )
         }
         var candidates: [SplitCandidate] = []
         var sources: [String: String] = [:]
@@ -161,10 +197,14 @@ public struct SplitStage: Stage {
         let orphans = labels.keys.filter { !ingestedKeys.contains($0) }.sorted()
         for orphan in orphans { context.recordError(item: orphan, reason: "label for an image that was not ingested or not normalized") }
         let assignment: [String: (SplitPart, SplitLabel)]
-        do { assignment = try MedADProtocol.assign(candidates, counts: counts!, seed: UInt64(parameters.int("seed"))) } catch let error as SplitError {
+        do { assignment = try MedADProtocol.assign(candidates, counts: counts!, seed: UInt64(parameters.int("seed"))) } catch let error
+            as SplitError
+        {
             throw StageFailure(error.description)
         }
-        context.log("\(candidates.count) labeled images (\(leftOut) of a left-out class, \(orphans.count) labels without an image, \(images.count - candidates.count - leftOut) images without a label); counts \(counts!)")
+        context.log(
+            "\(candidates.count) labeled images (\(leftOut) of a left-out class, \(orphans.count) labels without an image, \(images.count - candidates.count - leftOut) images without a label); counts \(counts!)"
+        )
         let chosen = images.filter { assignment[$0.id] != nil }
         let rows = chosen.map { image -> [String] in
             let (part, label) = assignment[image.id]!

@@ -12,25 +12,37 @@ public struct TrainStage: Stage {
     public static let kind = "train"
     public static let summary = "train an ensemble of autoencoders (d2ue or independent; ae, aeu or memae) on the normal training images"
     public static let parameters: [ParameterSpec] = [
-        ParameterSpec("method", .choice(EnsembleMethod.allCases.map(\.rawValue)), default: .string("d2ue"), help: "d2ue (CKA repulsion from earlier learners) or independent (deep ensemble)"),
-        ParameterSpec("backbone", .choice(Backbone.allCases.map(\.rawValue)), default: .string("ae"), help: "ae, aeu (heteroscedastic) or memae (memory module)"),
+        ParameterSpec(
+            "method", .choice(EnsembleMethod.allCases.map(\.rawValue)), default: .string("d2ue"),
+            help: "d2ue (CKA repulsion from earlier learners) or independent (deep ensemble)"),
+        ParameterSpec(
+            "backbone", .choice(Backbone.allCases.map(\.rawValue)), default: .string("ae"),
+            help: "ae, aeu (heteroscedastic) or memae (memory module)"),
         ParameterSpec("learners", .int(1...64), default: .int(3), help: "ensemble size K"),
-        ParameterSpec("batch_size", .int(2...4096), default: .int(64), help: "images per step; the last incomplete batch of an epoch is dropped"),
+        ParameterSpec(
+            "batch_size", .int(2...4096), default: .int(64), help: "images per step; the last incomplete batch of an epoch is dropped"),
         ParameterSpec("learning_rate", .double(1e-8...1), default: .double(5e-4), help: "Adam's learning rate"),
         ParameterSpec("beta1", .double(0...0.9999), default: .double(0.5), help: "Adam's β₁"),
         ParameterSpec("beta2", .double(0...0.999999), default: .double(0.999), help: "Adam's β₂"),
         ParameterSpec("epochs", .int(1...100_000), default: .int(250), help: "epochs per learner"),
-        ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "initial weights and shuffles; the same seed and threads give the same weights"),
+        ParameterSpec(
+            "seed", .int(0...Int(Int32.max)), default: .int(8),
+            help: "initial weights and shuffles; the same seed and threads give the same weights"),
         ParameterSpec("lambda", .double(0...1000), default: .double(1), help: "d2ue: weight of the CKA repulsion"),
-        ParameterSpec("feature", .choice(["en1", "en2", "en3", "en4", "z", "de", "de1", "de2", "de3", "de4"]), default: .string("z"), help: "d2ue: the block output compared by CKA"),
+        ParameterSpec(
+            "feature", .choice(["en1", "en2", "en3", "en4", "z", "de", "de1", "de2", "de3", "de4"]), default: .string("z"),
+            help: "d2ue: the block output compared by CKA"),
         ParameterSpec("input_size", .int(16...1024), default: .int(64), help: "model input rows and columns, a multiple of 16"),
         ParameterSpec("base_width", .int(1...256), default: .int(16), help: "channels of the first convolution (multiplier × 16)"),
         ParameterSpec("latent_size", .int(1...4096), default: .int(16), help: "size of z"),
         ParameterSpec("hidden_size", .int(1...16384), default: .int(2048), help: "width of the bottleneck's hidden layers"),
         ParameterSpec("memory_items", .int(1...100_000), default: .int(25), help: "memae: memory items"),
-        ParameterSpec("shrink_threshold", .double(0...1), default: .double(0.0025), help: "memae: hard-shrink threshold of the attention (0: none)"),
+        ParameterSpec(
+            "shrink_threshold", .double(0...1), default: .double(0.0025), help: "memae: hard-shrink threshold of the attention (0: none)"),
         ParameterSpec("entropy_weight", .double(0...100), default: .double(0.0002), help: "memae: weight of the attention's entropy"),
-        ParameterSpec("validate_every", .int(0...100_000), default: .int(25), help: "each learner's AUROC/AP on the test part at epoch 1, every N epochs and the last (0: first and last)"),
+        ParameterSpec(
+            "validate_every", .int(0...100_000), default: .int(25),
+            help: "each learner's AUROC/AP on the test part at epoch 1, every N epochs and the last (0: first and last)"),
     ]
 
     let settings: TrainingSettings
@@ -66,23 +78,29 @@ public struct TrainStage: Stage {
     public func run(in context: StageContext) throws -> StageOutcome {
         let train = try ModelInputs.load(context, parts: ["train"], labels: [0], size: settings.inputSize)
         let test = try ModelInputs.load(context, parts: ["test"], size: settings.inputSize)
-        context.log("\(train.count) training images (\(train.count * train.size * train.size * 4 / 1_048_576) MiB as Float32), \(test.count) test images for validation; "
-                    + "\(settings.method.rawValue), \(settings.backbone.rawValue), K \(settings.learners), \(settings.epochs) epochs, \(Parallel.threads) threads")
-        let trainer = try EnsembleTrainer(settings: settings, train: train, validation: test.count > 0 && Set(test.labels).count == 2 ? test : nil)
+        context.log(
+            "\(train.count) training images (\(train.count * train.size * train.size * 4 / 1_048_576) MiB as Float32), \(test.count) test images for validation; "
+                + "\(settings.method.rawValue), \(settings.backbone.rawValue), K \(settings.learners), \(settings.epochs) epochs, \(Parallel.threads) threads"
+        )
+        let trainer = try EnsembleTrainer(
+            settings: settings, train: train, validation: test.count > 0 && Set(test.labels).count == 2 ? test : nil)
         let store = try CheckpointFolder(context: context, settings: settings, data: train)
         let total = settings.learners * settings.epochs
         let (models, records) = try trainer.run(store: store) { record in
             context.progress(done: record.learner * settings.epochs + record.epoch, total: total)
             if record.epoch == settings.epochs || record.validationAUROC != nil {
-                context.log("learner \(record.learner) epoch \(record.epoch): loss \(format(record.loss))"
-                            + (record.validationAUROC.map { ", val AUROC \(format($0))" } ?? "")
-                            + (record.validationAP.map { " AP \(format($0))" } ?? ""))
+                context.log(
+                    "learner \(record.learner) epoch \(record.epoch): loss \(format(record.loss))"
+                        + (record.validationAUROC.map { ", val AUROC \(format($0))" } ?? "")
+                        + (record.validationAP.map { " AP \(format($0))" } ?? ""))
             }
         }
         try context.writeCSV("train.csv", header: EpochRecord.columns, rows: records.map(\.row))
-        try FileManager.default.createDirectory(at: context.outputDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: context.outputDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
         for (k, model) in models.enumerated() {
-            let data = try SafeTensors.encode(model.stateDict(), metadata: ["format": "pt", "backbone": settings.backbone.rawValue, "learner": String(k)])
+            let data = try SafeTensors.encode(
+                model.stateDict(), metadata: ["format": "pt", "backbone": settings.backbone.rawValue, "learner": String(k)])
             try AtomicFile.write(data, to: context.outputDirectory.appendingPathComponent(Self.learnerFile(k)))
         }
         let encoder = JSONEncoder()
@@ -121,7 +139,8 @@ struct CheckpointFolder: CheckpointStore {
     /// A checkpoint that cannot be read (a disk fault, a hand edit) is reported and ignored: the learner starts
     /// over rather than blocking every later run.
     func load(learner: Int) throws -> (tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord])? {
-        let weights = folder.appendingPathComponent("learner_\(learner).safetensors"), log = folder.appendingPathComponent("learner_\(learner).csv")
+        let weights = folder.appendingPathComponent("learner_\(learner).safetensors"),
+            log = folder.appendingPathComponent("learner_\(learner).csv")
         guard FileManager.default.fileExists(atPath: weights.path), FileManager.default.fileExists(atPath: log.path) else { return nil }
         do {
             let (tensors, metadata) = try SafeTensors.read(weights)
@@ -139,6 +158,8 @@ struct CheckpointFolder: CheckpointStore {
     func save(learner: Int, tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord]) throws {
         // Records first: a kill between the two files leaves records ahead of the weights, which load trims.
         try CSV.write(folder.appendingPathComponent("learner_\(learner).csv"), header: EpochRecord.columns, rows: records.map(\.row))
-        try AtomicFile.write(try SafeTensors.encode(tensors, metadata: ["epoch": String(epoch)]), to: folder.appendingPathComponent("learner_\(learner).safetensors"))
+        try AtomicFile.write(
+            try SafeTensors.encode(tensors, metadata: ["epoch": String(epoch)]),
+            to: folder.appendingPathComponent("learner_\(learner).safetensors"))
     }
 }

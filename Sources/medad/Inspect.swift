@@ -33,16 +33,23 @@ struct Inspect: ParsableCommand {
         guard dicom.hasPixelData else { print("pixel data: none"); return }
         do {
             let info = try dicom.pixelInfo()
-            print("pixels: \(info.columns)×\(info.rows), \(info.frames) frame(s), \(info.samplesPerPixel) sample(s)/pixel, "
-                + "bits allocated \(info.bitsAllocated), stored \(info.bitsStored), high bit \(info.highBit), "
-                + (info.pixelRepresentation == 1 ? "signed" : "unsigned"))
+            print(
+                "pixels: \(info.columns)×\(info.rows), \(info.frames) frame(s), \(info.samplesPerPixel) sample(s)/pixel, "
+                    + "bits allocated \(info.bitsAllocated), stored \(info.bitsStored), high bit \(info.highBit), "
+                    + (info.pixelRepresentation == 1 ? "signed" : "unsigned"))
             let decoded = try dicom.decodeFrame(frame)
             let slope = dicom.double(.rescaleSlope) ?? 1
             let intercept = dicom.double(.rescaleIntercept) ?? 0
             let stored = summary(decoded.values.map(Double.init))
             let modality = summary(decoded.values.map { Double($0) * slope + intercept })
-            print(String(format: "frame %d stored values:   min %.4g  max %.4g  mean %.4g  std %.4g", frame, stored.0, stored.1, stored.2, stored.3))
-            print(String(format: "frame %d modality values: min %.4g  max %.4g  mean %.4g  std %.4g", frame, modality.0, modality.1, modality.2, modality.3))
+            print(
+                String(
+                    format: "frame %d stored values:   min %.4g  max %.4g  mean %.4g  std %.4g", frame, stored.0, stored.1, stored.2,
+                    stored.3))
+            print(
+                String(
+                    format: "frame %d modality values: min %.4g  max %.4g  mean %.4g  std %.4g", frame, modality.0, modality.1, modality.2,
+                    modality.3))
         } catch {
             fail("\(file): \(error)")
         }

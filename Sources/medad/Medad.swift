@@ -39,9 +39,9 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a pipeline: stages whose inputs changed, or those you name.",
         discussion: """
-        Exit codes: 0 success; 1 usage or manifest error (or another run holds the run directory); \
-        2 a stage failed; 3 finished, but a stage had more failed items than its max_failures.
-        """)
+            Exit codes: 0 success; 1 usage or manifest error (or another run holds the run directory); \
+            2 a stage failed; 3 finished, but a stage had more failed items than its max_failures.
+            """)
 
     @Argument(help: "The pipeline manifest (YAML).")
     var manifest: String
@@ -95,7 +95,8 @@ struct Run: ParsableCommand {
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show each stage: fresh, stale or missing, when it last ran, its rows and errors.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show each stage: fresh, stale or missing, when it last ran, its rows and errors.")
 
     @Argument(help: "The pipeline manifest (YAML).")
     var manifest: String
@@ -115,9 +116,11 @@ struct Status: ParsableCommand {
             case .missing: state = "missing"
             }
             let r = status.record
-            table.append([status.name, status.kind, state, r.map { formatter.string(from: $0.finished) } ?? "-",
-                          r.map { String(format: "%.1f", $0.seconds) } ?? "-", r.map { String($0.rows) } ?? "-",
-                          r.map { String($0.errors) } ?? "-"])
+            table.append([
+                status.name, status.kind, state, r.map { formatter.string(from: $0.finished) } ?? "-",
+                r.map { String(format: "%.1f", $0.seconds) } ?? "-", r.map { String($0.rows) } ?? "-",
+                r.map { String($0.errors) } ?? "-",
+            ])
         }
         print("pipeline \(manifest.name), run directory \(manifest.runDirectory.path)")
         printTable(table)
@@ -129,12 +132,18 @@ func printAggregates(_ manifest: Manifest) {
     for stage in manifest.stages where stage.kind == AggregateStage.kind {
         let folder = manifest.runDirectory.appendingPathComponent(stage.name)
         guard let table = try? CSV.read(folder.appendingPathComponent("aggregate.csv")) else { continue }
-        print("\(stage.name): AUROC and AP with bootstrap 95% intervals, sensitivity at \(table.rows.first?["specificity"] ?? "") specificity")
-        printTable([["score", "AUROC", "95% CI", "AP", "95% CI", "sens@spec", "images"]] + table.rows.map { row in
-            let value = { (key: String) in row[key] ?? "" }
-            return [value("score"), value("auroc"), "\(value("auroc_low"))-\(value("auroc_high"))", value("ap"),
-                    "\(value("ap_low"))-\(value("ap_high"))", value("sensitivity_at_specificity"), value("images")]
-        })
+        print(
+            "\(stage.name): AUROC and AP with bootstrap 95% intervals, sensitivity at \(table.rows.first?["specificity"] ?? "") specificity"
+        )
+        printTable(
+            [["score", "AUROC", "95% CI", "AP", "95% CI", "sens@spec", "images"]]
+                + table.rows.map { row in
+                    let value = { (key: String) in row[key] ?? "" }
+                    return [
+                        value("score"), value("auroc"), "\(value("auroc_low"))-\(value("auroc_high"))", value("ap"),
+                        "\(value("ap_low"))-\(value("ap_high"))", value("sensitivity_at_specificity"), value("images"),
+                    ]
+                })
         print("report: \(folder.appendingPathComponent(AggregateStage.reportFile).path)")
     }
 }
@@ -142,8 +151,9 @@ func printAggregates(_ manifest: Manifest) {
 func printTable(_ rows: [[String]]) {
     let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
     for row in rows {
-        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            .trimmingCharacters(in: .whitespaces))
+        print(
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces))
     }
 }
 
@@ -155,7 +165,9 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let manifest = try loadManifest(self.manifest)
-        print("\(manifest.file.path): valid: pipeline \(manifest.name), \(manifest.stages.count) stages, run directory \(manifest.runDirectory.path)")
+        print(
+            "\(manifest.file.path): valid: pipeline \(manifest.name), \(manifest.stages.count) stages, run directory \(manifest.runDirectory.path)"
+        )
         for stage in manifest.stages {
             let after = stage.after.isEmpty ? "" : " after \(stage.after.joined(separator: ", "))"
             print("  \(stage.name) (\(stage.kind))\(after)")

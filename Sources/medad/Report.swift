@@ -15,7 +15,9 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let report: ComparisonReport
-        do { report = try ComparisonReport(runDirectories: runDirectories.map { URL(fileURLWithPath: $0) }) } catch { fail(String(describing: error)) }
+        do { report = try ComparisonReport(runDirectories: runDirectories.map { URL(fileURLWithPath: $0) }) } catch {
+            fail(String(describing: error))
+        }
         print(report.markdown, terminator: "")
         if let output {
             try AtomicFile.write(Data(report.markdown.utf8), to: URL(fileURLWithPath: output + ".md"))

@@ -29,13 +29,13 @@ struct Synthesize: ParsableCommand {
     func run() throws {
         let folder = URL(fileURLWithPath: output).standardizedFileURL
         let yaml = """
-        name: synthesize
-        run_dir: \(folder.path)
-        stages:
-          synthesize:
-            kind: synthesize
-            params: {seed: \(seed), size: \(size), normal: \(normal), lung_opacity: \(lungOpacity), not_normal: \(notNormal)}
-        """
+            name: synthesize
+            run_dir: \(folder.path)
+            stages:
+              synthesize:
+                kind: synthesize
+                params: {seed: \(seed), size: \(size), normal: \(normal), lung_opacity: \(lungOpacity), not_normal: \(notNormal)}
+            """
         let manifest: Manifest
         do {
             manifest = try Manifest.parse(yaml, file: folder.appendingPathComponent("(command line)"), registry: stageRegistry)
@@ -44,7 +44,8 @@ struct Synthesize: ParsableCommand {
         options.force = force
         let summary: RunSummary
         do {
-            summary = try Runner(manifest: manifest, registry: stageRegistry, reporter: Reporter(mode: Reporter.detectMode(quiet: quiet))).run(options)
+            summary = try Runner(manifest: manifest, registry: stageRegistry, reporter: Reporter(mode: Reporter.detectMode(quiet: quiet)))
+                .run(options)
         } catch { fail(String(describing: error)) }
         if !quiet { print("outputs: \(folder.appendingPathComponent("synthesize").path)") }
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }

@@ -16,7 +16,11 @@ final class ScoreAndTrainingTests: XCTestCase {
         let learners = try (0..<2).map { k -> AutoEncoder in
             let model = AutoEncoder(config, seed: 0)
             let prefix = "learner\(k)."
-            try model.load(Dictionary(uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) }))
+            try model.load(
+                Dictionary(
+                    uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix(prefix) }.map {
+                        (String($0.key.dropFirst(prefix.count)), $0.value)
+                    }))
             model.setFrozen(true)
             return model
         }
@@ -25,7 +29,8 @@ final class ScoreAndTrainingTests: XCTestCase {
         for (column, score) in result.names.enumerated() {
             let expected = try SafeTensors.float(tensors, "score.\(score)").data
             for (i, row) in result.values.enumerated() {
-                XCTAssertEqual(row[column], Double(expected[i]), accuracy: 1e-4 * abs(Double(expected[i])) + 1e-9, "\(name) \(score) image \(i)")
+                XCTAssertEqual(
+                    row[column], Double(expected[i]), accuracy: 1e-4 * abs(Double(expected[i])) + 1e-9, "\(name) \(score) image \(i)")
             }
         }
     }
@@ -48,14 +53,18 @@ final class ScoreAndTrainingTests: XCTestCase {
 
     func settings(_ backbone: Backbone) -> TrainingSettings {
         var s = TrainingSettings()
-        (s.backbone, s.learners, s.batchSize, s.epochs, s.inputSize, s.baseWidth, s.latentSize, s.hiddenSize) = (backbone, 2, 8, 3, 16, 2, 4, 16)
+        (s.backbone, s.learners, s.batchSize, s.epochs, s.inputSize, s.baseWidth, s.latentSize, s.hiddenSize) = (
+            backbone, 2, 8, 3, 16, 2, 4, 16
+        )
         (s.memoryItems, s.shrinkThreshold, s.validateEvery) = (6, 0.1, 5)
         return s
     }
 
     func images(_ count: Int, seed: UInt64) -> ImageSet {
         var random = UniformInit(seed: seed)
-        return ImageSet(size: 16, pixels: random.uniform(count * 256, bound: 1), labels: (0..<count).map { $0 % 2 }, ids: (0..<count).map { "img\($0)" })
+        return ImageSet(
+            size: 16, pixels: random.uniform(count * 256, bound: 1), labels: (0..<count).map { $0 % 2 }, ids: (0..<count).map { "img\($0)" }
+        )
     }
 
     func testResumedTrainingEqualsAnUninterruptedRun() throws {
@@ -70,7 +79,8 @@ final class ScoreAndTrainingTests: XCTestCase {
             store.failAfter = nil
             let resumed = try trainer.run(store: store)
             for (a, b) in zip(whole.models, resumed.models) { XCTAssertEqual(a.stateDict(), b.stateDict(), "\(backbone): resumed weights") }
-            XCTAssertEqual(whole.records.map { [$0.loss, $0.repulsion, $0.extra] }, resumed.records.map { [$0.loss, $0.repulsion, $0.extra] })
+            XCTAssertEqual(
+                whole.records.map { [$0.loss, $0.repulsion, $0.extra] }, resumed.records.map { [$0.loss, $0.repulsion, $0.extra] })
             XCTAssertEqual(whole.records.count, 6)
             XCTAssertEqual(whole.records.map { $0.validationAUROC != nil }, [true, false, true, true, false, true], "epoch 1 and the last")
             XCTAssertGreaterThan(whole.records[4].repulsion, 0, "d2ue: learner 1 is repelled from learner 0")

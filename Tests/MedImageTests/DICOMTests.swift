@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import MedImage
 
 final class DICOMTests: XCTestCase {
@@ -20,8 +21,10 @@ final class DICOMTests: XCTestCase {
             return Int32(signed ? v - (1 << (bits - 1)) : v)
         }
         let request = DICOMWriteRequest(
-            attributes: [(.sopClassUID, "1.2.840.10008.5.1.4.1.1.7"), (.sopInstanceUID, "2.25.42"), (.modality, "CR"),
-                         (.patientName, "DOE^JANE"), (.rescaleSlope, "0.5"), (.rescaleIntercept, "-100")],
+            attributes: [
+                (.sopClassUID, "1.2.840.10008.5.1.4.1.1.7"), (.sopInstanceUID, "2.25.42"), (.modality, "CR"),
+                (.patientName, "DOE^JANE"), (.rescaleSlope, "0.5"), (.rescaleIntercept, "-100"),
+            ],
             rows: rows, columns: columns, bitsAllocated: bits > 8 ? 16 : 8, bitsStored: bits,
             pixelRepresentation: signed ? 1 : 0, photometric: photometric,
             pixels: values.map { UInt16(truncatingIfNeeded: $0) })
@@ -34,16 +37,21 @@ final class DICOMTests: XCTestCase {
                 let (req, values) = request(bits: bits, signed: signed, photometric: "MONOCHROME1")
                 let path = folder.appendingPathComponent("\(syntax.rawValue)-\(bits)-\(signed).dcm").path
                 if syntax == .jpegLS && signed && bits < 16 {
-                    XCTAssertThrowsError(try DICOMWriter.write(req, to: path, syntax: syntax)) { XCTAssertTrue("\($0)".contains("signed 12-bit")) }
+                    XCTAssertThrowsError(try DICOMWriter.write(req, to: path, syntax: syntax)) {
+                        XCTAssertTrue("\($0)".contains("signed 12-bit"))
+                    }
                     continue
                 }
                 try DICOMWriter.write(req, to: path, syntax: syntax)
                 let file = try DICOMFile(path: path)
                 XCTAssertEqual(file.transferSyntaxUID, syntax.uid)
                 let info = try file.pixelInfo()
-                XCTAssertEqual(info, DICOMPixelInfo(rows: 5, columns: 7, frames: 1, samplesPerPixel: 1,
-                                                    bitsAllocated: bits > 8 ? 16 : 8, bitsStored: bits, highBit: bits - 1,
-                                                    pixelRepresentation: signed ? 1 : 0))
+                XCTAssertEqual(
+                    info,
+                    DICOMPixelInfo(
+                        rows: 5, columns: 7, frames: 1, samplesPerPixel: 1,
+                        bitsAllocated: bits > 8 ? 16 : 8, bitsStored: bits, highBit: bits - 1,
+                        pixelRepresentation: signed ? 1 : 0))
                 XCTAssertEqual(try file.decodeFrame().values, values, "\(syntax) \(bits) bits signed \(signed)")
                 XCTAssertEqual(file.string(.photometricInterpretation), "MONOCHROME1")
                 XCTAssertEqual(file.double(.rescaleSlope), 0.5)
@@ -56,9 +64,10 @@ final class DICOMTests: XCTestCase {
     func testJPEGBaselineIsCloseAndKeepsTheInstanceUID() throws {
         let size = 32
         let values = (0..<(size * size)).map { UInt16(($0 % size) * 8) }  // smooth ramp
-        let req = DICOMWriteRequest(attributes: [(.sopClassUID, "1.2.840.10008.5.1.4.1.1.7"), (.sopInstanceUID, "2.25.7")],
-                                    rows: size, columns: size, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0,
-                                    photometric: "MONOCHROME2", pixels: values)
+        let req = DICOMWriteRequest(
+            attributes: [(.sopClassUID, "1.2.840.10008.5.1.4.1.1.7"), (.sopInstanceUID, "2.25.7")],
+            rows: size, columns: size, bitsAllocated: 8, bitsStored: 8, pixelRepresentation: 0,
+            photometric: "MONOCHROME2", pixels: values)
         let path = folder.appendingPathComponent("jpeg.dcm").path
         try DICOMWriter.write(req, to: path, syntax: .jpegBaseline, jpegQuality: 95)
         let file = try DICOMFile(path: path)

@@ -19,7 +19,8 @@ final class PillowFixtureTests: XCTestCase {
         var header = GreyLevelHeader()
         header.photometric = photometric
         let grey = try GreyLevels.apply(try image.grayscale(), header: header, recipe: .medAD)
-        guard case .uint8(let p) = try Geometry.square(grey.pixels, width: image.width, height: image.height, size: size, aspect: aspect) else {
+        guard case .uint8(let p) = try Geometry.square(grey.pixels, width: image.width, height: image.height, size: size, aspect: aspect)
+        else {
             XCTFail("expected 8-bit output"); return []
         }
         return p
@@ -34,31 +35,37 @@ final class PillowFixtureTests: XCTestCase {
     func testMedADChainMatchesNumpyAndPillow() throws {
         let source = try read("radiograph16.png")
         XCTAssertEqual(source.bitsStored, 16)
-        assertEqualImages(try normalize(source, photometric: "MONOCHROME1", size: 64, aspect: .stretch),
-                          bytes(try read("radiograph16_mono1_64.png")), "MONOCHROME1 to 64")
-        assertEqualImages(try normalize(source, photometric: "MONOCHROME2", size: 64, aspect: .crop),
-                          bytes(try read("radiograph16_mono2_fit64.png")), "ImageOps.fit")
-        assertEqualImages(try normalize(source, photometric: "MONOCHROME2", size: 64, aspect: .pad),
-                          bytes(try read("radiograph16_mono2_pad64.png")), "ImageOps.pad")
+        assertEqualImages(
+            try normalize(source, photometric: "MONOCHROME1", size: 64, aspect: .stretch),
+            bytes(try read("radiograph16_mono1_64.png")), "MONOCHROME1 to 64")
+        assertEqualImages(
+            try normalize(source, photometric: "MONOCHROME2", size: 64, aspect: .crop),
+            bytes(try read("radiograph16_mono2_fit64.png")), "ImageOps.fit")
+        assertEqualImages(
+            try normalize(source, photometric: "MONOCHROME2", size: 64, aspect: .pad),
+            bytes(try read("radiograph16_mono2_pad64.png")), "ImageOps.pad")
     }
 
     func testNonSquareShrinkAndEnlarge() throws {
         let source = try read("radiograph16.png")
         let grey = try GreyLevels.apply(source, header: GreyLevelHeader(), recipe: .medAD)
         guard case .uint8(let scaled) = grey.pixels else { return XCTFail("expected 8-bit") }
-        assertEqualImages(PillowBilinear.resize(scaled, source.width, source.height, 100, 80),
-                          bytes(try read("radiograph16_mono2_100x80.png")), "100×80")
+        assertEqualImages(
+            PillowBilinear.resize(scaled, source.width, source.height, 100, 80),
+            bytes(try read("radiograph16_mono2_100x80.png")), "100×80")
         let small = try read("small8.png")
         let unchanged = try GreyLevels.apply(small, header: GreyLevelHeader(), recipe: .medAD)
         XCTAssertEqual(unchanged.applied, [], "8-bit input is not min–max scaled")
-        assertEqualImages(try normalize(small, photometric: "MONOCHROME2", size: 64, aspect: .stretch),
-                          bytes(try read("small8_up64.png")), "enlarging")
+        assertEqualImages(
+            try normalize(small, photometric: "MONOCHROME2", size: 64, aspect: .stretch),
+            bytes(try read("small8_up64.png")), "enlarging")
     }
 
     func testColourToGreyAsPillowConvertL() throws {
         let fundus = try JPEGCodec.decode(Array(try Data(contentsOf: fixtures.appendingPathComponent("fundus.jpg"))))
         XCTAssertEqual(fundus.channels, 3)
-        assertEqualImages(try normalize(fundus, photometric: "RGB", size: 48, aspect: .stretch),
-                          bytes(try read("fundus_gray48.png")), "convert('L') then 48")
+        assertEqualImages(
+            try normalize(fundus, photometric: "RGB", size: 48, aspect: .stretch),
+            bytes(try read("fundus_gray48.png")), "convert('L') then 48")
     }
 }

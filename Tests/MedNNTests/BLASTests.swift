@@ -1,10 +1,13 @@
+import XCTest
+
 // BLAS.gemm splits large products across threads by rows, by columns or by the summed dimension; every split
 // must give the plain product. Checked against a naive triple loop in double, transposes and beta included.
 @testable import MedNN
-import XCTest
 
 final class BLASTests: XCTestCase {
-    func naive(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ b: [Float], _ beta: Float, _ c: [Float]) -> [Float] {
+    func naive(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], _ b: [Float], _ beta: Float, _ c: [Float]
+    ) -> [Float] {
         (0..<m * n).map { index in
             let i = index / n, j = index % n
             var sum = 0.0
@@ -28,7 +31,8 @@ final class BLASTests: XCTestCase {
                         var c = c0
                         BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b, beta: beta, c: &c)
                         let error = zip(c, expected).map { abs($0 - $1) / max(1, abs($1)) }.max()!
-                        XCTAssertLessThan(error, 1e-4, "m \(m) n \(n) k \(k) transA \(transA) transB \(transB) beta \(beta) threads \(threads)")
+                        XCTAssertLessThan(
+                            error, 1e-4, "m \(m) n \(n) k \(k) transA \(transA) transB \(transB) beta \(beta) threads \(threads)")
                     }
                 }
             }

@@ -26,8 +26,10 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
-    func check(_ layer: Layer, input shape: [Int], training: Bool = true, tolerance: Float = 1e-2,
-               file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(
+        _ layer: Layer, input shape: [Int], training: Bool = true, tolerance: Float = 1e-2,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let x = tensor(shape)
         let y = try layer.forward(x, training: training)
         let r = tensor(y.shape)
@@ -43,9 +45,12 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertLessThan(relativeError(dx.data, numeric), tolerance, "dL/dx", file: file, line: line)
         for parameter in layer.parameters {
             let saved = parameter.value.data
-            let numericParameter = try centralDifferences(saved, eps: eps) { parameter.value.data = $0; return try loss(x) }
+            let numericParameter = try centralDifferences(saved, eps: eps) {
+                parameter.value.data = $0; return try loss(x)
+            }
             parameter.value.data = saved
-            XCTAssertLessThan(relativeError(parameter.grad.data, numericParameter), tolerance, "dL/d\(parameter.name)", file: file, line: line)
+            XCTAssertLessThan(
+                relativeError(parameter.grad.data, numericParameter), tolerance, "dL/d\(parameter.name)", file: file, line: line)
         }
     }
 
@@ -57,8 +62,10 @@ final class GradientCheckTests: XCTestCase {
 
     func testConv2dAtBothGeometries() throws {
         var initializer = UniformInit(seed: 2)
-        try check(Conv2d("conv", inChannels: 2, outChannels: 3, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 6, 6, 2])
-        try check(Conv2d("conv", inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 1, initializer: &initializer), input: [3, 5, 4, 2])
+        try check(
+            Conv2d("conv", inChannels: 2, outChannels: 3, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 6, 6, 2])
+        try check(
+            Conv2d("conv", inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 1, initializer: &initializer), input: [3, 5, 4, 2])
     }
 
     /// Forward values against the definitions written as plain loops (batch-last [C, H, W, N]): a 3/1/1 and a
@@ -67,37 +74,66 @@ final class GradientCheckTests: XCTestCase {
         var initializer = UniformInit(seed: 8)
         let (c, h, w, n) = (3, 6, 5, 2)
         let x = tensor([c, h, w, n])
-        func at(_ t: Tensor, _ ch: Int, _ y: Int, _ xx: Int, _ s: Int) -> Float { t.data[((ch * t.shape[1] + y) * t.shape[2] + xx) * t.shape[3] + s] }
+        func at(_ t: Tensor, _ ch: Int, _ y: Int, _ xx: Int, _ s: Int) -> Float {
+            t.data[((ch * t.shape[1] + y) * t.shape[2] + xx) * t.shape[3] + s]
+        }
         for (kernel, stride, padding) in [(3, 1, 1), (4, 2, 1)] {
-            let conv = Conv2d("conv", inChannels: c, outChannels: 2, kernel: kernel, stride: stride, padding: padding, initializer: &initializer)
+            let conv = Conv2d(
+                "conv", inChannels: c, outChannels: 2, kernel: kernel, stride: stride, padding: padding, initializer: &initializer)
             let y = try conv.forward(x, training: true)
             let (oh, ow) = ((h + 2 * padding - kernel) / stride + 1, (w + 2 * padding - kernel) / stride + 1)
             XCTAssertEqual(y.shape, [2, oh, ow, n])
-            for o in 0..<2 { for oy in 0..<oh { for ox in 0..<ow { for s in 0..<n {
-                var sum: Float = 0
-                for ci in 0..<c { for ki in 0..<kernel { for kj in 0..<kernel {
-                    let iy = oy * stride - padding + ki, ix = ox * stride - padding + kj
-                    guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
-                    sum += conv.weight.value.data[((o * c + ci) * kernel + ki) * kernel + kj] * at(x, ci, iy, ix, s)
-                } } }
-                XCTAssertEqual(at(y, o, oy, ox, s), sum, accuracy: 1e-5, "\(kernel)/\(stride)/\(padding) at \(o),\(oy),\(ox),\(s)")
-            } } } }
+            for o in 0..<2 {
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        for s in 0..<n {
+                            var sum: Float = 0
+                            for ci in 0..<c {
+                                for ki in 0..<kernel {
+                                    for kj in 0..<kernel {
+                                        let iy = oy * stride - padding + ki, ix = ox * stride - padding + kj
+                                        guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                                        sum += conv.weight.value.data[((o * c + ci) * kernel + ki) * kernel + kj] * at(x, ci, iy, ix, s)
+                                    }
+                                }
+                            }
+                            XCTAssertEqual(
+                                at(y, o, oy, ox, s), sum, accuracy: 1e-5, "\(kernel)/\(stride)/\(padding) at \(o),\(oy),\(ox),\(s)")
+                        }
+                    }
+                }
+            }
         }
         let deconv = ConvTranspose2d("deconv", inChannels: c, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
         let y = try deconv.forward(x, training: true)
         XCTAssertEqual(y.shape, [2, 2 * h, 2 * w, n])
         var expected = [Float](repeating: 0, count: y.count)
-        for ci in 0..<c { for iy in 0..<h { for ix in 0..<w { for o in 0..<2 { for ki in 0..<4 { for kj in 0..<4 { for s in 0..<n {
-            let oy = iy * 2 - 1 + ki, ox = ix * 2 - 1 + kj
-            guard oy >= 0, oy < 2 * h, ox >= 0, ox < 2 * w else { continue }
-            expected[((o * 2 * h + oy) * 2 * w + ox) * n + s] += deconv.weight.value.data[((ci * 2 + o) * 4 + ki) * 4 + kj] * at(x, ci, iy, ix, s)
-        } } } } } } }
+        for ci in 0..<c {
+            for iy in 0..<h {
+                for ix in 0..<w {
+                    for o in 0..<2 {
+                        for ki in 0..<4 {
+                            for kj in 0..<4 {
+                                for s in 0..<n {
+                                    let oy = iy * 2 - 1 + ki, ox = ix * 2 - 1 + kj
+                                    guard oy >= 0, oy < 2 * h, ox >= 0, ox < 2 * w else { continue }
+                                    expected[((o * 2 * h + oy) * 2 * w + ox) * n + s] +=
+                                        deconv.weight.value.data[((ci * 2 + o) * 4 + ki) * 4 + kj] * at(x, ci, iy, ix, s)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         XCTAssertLessThan(zip(y.data, expected).map { abs($0 - $1) }.max()!, 1e-5, "transposed convolution")
     }
 
     func testConvTranspose2d() throws {
         var initializer = UniformInit(seed: 3)
-        try check(ConvTranspose2d("deconv", inChannels: 3, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [3, 3, 4, 2])
+        try check(
+            ConvTranspose2d("deconv", inChannels: 3, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            input: [3, 3, 4, 2])
     }
 
     func testBatchNormTrainingAndEval() throws {

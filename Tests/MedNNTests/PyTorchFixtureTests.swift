@@ -7,7 +7,9 @@ import XCTest
 final class PyTorchFixtureTests: XCTestCase {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
     let config = { (channels: Int, memoryItems: Int) in
-        AutoEncoderConfig(inputSize: 32, baseWidth: 2, latentSize: 4, hiddenSize: 16, outputChannels: channels, memoryItems: memoryItems, shrinkThreshold: 0.125)
+        AutoEncoderConfig(
+            inputSize: 32, baseWidth: 2, latentSize: 4, hiddenSize: 16, outputChannels: channels, memoryItems: memoryItems,
+            shrinkThreshold: 0.125)
     }
     /// MemAE's weight on the attention's entropy (make_fixtures.py).
     let entropyWeight: Float = 0.0002
@@ -21,7 +23,9 @@ final class PyTorchFixtureTests: XCTestCase {
 
     func load(_ name: String) throws -> [String: SafeTensorValue] { try SafeTensors.read(fixtures.appendingPathComponent(name)).tensors }
 
-    func assertClose(_ actual: Tensor, _ expected: Tensor, _ what: String, tolerance: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line) {
+    func assertClose(
+        _ actual: Tensor, _ expected: Tensor, _ what: String, tolerance: Float = 1e-4, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(actual.shape, expected.shape, what, file: file, line: line)
         let diff = zip(actual.data, expected.data).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
         let norm = expected.data.map { $0 * $0 }.reduce(0, +).squareRoot()
@@ -78,7 +82,9 @@ final class PyTorchFixtureTests: XCTestCase {
         }
 
         let trained = try model(prefix, channels: channels, memoryItems: memoryItems)
-        let adam = Adam(trained.parameters.filter { !noiseOnly(memory: memoryItems > 0).contains($0.name) }, learningRate: 5e-4, beta1: 0.5, beta2: 0.999)
+        let adam = Adam(
+            trained.parameters.filter { !noiseOnly(memory: memoryItems > 0).contains($0.name) }, learningRate: 5e-4, beta1: 0.5,
+            beta2: 0.999)
         for _ in 0..<3 {
             adam.zeroGrad()
             _ = try lossAndInputGradient(trained, x, loss)
@@ -93,7 +99,8 @@ final class PyTorchFixtureTests: XCTestCase {
                 XCTAssertEqual(values, expected, name)
             }
         }
-        assertClose(try trained.forward(x, training: false), try SafeTensors.float(case_, "adam3.eval_output"), "eval-mode output after training")
+        assertClose(
+            try trained.forward(x, training: false), try SafeTensors.float(case_, "adam3.eval_output"), "eval-mode output after training")
     }
 
     func testAEMatchesPyTorch() throws { try check("ae", channels: 1, loss: Loss.mse) }
@@ -105,7 +112,9 @@ final class PyTorchFixtureTests: XCTestCase {
         try check("memae", channels: 1, memoryItems: 8, loss: Loss.mse)
         let attention = try SafeTensors.float(try load("memae_case.safetensors"), "att")
         XCTAssertGreaterThan(attention.data.filter { $0 == 0 }.count, 0, "the fixture exercises the hard shrinkage")
-        XCTAssertEqual(try model("memae", channels: 1, memoryItems: 8).stateDict().keys.filter { $0.contains("memory") }, ["bottle_neck.memory_module.memory.weight"])
+        XCTAssertEqual(
+            try model("memae", channels: 1, memoryItems: 8).stateDict().keys.filter { $0.contains("memory") },
+            ["bottle_neck.memory_module.memory.weight"])
     }
 
     func testStateDictRoundTripsThroughSafetensorsAndBadFilesNameTheTensor() throws {
@@ -114,23 +123,36 @@ final class PyTorchFixtureTests: XCTestCase {
         let decoded = try SafeTensors.decode(bytes)
         XCTAssertEqual(decoded.tensors, ae.stateDict())
         XCTAssertEqual(decoded.metadata, ["format": "pt"])
-        XCTAssertEqual(decoded.tensors.keys.filter { $0.hasPrefix("en_block1.") }.sorted(),
-                       ["en_block1.model.0.weight", "en_block1.model.1.bias", "en_block1.model.1.num_batches_tracked",
-                        "en_block1.model.1.running_mean", "en_block1.model.1.running_var", "en_block1.model.1.weight"])
+        XCTAssertEqual(
+            decoded.tensors.keys.filter { $0.hasPrefix("en_block1.") }.sorted(),
+            [
+                "en_block1.model.0.weight", "en_block1.model.1.bias", "en_block1.model.1.num_batches_tracked",
+                "en_block1.model.1.running_mean", "en_block1.model.1.running_var", "en_block1.model.1.weight",
+            ])
 
-        XCTAssertThrowsError(try SafeTensors.decode(bytes.prefix(bytes.count - 10))) { XCTAssertTrue("\($0)".contains("outside the"), "\($0)") }
-        XCTAssertThrowsError(try SafeTensors.decode(Data([1, 0, 0, 0, 0, 0, 0, 1]))) { XCTAssertTrue("\($0)".contains("runs past the end")) }
+        XCTAssertThrowsError(try SafeTensors.decode(bytes.prefix(bytes.count - 10))) {
+            XCTAssertTrue("\($0)".contains("outside the"), "\($0)")
+        }
+        XCTAssertThrowsError(try SafeTensors.decode(Data([1, 0, 0, 0, 0, 0, 0, 1]))) {
+            XCTAssertTrue("\($0)".contains("runs past the end"))
+        }
         for shape in ["[-4]", "[4611686018427387904,4]"] {
             let header = Data("{\"a\":{\"dtype\":\"F32\",\"shape\":\(shape),\"data_offsets\":[0,0]}}".utf8)
             let file = withUnsafeBytes(of: UInt64(header.count).littleEndian) { Data($0) } + header
-            XCTAssertThrowsError(try SafeTensors.decode(file)) { XCTAssertEqual("\($0)", "tensor 'a': impossible shape \(shape.replacingOccurrences(of: ",", with: ", "))") }
+            XCTAssertThrowsError(try SafeTensors.decode(file)) {
+                XCTAssertEqual("\($0)", "tensor 'a': impossible shape \(shape.replacingOccurrences(of: ",", with: ", "))")
+            }
         }
         var wrong = ae.stateDict()
         wrong["bottle_neck.linear_enc.3.weight"] = .float32(Tensor(zeros: [5, 16]))
-        XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertEqual("\($0)", "tensor 'bottle_neck.linear_enc.3.weight': shape [5, 16], the model needs [4, 16]") }
+        XCTAssertThrowsError(try ae.load(wrong)) {
+            XCTAssertEqual("\($0)", "tensor 'bottle_neck.linear_enc.3.weight': shape [5, 16], the model needs [4, 16]")
+        }
         wrong = ae.stateDict()
         wrong.removeValue(forKey: "de_block2.model.1.running_var")
         XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertTrue("\($0)".contains("'de_block2.model.1.running_var' is missing")) }
-        XCTAssertThrowsError(try AutoEncoder(config(2, 0), seed: 0).load(ae.stateDict())) { XCTAssertTrue("\($0)".contains("de_block4.model.0.weight"), "\($0)") }
+        XCTAssertThrowsError(try AutoEncoder(config(2, 0), seed: 0).load(ae.stateDict())) {
+            XCTAssertTrue("\($0)".contains("de_block4.model.0.weight"), "\($0)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Pipeline
 
 final class CSVTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Pipeline
 
 final class ManifestTests: XCTestCase {
@@ -17,18 +18,19 @@ final class ManifestTests: XCTestCase {
     }
 
     func testGoodManifestResolvesPathsAndFillsDefaults() throws {
-        let m = try parse("""
-        name: demo
-        run_dir: ../runs/demo
-        stages:
-          a:
-            kind: sleep
-            params: {input: inputs/a.txt, ms: 5}
-          b:
-            kind: items
-            after: a
-            max_failures: 2
-        """)
+        let m = try parse(
+            """
+            name: demo
+            run_dir: ../runs/demo
+            stages:
+              a:
+                kind: sleep
+                params: {input: inputs/a.txt, ms: 5}
+              b:
+                kind: items
+                after: a
+                max_failures: 2
+            """)
         XCTAssertEqual(m.name, "demo")
         XCTAssertEqual(m.runDirectory.path, "/data/runs/demo")
         XCTAssertEqual(m.stages.map(\.name), ["a", "b"])
@@ -45,8 +47,9 @@ final class ManifestTests: XCTestCase {
         defer { unsetenv("MEDAD_TEST_ROOT") }
         let m = try parse("name: x\nstages:\n  a:\n    kind: sleep\n    params:\n      input: ${MEDAD_TEST_ROOT}/rsna/labels.csv\n")
         XCTAssertEqual(m.stage("a")!.parameters.string("input"), "/srv/medad-data/rsna/labels.csv")
-        expectError("name: x\nstages:\n  a:\n    kind: sleep\n    params:\n      input: ${MEDAD_UNSET_ROOT}/x.csv\n",
-                    line: 6, key: "stages.a.params.input", contains: "${MEDAD_UNSET_ROOT}, which is not set")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: sleep\n    params:\n      input: ${MEDAD_UNSET_ROOT}/x.csv\n",
+            line: 6, key: "stages.a.params.input", contains: "${MEDAD_UNSET_ROOT}, which is not set")
     }
 
     func testDefaultRunDirectoryIsBesideTheManifest() throws {
@@ -67,15 +70,27 @@ final class ManifestTests: XCTestCase {
     }
 
     func testUnknownParameter() {
-        expectError("name: x\nstages:\n  a:\n    kind: items\n    params:\n      cnt: 3\n", line: 6, key: "stages.a.params.cnt", contains: "unknown parameter")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: items\n    params:\n      cnt: 3\n", line: 6, key: "stages.a.params.cnt",
+            contains: "unknown parameter")
     }
 
     func testWrongTypes() {
-        expectError("name: x\nstages:\n  a:\n    kind: items\n    params:\n      count: many\n", line: 6, key: "stages.a.params.count", contains: "expected an integer")
-        expectError("name: x\nstages:\n  a:\n    kind: items\n    params:\n      count: \"3\"\n", line: 6, key: "stages.a.params.count", contains: "expected an integer")
-        expectError("name: x\nstages:\n  a:\n    kind: items\n    params:\n      count: -1\n", line: 6, key: "stages.a.params.count", contains: "0…100000")
-        expectError("name: x\nstages:\n  a:\n    kind: items\n    max_failures: lots\n", line: 5, key: "stages.a.max_failures", contains: "non-negative integer")
-        expectError("name: x\nstages:\n  a:\n    kind: sleep\n    params: {input: f, fail: maybe}\n", line: 5, key: "stages.a.params.fail", contains: "true or false")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: items\n    params:\n      count: many\n", line: 6, key: "stages.a.params.count",
+            contains: "expected an integer")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: items\n    params:\n      count: \"3\"\n", line: 6, key: "stages.a.params.count",
+            contains: "expected an integer")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: items\n    params:\n      count: -1\n", line: 6, key: "stages.a.params.count",
+            contains: "0…100000")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: items\n    max_failures: lots\n", line: 5, key: "stages.a.max_failures",
+            contains: "non-negative integer")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: sleep\n    params: {input: f, fail: maybe}\n", line: 5, key: "stages.a.params.fail",
+            contains: "true or false")
     }
 
     func testRequiredParameterMissing() {
@@ -83,21 +98,26 @@ final class ManifestTests: XCTestCase {
     }
 
     func testStageRejectsValue() {
-        expectError("name: x\nstages:\n  a:\n    kind: sleep\n    params:\n      input: f\n      label: reject\n", line: 7, key: "stages.a.params.label", contains: "rejected on purpose")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: sleep\n    params:\n      input: f\n      label: reject\n", line: 7,
+            key: "stages.a.params.label", contains: "rejected on purpose")
     }
 
     func testMissingUpstream() {
-        expectError("name: x\nstages:\n  a:\n    kind: items\n    after: [nope]\n", line: 3, key: "stages.a.after", contains: "no stage named 'nope'")
+        expectError(
+            "name: x\nstages:\n  a:\n    kind: items\n    after: [nope]\n", line: 3, key: "stages.a.after",
+            contains: "no stage named 'nope'")
     }
 
     func testCycle() {
-        expectError("""
-        name: x
-        stages:
-          a: {kind: items, after: c}
-          b: {kind: items, after: a}
-          c: {kind: items, after: b}
-        """, line: 3, key: "stages.a.after", contains: "cycle: a → b → c → a")
+        expectError(
+            """
+            name: x
+            stages:
+              a: {kind: items, after: c}
+              b: {kind: items, after: a}
+              c: {kind: items, after: b}
+            """, line: 3, key: "stages.a.after", contains: "cycle: a → b → c → a")
     }
 
     func testSelfDependency() {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import Pipeline
 
 final class RunnerTests: XCTestCase {
@@ -27,19 +28,21 @@ final class RunnerTests: XCTestCase {
 
     func result(_ summary: RunSummary, _ stage: String) -> StageResult? { summary.results.first { $0.stage == stage }?.result }
     func ran(_ summary: RunSummary) -> [String] {
-        summary.results.filter { if case .ran = $0.result { return true }; return false }.map(\.stage)
+        summary.results.filter {
+            if case .ran = $0.result { return true }; return false
+        }.map(\.stage)
     }
     var runDir: URL { folder.appendingPathComponent("runs/t") }
 
     // a → (b, c) → d, with b and c sleeping long enough to see them overlap.
     let diamond = """
-    name: t
-    stages:
-      a: {kind: sleep, params: {input: input.txt, ms: 50}}
-      b: {kind: sleep, after: a, params: {input: input.txt, ms: 400}}
-      c: {kind: sleep, after: a, params: {input: input.txt, ms: 400}}
-      d: {kind: sleep, after: [b, c], params: {input: input.txt}}
-    """
+        name: t
+        stages:
+          a: {kind: sleep, params: {input: input.txt, ms: 50}}
+          b: {kind: sleep, after: a, params: {input: input.txt, ms: 400}}
+          c: {kind: sleep, after: a, params: {input: input.txt, ms: 400}}
+          d: {kind: sleep, after: [b, c], params: {input: input.txt}}
+        """
 
     func testDiamondOrderAndConcurrency() throws {
         let summary = try run(diamond)
@@ -58,7 +61,8 @@ final class RunnerTests: XCTestCase {
         for stage in ["a", "b", "c", "d"] {
             let record = try XCTUnwrap(StageRecord.read(runDir.appendingPathComponent("\(stage)/stage.json")))
             XCTAssertEqual(record.rows, 1)
-            XCTAssertEqual(try String(contentsOf: runDir.appendingPathComponent("\(stage)/errors.csv"), encoding: .utf8), "item,stage,reason\n")
+            XCTAssertEqual(
+                try String(contentsOf: runDir.appendingPathComponent("\(stage)/errors.csv"), encoding: .utf8), "item,stage,reason\n")
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: runDir.appendingPathComponent("run.log").path))
     }
@@ -78,8 +82,9 @@ final class RunnerTests: XCTestCase {
 
     func testChangedParameterRerunsTheStageAndItsDependants() throws {
         _ = try run(diamond)
-        let changed = diamond.replacingOccurrences(of: "b: {kind: sleep, after: a, params: {input: input.txt, ms: 400}}",
-                                                   with: "b: {kind: sleep, after: a, params: {input: input.txt, ms: 401}}")
+        let changed = diamond.replacingOccurrences(
+            of: "b: {kind: sleep, after: a, params: {input: input.txt, ms: 400}}",
+            with: "b: {kind: sleep, after: a, params: {input: input.txt, ms: 401}}")
         let status = try runner(changed).status()
         XCTAssertEqual(status.map(\.freshness), [.fresh, .stale("parameters changed: ms"), .fresh, .stale("upstream changed: b")])
         XCTAssertEqual(ran(try run(changed)), ["b", "d"])
@@ -114,16 +119,18 @@ final class RunnerTests: XCTestCase {
 
     func testFailureStopsDependantsOnlyAndKeepsPreviousOutputs() throws {
         let good = """
-        name: t
-        stages:
-          a: {kind: sleep, params: {input: input.txt}}
-          b: {kind: sleep, after: a, params: {input: input.txt}}
-          c: {kind: items, params: {count: 3}}
-        """
+            name: t
+            stages:
+              a: {kind: sleep, params: {input: input.txt}}
+              b: {kind: sleep, after: a, params: {input: input.txt}}
+              c: {kind: items, params: {count: 3}}
+            """
         _ = try run(good)
         let previous = try Data(contentsOf: runDir.appendingPathComponent("a/stage.json"))
-        let bad = good.replacingOccurrences(of: "a: {kind: sleep, params: {input: input.txt}}", with: "a: {kind: sleep, params: {input: input.txt, fail: true}}")
-            .replacingOccurrences(of: "count: 3", with: "count: 4")
+        let bad = good.replacingOccurrences(
+            of: "a: {kind: sleep, params: {input: input.txt}}", with: "a: {kind: sleep, params: {input: input.txt, fail: true}}"
+        )
+        .replacingOccurrences(of: "count: 3", with: "count: 4")
         let summary = try run(bad)
         XCTAssertEqual(summary.exitCode, 2)
         guard case .failed(let message)? = result(summary, "a") else { return XCTFail("a did not fail") }
@@ -136,10 +143,10 @@ final class RunnerTests: XCTestCase {
 
     func testItemFailuresGoToErrorsCSVAndMaxFailures() throws {
         let yaml = """
-        name: t
-        stages:
-          a: {kind: items, max_failures: 1, params: {count: 10, fail_every: 4}}
-        """
+            name: t
+            stages:
+              a: {kind: items, max_failures: 1, params: {count: 10, fail_every: 4}}
+            """
         let summary = try run(yaml) { $0.jobs = 3 }
         XCTAssertEqual(result(summary, "a"), .ran(rows: 8, errors: 2, exceeded: true))
         XCTAssertEqual(summary.exitCode, 3)
@@ -150,7 +157,7 @@ final class RunnerTests: XCTestCase {
         let (_, rows) = try CSV.read(runDir.appendingPathComponent("a/a.csv"))
         XCTAssertEqual(rows.map { $0["n"]! }, ["1", "2", "3", "5", "6", "7", "9", "10"])
         // Without a threshold the same failures are reported and the run succeeds.
-        let lenient = try run(yaml.replacingOccurrences(of: "max_failures: 1, ", with: "")) 
+        let lenient = try run(yaml.replacingOccurrences(of: "max_failures: 1, ", with: ""))
         XCTAssertEqual(lenient.exitCode, 0)
     }
 
@@ -168,7 +175,8 @@ final class RunnerTests: XCTestCase {
 
     func testStaleLockFromDeadProcessIsTakenOver() throws {
         try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
-        try "pid 999999, started 2026-01-01T00:00:00Z, host gone".write(to: runDir.appendingPathComponent(".lock"), atomically: true, encoding: .utf8)
+        try "pid 999999, started 2026-01-01T00:00:00Z, host gone".write(
+            to: runDir.appendingPathComponent(".lock"), atomically: true, encoding: .utf8)
         XCTAssertEqual(try run(diamond).exitCode, 0)
         let log = try String(contentsOf: runDir.appendingPathComponent("run.log"), encoding: .utf8)
         XCTAssertTrue(log.contains("took over a stale lock left by a run that is gone (pid 999999"), log)

@@ -1,5 +1,6 @@
 // Stage kinds that exist only for the runner's tests: they sleep, fail, or emit items.
 import Foundation
+
 @testable import Pipeline
 
 /// Start and end times of test stages, to check ordering and overlap.
@@ -43,8 +44,9 @@ struct SleepStage: Stage {
             let (_, rows) = try CSV.read(context.upstream[name]!.appendingPathComponent("\(name).csv"))
             return "\(name)=\(rows.count)"
         }
-        try context.writeCSV("\(context.name).csv", header: ["stage", "upstream"],
-                             rows: [[context.name, upstreamRows.joined(separator: ";")]])
+        try context.writeCSV(
+            "\(context.name).csv", header: ["stage", "upstream"],
+            rows: [[context.name, upstreamRows.joined(separator: ";")]])
         return StageOutcome(rows: 1, items: 1)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Pipeline
 import XCTest
+
+@testable import Pipeline
 
 final class XXH64Tests: XCTestCase {
     func testMatchesReferenceVectors() throws {

@@ -16,17 +16,17 @@ final class CLITests: XCTestCase, MedadCLI {
     /// Two synthesize stages, the second after the first, big enough to be killed in the middle.
     func writeManifest(normal: Int = 150) throws -> String {
         let yaml = """
-        name: k
-        run_dir: runs/k
-        stages:
-          first:
-            kind: synthesize
-            params: {seed: 1, size: 96, normal: 40, lung_opacity: 20, not_normal: 0}
-          second:
-            kind: synthesize
-            after: first
-            params: {seed: 2, size: 96, normal: \(normal), lung_opacity: 100, not_normal: 10}
-        """
+            name: k
+            run_dir: runs/k
+            stages:
+              first:
+                kind: synthesize
+                params: {seed: 1, size: 96, normal: 40, lung_opacity: 20, not_normal: 0}
+              second:
+                kind: synthesize
+                after: first
+                params: {seed: 2, size: 96, normal: \(normal), lung_opacity: 100, not_normal: 10}
+            """
         let path = folder.appendingPathComponent("k.yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -41,7 +41,8 @@ final class CLITests: XCTestCase, MedadCLI {
         let manifest = try writeManifest()
         XCTAssertEqual(try medad("validate", manifest).code, 0)
         let bad = folder.appendingPathComponent("bad.yaml").path
-        try "name: b\nstages:\n  a:\n    kind: synthesize\n    params:\n      size: big\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "name: b\nstages:\n  a:\n    kind: synthesize\n    params:\n      size: big\n".write(
+            toFile: bad, atomically: true, encoding: .utf8)
         let result = try medad("run", bad)
         XCTAssertEqual(result.code, 1)
         XCTAssertTrue(result.output.contains("\(bad):6: stages.a.params.size: expected an integer"), result.output)
@@ -85,7 +86,8 @@ final class CLITests: XCTestCase, MedadCLI {
         for stage in ["first", "second"] {
             let folder = runDir.appendingPathComponent(stage)
             guard FileManager.default.fileExists(atPath: folder.path) else { continue }
-            let record = try XCTUnwrap(StageRecord.read(folder.appendingPathComponent("stage.json")), "\(stage) has no stage.json", file: file, line: line)
+            let record = try XCTUnwrap(
+                StageRecord.read(folder.appendingPathComponent("stage.json")), "\(stage) has no stage.json", file: file, line: line)
             let (_, rows) = try CSV.read(folder.appendingPathComponent("synthesize.csv"))
             XCTAssertEqual(rows.count, record.rows, file: file, line: line)
             _ = try CSV.read(folder.appendingPathComponent("errors.csv"))
@@ -117,8 +119,9 @@ final class CLITests: XCTestCase, MedadCLI {
         _ = pipe.fileHandleForReading.readDataToEndOfFile()
         try assertCommittedOutputsComplete()
         let firstFinished = try XCTUnwrap(StageRecord.read(firstRecord)).finished
-        XCTAssertFalse(FileManager.default.fileExists(atPath: runDir.appendingPathComponent("second/stage.json").path),
-                       "the second stage should have been killed before finishing; make it bigger")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: runDir.appendingPathComponent("second/stage.json").path),
+            "the second stage should have been killed before finishing; make it bigger")
 
         let rerun = try medad("run", manifest)
         XCTAssertEqual(rerun.code, 0, rerun.output)

@@ -9,7 +9,7 @@ import Pipeline
 import XCTest
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class HardeningTests: XCTestCase, MedadCLI {
@@ -34,18 +34,19 @@ final class HardeningTests: XCTestCase, MedadCLI {
     }
 
     func ingestManifest(runDir: String = "run", extra: String = "", frames: String = "all") throws -> String {
-        try write("""
-        name: t
-        run_dir: \(runDir)
-        stages:
-          ingest:
-            kind: ingest
-            params: {inputs: [in], frames: \(frames), secret_file: secret.txt\(extra)}
-          normalize:
-            kind: normalize
-            after: [ingest]
-            params: {size: 16}
-        """)
+        try write(
+            """
+            name: t
+            run_dir: \(runDir)
+            stages:
+              ingest:
+                kind: ingest
+                params: {inputs: [in], frames: \(frames), secret_file: secret.txt\(extra)}
+              normalize:
+                kind: normalize
+                after: [ingest]
+                params: {size: 16}
+            """)
     }
 
     /// Every regular file below `root`, as paths relative to it.
@@ -138,8 +139,10 @@ final class HardeningTests: XCTestCase, MedadCLI {
     }
 
     func testSafeNamesAreInjectivePlainComponents() throws {
-        let ids = ["1.2.840.10008", "../x", "..", ".", "", "%", "%25", "a/b", "a%2Fb", "a b", "ü", "x\ny", "~",
-                   String(repeating: "9", count: 400), String(repeating: "9", count: 401)]
+        let ids = [
+            "1.2.840.10008", "../x", "..", ".", "", "%", "%25", "a/b", "a%2Fb", "a b", "ü", "x\ny", "~",
+            String(repeating: "9", count: 400), String(repeating: "9", count: 401),
+        ]
         let names = ids.map(SafeName.fileName)
         XCTAssertEqual(Set(names).count, ids.count, "\(names)")
         XCTAssertEqual(names[0], "1.2.840.10008", "a UID is its own name")
@@ -157,8 +160,10 @@ final class HardeningTests: XCTestCase, MedadCLI {
     // MARK: 2: the run directory is medad's own
 
     func testRunDirectoryRefusesSystemFoldersFilesAndFoldersMedadDidNotMake() throws {
-        for (runDir, words) in [("/", "system or home folder"), ("/etc", "system or home folder"), ("secret.txt", "is a file"),
-                                ("secret.txt/below", "is a file"), ("in", "medad did not create")] {
+        for (runDir, words) in [
+            ("/", "system or home folder"), ("/etc", "system or home folder"), ("secret.txt", "is a file"),
+            ("secret.txt/below", "is a file"), ("in", "medad did not create"),
+        ] {
             try Data("precious".utf8).write(to: url("in/precious.txt"))
             let result = try medad("validate", try ingestManifest(runDir: runDir))
             XCTAssertEqual(result.code, 1, "\(runDir): \(result.output)")
@@ -166,8 +171,9 @@ final class HardeningTests: XCTestCase, MedadCLI {
         }
         XCTAssertEqual(try String(contentsOf: url("in/precious.txt"), encoding: .utf8), "precious")
         let long = try medad("run", try ingestManifest(runDir: String(repeating: "a", count: 300)))
-        XCTAssertTrue(long.code == 1 && long.output.contains("t.yaml:2: run_dir: cannot create the run directory")
-                      && long.output.contains("not valid here (too long"), long.output)
+        XCTAssertTrue(
+            long.code == 1 && long.output.contains("t.yaml:2: run_dir: cannot create the run directory")
+                && long.output.contains("not valid here (too long"), long.output)
         // An empty folder is taken and marked; later runs know it by its marker.
         try FileManager.default.createDirectory(at: url("empty"), withIntermediateDirectories: true)
         XCTAssertEqual(try medad("run", try ingestManifest(runDir: "empty")).code, 0)
@@ -244,14 +250,15 @@ final class HardeningTests: XCTestCase, MedadCLI {
     }
 
     func testSIGTERMIsLoggedReleasesTheLockAndLosesNothing() throws {
-        let manifest = try write("""
-        name: t
-        run_dir: run
-        stages:
-          synthesize:
-            kind: synthesize
-            params: {size: 512, normal: 400, lung_opacity: 0, not_normal: 0}
-        """)
+        let manifest = try write(
+            """
+            name: t
+            run_dir: run
+            stages:
+              synthesize:
+                kind: synthesize
+                params: {size: 512, normal: 400, lung_opacity: 0, not_normal: 0}
+            """)
         let (process, pipe) = try start(["run", manifest])
         let log = url("run/run.log")
         let deadline = Date().addingTimeInterval(30)
@@ -276,24 +283,25 @@ final class HardeningTests: XCTestCase, MedadCLI {
 
     /// Also: an id edited by hand into split.csv and normalize.csv reaches score's map names and the report escaped.
     func testHandEditedIdsThroughScoreAndNonFiniteWeightsAreAStageErrorNotATrap() throws {
-        let manifest = try write("""
-        name: t
-        run_dir: run
-        stages:
-          synthesize: {kind: synthesize, params: {seed: 3, size: 32, normal: 30, lung_opacity: 10, not_normal: 0}}
-          ingest: {kind: ingest, after: [synthesize], params: {secret_file: secret.txt}}
-          normalize: {kind: normalize, after: [ingest], params: {size: 32}}
-          split:
-            kind: split
-            after: [synthesize, ingest, normalize]
-            params: {train_normal: 16, unlabeled_normal: 0, unlabeled_abnormal: 0, test_normal: 8, test_abnormal: 8}
-          train:
-            kind: train
-            after: [split, normalize]
-            params: {learners: 2, epochs: 1, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16}
-          score: {kind: score, after: [train, split, normalize], params: {maps: 8}}
-          aggregate: {kind: aggregate, after: [score], params: {resamples: 20}}
-        """)
+        let manifest = try write(
+            """
+            name: t
+            run_dir: run
+            stages:
+              synthesize: {kind: synthesize, params: {seed: 3, size: 32, normal: 30, lung_opacity: 10, not_normal: 0}}
+              ingest: {kind: ingest, after: [synthesize], params: {secret_file: secret.txt}}
+              normalize: {kind: normalize, after: [ingest], params: {size: 32}}
+              split:
+                kind: split
+                after: [synthesize, ingest, normalize]
+                params: {train_normal: 16, unlabeled_normal: 0, unlabeled_abnormal: 0, test_normal: 8, test_abnormal: 8}
+              train:
+                kind: train
+                after: [split, normalize]
+                params: {learners: 2, epochs: 1, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16}
+              score: {kind: score, after: [train, split, normalize], params: {maps: 8}}
+              aggregate: {kind: aggregate, after: [score], params: {resamples: 20}}
+            """)
         XCTAssertEqual(try medad("run", manifest).code, 0)
         let test = try XCTUnwrap(try table("run/split/split.csv").first { $0["part"] == "test" }?["image_id"])
         for csv in ["run/split/split.csv", "run/normalize/normalize.csv"] {
@@ -317,8 +325,10 @@ final class HardeningTests: XCTestCase, MedadCLI {
         try SafeTensors.encode(tensors, metadata: stored.metadata).write(to: file)
         let result = try medad("run", manifest, "--stage", "score")
         XCTAssertEqual(result.code, 2, result.output)
-        XCTAssertTrue(result.output.contains("learner_1.safetensors") && result.output.contains("'de_block1.model.0.weight' holds a non-finite value"),
-                      result.output)
+        XCTAssertTrue(
+            result.output.contains("learner_1.safetensors")
+                && result.output.contains("'de_block1.model.0.weight' holds a non-finite value"),
+            result.output)
         // aggregate refuses a hand-edited non-finite score, naming file and line.
         let scores = url("run/score/score.csv")
         var lines = try String(contentsOf: scores, encoding: .utf8).split(separator: "\n").map(String.init)

@@ -3,10 +3,11 @@
 import Foundation
 import MedAD
 import MedImage
-import Pipeline
-@testable import Stages
-import XCTest
 import MedNN
+import Pipeline
+import XCTest
+
+@testable import Stages
 
 final class IngestNormalizeTests: XCTestCase, MedadCLI {
     var folder: URL!
@@ -26,14 +27,19 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
     func url(_ relative: String) -> URL { folder.appendingPathComponent(relative) }
 
     /// A 64×64 gradient DICOM with patient data, in `syntax`.
-    func writeDICOM(_ relative: String, syntax: DICOMTransferSyntax, bits: Int = 12, photometric: String = "MONOCHROME2",
-                    patientID: String = "RAW-ID-123", size: Int = 64, seed: Int = 0) throws {
+    func writeDICOM(
+        _ relative: String, syntax: DICOMTransferSyntax, bits: Int = 12, photometric: String = "MONOCHROME2",
+        patientID: String = "RAW-ID-123", size: Int = 64, seed: Int = 0
+    ) throws {
         let maximum = (1 << bits) - 1
         let pixels = (0..<(size * size)).map { UInt16(($0 * 7 + seed * 131 + ($0 / size) * 13) % (maximum + 1)) }
         let request = DICOMWriteRequest(
-            attributes: [(.sopClassUID, "1.2.840.10008.5.1.4.1.1.1.1"), (.sopInstanceUID, "2.25.\(relative.utf8.reduce(7) { $0 &* 31 &+ Int($1) } & 0xFFFFFFFF).\(seed)"),
-                         (.patientName, "LEAK^NAME"), (.patientID, patientID), (.patientBirthDate, "19451231"),
-                         (.modality, "DX"), (.rescaleSlope, "1"), (.rescaleIntercept, "0")],
+            attributes: [
+                (.sopClassUID, "1.2.840.10008.5.1.4.1.1.1.1"),
+                (.sopInstanceUID, "2.25.\(relative.utf8.reduce(7) { $0 &* 31 &+ Int($1) } & 0xFFFFFFFF).\(seed)"),
+                (.patientName, "LEAK^NAME"), (.patientID, patientID), (.patientBirthDate, "19451231"),
+                (.modality, "DX"), (.rescaleSlope, "1"), (.rescaleIntercept, "0"),
+            ],
             rows: size, columns: size, bitsAllocated: bits > 8 ? 16 : 8, bitsStored: bits, pixelRepresentation: 0,
             photometric: photometric, pixels: pixels)
         try DICOMWriter.write(request, to: url(relative).path, syntax: syntax)
@@ -94,25 +100,25 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
     func writeManifest() throws -> String {
         try "a-secret-for-tests\n".write(to: url("secret.txt"), atomically: true, encoding: .utf8)
         let yaml = """
-        name: t
-        run_dir: run
-        stages:
-          ingest:
-            kind: ingest
-            params:
-              inputs: [good, broken]
-              frames: all
-              max_pixels: 50000
-              secret_file: secret.txt
-          normalize:
-            kind: normalize
-            after: [ingest]
-            params: {size: 32}
-          normalize16:
-            kind: normalize
-            after: [ingest]
-            params: {size: 40, bit_depth: "16", aspect: pad, steps: [rescale, window, invert_monochrome1, minmax, resize], window_center: 2000, window_width: 3000}
-        """
+            name: t
+            run_dir: run
+            stages:
+              ingest:
+                kind: ingest
+                params:
+                  inputs: [good, broken]
+                  frames: all
+                  max_pixels: 50000
+                  secret_file: secret.txt
+              normalize:
+                kind: normalize
+                after: [ingest]
+                params: {size: 32}
+              normalize16:
+                kind: normalize
+                after: [ingest]
+                params: {size: 40, bit_depth: "16", aspect: pad, steps: [rescale, window, invert_monochrome1, minmax, resize], window_center: 2000, window_width: 3000}
+            """
         let path = url("t.yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -127,9 +133,13 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
 
         let ingest = try table("ingest/ingest.csv")
         let byPath = Dictionary(grouping: ingest, by: { $0["path"]! })
-        XCTAssertEqual(Set(byPath.keys), ["mono1.dcm", "nested/baseline", "jpegls.dcm", "rle.dcm", "big_endian.dcm", "lossless.dcm",
-                                          "implicit.dcm", "nested/headerless.bin", "j2k_lossless.dcm", "j2k_lossy.dcm", "rgb_native.dcm",
-                                          "multiframe.dcm", "small8.png", "fundus.jpg"])
+        XCTAssertEqual(
+            Set(byPath.keys),
+            [
+                "mono1.dcm", "nested/baseline", "jpegls.dcm", "rle.dcm", "big_endian.dcm", "lossless.dcm",
+                "implicit.dcm", "nested/headerless.bin", "j2k_lossless.dcm", "j2k_lossy.dcm", "rgb_native.dcm",
+                "multiframe.dcm", "small8.png", "fundus.jpg",
+            ])
         XCTAssertEqual(byPath["multiframe.dcm"]?.map { $0["frame"]! }.sorted(), ["0", "1", "2"], "frames: all gives one row per frame")
         XCTAssertEqual(byPath["j2k_lossy.dcm"]?[0]["transfer_syntax_uid"], "1.2.840.10008.1.2.4.91")
         XCTAssertEqual(byPath["fundus.jpg"]?[0]["format"], "jpeg")
@@ -146,10 +156,12 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
 
         let errors = Dictionary(uniqueKeysWithValues: try table("ingest/errors.csv").map { ($0["item"]!, $0["reason"]!) })
         XCTAssertEqual(errors.count, 7, "\(errors)")
-        let expected = ["truncated.dcm": "truncated or corrupt DICOM", "notes.dat": "not DICOM, PNG or JPEG",
-                        "empty.dcm": "not DICOM, PNG or JPEG", "report.dcm": "no pixel data",
-                        "unsupported.dcm": "unsupported transfer syntax 1.2.840.10008.1.2.4.92",
-                        "corrupt.dcm": "corrupt JPEG stream", "huge.dcm": "exceed the limit of 50000"]
+        let expected = [
+            "truncated.dcm": "truncated or corrupt DICOM", "notes.dat": "not DICOM, PNG or JPEG",
+            "empty.dcm": "not DICOM, PNG or JPEG", "report.dcm": "no pixel data",
+            "unsupported.dcm": "unsupported transfer syntax 1.2.840.10008.1.2.4.92",
+            "corrupt.dcm": "corrupt JPEG stream", "huge.dcm": "exceed the limit of 50000",
+        ]
         for (file, reason) in expected {
             XCTAssertTrue(errors[file]?.contains(reason) == true, "\(file): \(errors[file] ?? "no error row")")
         }
@@ -187,12 +199,12 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
         try writeDICOM("good/b.dcm", syntax: .rle, seed: 2)
         try writeDICOM("good/c.dcm", syntax: .jpegLS, seed: 3)
         let yaml = """
-        name: inc
-        run_dir: run
-        stages:
-          ingest: {kind: ingest, params: {inputs: [good]}}
-          normalize: {kind: normalize, after: [ingest], params: {size: 16}}
-        """
+            name: inc
+            run_dir: run
+            stages:
+              ingest: {kind: ingest, params: {inputs: [good]}}
+              normalize: {kind: normalize, after: [ingest], params: {size: 16}}
+            """
         let manifest = url("inc.yaml").path
         try yaml.write(toFile: manifest, atomically: true, encoding: .utf8)
         let first = try medad("run", manifest)

@@ -6,8 +6,10 @@ protocol MedadCLI {}
 
 extension MedadCLI {
     var medad: URL {
-        let candidates = [Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-                          Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent()]
+        let candidates = [
+            Bundle.main.bundleURL, URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle(for: CLITests.self).bundleURL.deletingLastPathComponent(),
+        ]
         return candidates.map { $0.appendingPathComponent("medad") }.first { FileManager.default.isExecutableFile(atPath: $0.path) }!
     }
 

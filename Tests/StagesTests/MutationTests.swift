@@ -11,7 +11,7 @@ import Pipeline
 import XCTest
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class MutationTests: XCTestCase, MedadCLI {
@@ -42,8 +42,10 @@ final class MutationTests: XCTestCase, MedadCLI {
             try DICOMWriter.write(request, to: url("bases/\(name)").path, syntax: syntax)
             names.append(name)
         }
-        let fixtures = [("MedImageTests/Fixtures/j2k_lossless.dcm", "j2k.dcm"), ("StagesTests/Fixtures/hostile/control_png.png", "plain.png"),
-                        ("StagesTests/Fixtures/hostile/control_jpg.jpg", "plain.jpg"), ("StagesTests/Fixtures/hostile/control_j2k.j2k", "plain.j2k")]
+        let fixtures = [
+            ("MedImageTests/Fixtures/j2k_lossless.dcm", "j2k.dcm"), ("StagesTests/Fixtures/hostile/control_png.png", "plain.png"),
+            ("StagesTests/Fixtures/hostile/control_jpg.jpg", "plain.jpg"), ("StagesTests/Fixtures/hostile/control_j2k.j2k", "plain.j2k"),
+        ]
         for (source, name) in fixtures {
             try FileManager.default.copyItem(at: testsRoot.appendingPathComponent(source), to: url("bases/\(name)"))
             names.append(name)
@@ -75,7 +77,9 @@ final class MutationTests: XCTestCase, MedadCLI {
                 try Data(data).write(to: url("in/\(name)"))
                 kinds[name] = kind
             }
-            for fraction in [0.5, 0.9] { try save(Array(bytes.prefix(Int(Double(bytes.count) * fraction))), "cut\(Int(fraction * 100))", .truncated) }
+            for fraction in [0.5, 0.9] {
+                try save(Array(bytes.prefix(Int(Double(bytes.count) * fraction))), "cut\(Int(fraction * 100))", .truncated)
+            }
             try save(Array(bytes.dropLast(2)), "cutlast", .truncated)
             // Pixel data is the file's tail: damage lands in the last 40%.
             let tail = bytes.count * 6 / 10
@@ -93,9 +97,11 @@ final class MutationTests: XCTestCase, MedadCLI {
             try save(zeroed, "zero", .zeroed)
             try save(noisy, "noise", .random)
             guard base.hasSuffix(".dcm") else { continue }
-            for (tag, edit) in [("rows", "(0028,0010)=65"), ("columns", "(0028,0011)=63"), ("stored", "(0028,0101)=17"),
-                                ("highbit", "(0028,0102)=3"), ("pixrep", "(0028,0103)=2"), ("frames", "(0028,0008)=3"),
-                                ("photometric", "(0028,0004)=XYZ"), ("samples", "(0028,0002)=3")] {
+            for (tag, edit) in [
+                ("rows", "(0028,0010)=65"), ("columns", "(0028,0011)=63"), ("stored", "(0028,0101)=17"),
+                ("highbit", "(0028,0102)=3"), ("pixrep", "(0028,0103)=2"), ("frames", "(0028,0008)=3"),
+                ("photometric", "(0028,0004)=XYZ"), ("samples", "(0028,0002)=3"),
+            ] {
                 let name = "\(tag)__\(base)"
                 try FileManager.default.copyItem(at: url("bases/\(base)"), to: url("in/\(name)"))
                 try dcmodify(url("in/\(name)").path, edit)
@@ -140,8 +146,11 @@ final class MutationTests: XCTestCase, MedadCLI {
             .filter { !$0.hasPrefix("run") && !$0.hasPrefix("in") && !$0.hasPrefix("bases") }
         XCTAssertEqual(outside.sorted(), ["m.yaml", "secret.txt"])
         let imageCount = images.values.map(\.count).reduce(0, +)
-        print(String(format: "mutation: %d files, %d errors, %d images (%d decode to pixels unlike their original: damage a stream without a checksum cannot show), peak RSS %.0f MB",
-                     kinds.count, errors.values.map(\.count).reduce(0, +), imageCount, unlike, peakMB))
+        print(
+            String(
+                format:
+                    "mutation: %d files, %d errors, %d images (%d decode to pixels unlike their original: damage a stream without a checksum cannot show), peak RSS %.0f MB",
+                kinds.count, errors.values.map(\.count).reduce(0, +), imageCount, unlike, peakMB))
     }
 
     /// A file's decoded first frame, as ingest's decoders see it.

@@ -22,26 +22,26 @@ final class SplitStageTests: XCTestCase, MedadCLI {
 
     func manifest(_ name: String, runDir: String, splitParams: String, extra: String = "") throws -> String {
         let yaml = """
-        name: s
-        run_dir: \(runDir)
-        stages:
-          synthesize:
-            kind: synthesize
-            params: {seed: 3, size: 32, normal: 40, lung_opacity: 24, not_normal: 6}
-          ingest:
-            kind: ingest
-            after: [synthesize]
-            params: {secret_file: secret.txt}
-          normalize:
-            kind: normalize
-            after: [ingest]
-            params: {size: 16}
-          split:
-            kind: split
-            after: [synthesize, ingest, normalize]
-            params: {\(splitParams)}
-        \(extra)
-        """
+            name: s
+            run_dir: \(runDir)
+            stages:
+              synthesize:
+                kind: synthesize
+                params: {seed: 3, size: 32, normal: 40, lung_opacity: 24, not_normal: 6}
+              ingest:
+                kind: ingest
+                after: [synthesize]
+                params: {secret_file: secret.txt}
+              normalize:
+                kind: normalize
+                after: [ingest]
+                params: {size: 16}
+              split:
+                kind: split
+                after: [synthesize, ingest, normalize]
+                params: {\(splitParams)}
+            \(extra)
+            """
         let path = url(name).path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -54,8 +54,9 @@ final class SplitStageTests: XCTestCase, MedadCLI {
     func testSyntheticRSNASplitIsExactReproducibleAndImportsItsOwnFile() throws {
         let first = try medad("run", try manifest("a.yaml", runDir: "runA", splitParams: counts))
         XCTAssertEqual(first.code, 0, first.output)
-        XCTAssertEqual(String(decoding: try read("runA/split/summary.csv"), as: UTF8.self),
-                       "part,label,count\ntrain,0,20\nunlabeled,0,5\nunlabeled,1,6\ntest,0,10\ntest,1,10\n")
+        XCTAssertEqual(
+            String(decoding: try read("runA/split/summary.csv"), as: UTF8.self),
+            "part,label,count\ntrain,0,20\nunlabeled,0,5\nunlabeled,1,6\ntest,0,10\ntest,1,10\n")
         let split = try CSV.read(url("runA/split/split.csv"))
         XCTAssertEqual(split.header, ["image_id", "part", "label", "patient_key", "source_label", "grouping"])
         XCTAssertTrue(split.rows.allSatisfy { $0["grouping"] == "patient" && $0["patient_key"]!.count == 32 })
@@ -69,16 +70,17 @@ final class SplitStageTests: XCTestCase, MedadCLI {
         }
         // Importing data.json gives the same split back.
         let imported = """
-          imported:
-            kind: split
-            after: [ingest, normalize, split]
-            params: {mode: import, import_file: runA/split/data.json}
-        """
+              imported:
+                kind: split
+                after: [ingest, normalize, split]
+                params: {mode: import, import_file: runA/split/data.json}
+            """
         let result = try medad("run", try manifest("a.yaml", runDir: "runA", splitParams: counts, extra: imported))
         XCTAssertEqual(result.code, 0, result.output)
         XCTAssertEqual(try read("runA/imported/data.json"), try read("runA/split/data.json"))
-        XCTAssertEqual(try CSV.read(url("runA/imported/split.csv")).rows.map { [$0["image_id"]!, $0["part"]!, $0["label"]!] },
-                       split.rows.map { [$0["image_id"]!, $0["part"]!, $0["label"]!] })
+        XCTAssertEqual(
+            try CSV.read(url("runA/imported/split.csv")).rows.map { [$0["image_id"]!, $0["part"]!, $0["label"]!] },
+            split.rows.map { [$0["image_id"]!, $0["part"]!, $0["label"]!] })
     }
 
     func testLabelProblemsAreListedAndABadImportKeepsTheLastSplit() throws {
@@ -97,7 +99,8 @@ final class SplitStageTests: XCTestCase, MedadCLI {
 
         // A split file naming ../ is refused; the split on disk stays as it was.
         let before = try read("run/split/split.csv")
-        try #"{"train":{"0":["../etc/passwd"],"unlabeled":{"0":[],"1":[]}},"test":{"0":[],"1":[]}}"#.write(to: url("bad.json"), atomically: true, encoding: .utf8)
+        try #"{"train":{"0":["../etc/passwd"],"unlabeled":{"0":[],"1":[]}},"test":{"0":[],"1":[]}}"#.write(
+            to: url("bad.json"), atomically: true, encoding: .utf8)
         let bad = try medad("run", try manifest("d.yaml", runDir: "run", splitParams: "mode: import, import_file: bad.json"))
         XCTAssertEqual(bad.code, 2, bad.output)
         XCTAssertTrue(bad.output.contains("path separator or '..'"), bad.output)
@@ -106,21 +109,24 @@ final class SplitStageTests: XCTestCase, MedadCLI {
         // Asking for more than exists names what exists.
         let greedy = try medad("run", try manifest("e.yaml", runDir: "run", splitParams: "preset: rsna"))
         XCTAssertEqual(greedy.code, 2)
-        XCTAssertTrue(greedy.output.contains("the counts ask for 8851 normal and 6012 abnormal images (3851 | 4000, 5012 | 1000, 1000); 40 normal and 24 abnormal exist"), greedy.output)
+        XCTAssertTrue(
+            greedy.output.contains(
+                "the counts ask for 8851 normal and 6012 abnormal images (3851 | 4000, 5012 | 1000, 1000); 40 normal and 24 abnormal exist"),
+            greedy.output)
     }
 
     func testBrainTumorFolderLayout() throws {
         let yaml = """
-        name: brain
-        run_dir: run
-        stages:
-          ingest: {kind: ingest, params: {inputs: [\(samples.appendingPathComponent("brain").path)], secret_file: secret.txt}}
-          normalize: {kind: normalize, after: [ingest], params: {size: 8}}
-          split:
-            kind: split
-            after: [ingest, normalize]
-            params: {dataset: brain, train_normal: 2, unlabeled_normal: 1, unlabeled_abnormal: 2, test_normal: 3, test_abnormal: 3}
-        """
+            name: brain
+            run_dir: run
+            stages:
+              ingest: {kind: ingest, params: {inputs: [\(samples.appendingPathComponent("brain").path)], secret_file: secret.txt}}
+              normalize: {kind: normalize, after: [ingest], params: {size: 8}}
+              split:
+                kind: split
+                after: [ingest, normalize]
+                params: {dataset: brain, train_normal: 2, unlabeled_normal: 1, unlabeled_abnormal: 2, test_normal: 3, test_abnormal: 3}
+            """
         try yaml.write(toFile: url("brain.yaml").path, atomically: true, encoding: .utf8)
         let result = try medad("run", url("brain.yaml").path)
         XCTAssertEqual(result.code, 0, result.output)

@@ -2,10 +2,10 @@ import Crypto
 import Foundation
 import MedAD
 import MedImage
+import MedNN
 import Pipeline
 import Stages
 import XCTest
-import MedNN
 
 final class SynthesizeTests: XCTestCase {
     var folder: URL!
@@ -58,8 +58,9 @@ final class SynthesizeTests: XCTestCase {
         XCTAssertEqual(dumped.components(separatedBy: "(7fe0,0010)").count - 1, 20, "every file has Pixel Data")
 
         // Decoded pixels equal what the generator made (lossless) or come close (JPEG baseline).
-        let dataset = SyntheticChestSet(seed: 3, size: 64, counts: [.normal: 10, .lungOpacity: 6, .notNormal: 4],
-                                        syntaxes: SynthesizeStage.defaultSyntaxes)
+        let dataset = SyntheticChestSet(
+            seed: 3, size: 64, counts: [.normal: 10, .lungOpacity: 6, .notNormal: 4],
+            syntaxes: SynthesizeStage.defaultSyntaxes)
         for index in 0..<dataset.count {
             let image = dataset.image(index)
             let row = try XCTUnwrap(rows.first { $0["image_id"] == image.sopInstanceUID })

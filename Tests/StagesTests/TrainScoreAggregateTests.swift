@@ -19,37 +19,37 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
 
     func manifest(runDir: String, backbone: String = "ae", epochs: Int = 3) throws -> String {
         let yaml = """
-        name: t
-        run_dir: \(runDir)
-        stages:
-          synthesize:
-            kind: synthesize
-            params: {seed: 3, size: 32, normal: 40, lung_opacity: 24, not_normal: 0}
-          ingest:
-            kind: ingest
-            after: [synthesize]
-            params: {secret_file: secret.txt}
-          normalize:
-            kind: normalize
-            after: [ingest]
-            params: {size: 32}
-          split:
-            kind: split
-            after: [synthesize, ingest, normalize]
-            params: {train_normal: 24, unlabeled_normal: 0, unlabeled_abnormal: 0, test_normal: 12, test_abnormal: 12}
-          train:
-            kind: train
-            after: [split, normalize]
-            params: {backbone: \(backbone), learners: 2, epochs: \(epochs), batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16, memory_items: 6, validate_every: 5}
-          score:
-            kind: score
-            after: [train, split, normalize]
-            params: {batch_size: 10, maps: 1}
-          aggregate:
-            kind: aggregate
-            after: [score]
-            params: {resamples: 50}
-        """
+            name: t
+            run_dir: \(runDir)
+            stages:
+              synthesize:
+                kind: synthesize
+                params: {seed: 3, size: 32, normal: 40, lung_opacity: 24, not_normal: 0}
+              ingest:
+                kind: ingest
+                after: [synthesize]
+                params: {secret_file: secret.txt}
+              normalize:
+                kind: normalize
+                after: [ingest]
+                params: {size: 32}
+              split:
+                kind: split
+                after: [synthesize, ingest, normalize]
+                params: {train_normal: 24, unlabeled_normal: 0, unlabeled_abnormal: 0, test_normal: 12, test_abnormal: 12}
+              train:
+                kind: train
+                after: [split, normalize]
+                params: {backbone: \(backbone), learners: 2, epochs: \(epochs), batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16, memory_items: 6, validate_every: 5}
+              score:
+                kind: score
+                after: [train, split, normalize]
+                params: {batch_size: 10, maps: 1}
+              aggregate:
+                kind: aggregate
+                after: [score]
+                params: {resamples: 50}
+            """
         let path = url("\(runDir).yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -60,7 +60,8 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         XCTAssertEqual(run.code, 0, run.output)
         XCTAssertTrue(run.output.contains("report: "), run.output)
         let train = try CSV.read(url("runA/train/train.csv"))
-        XCTAssertEqual(train.header, ["learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "seconds", "val_auroc", "val_ap"])
+        XCTAssertEqual(
+            train.header, ["learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "seconds", "val_auroc", "val_ap"])
         XCTAssertEqual(train.rows.map { "\($0["learner"]!)/\($0["epoch"]!)" }, ["0/1", "0/2", "0/3", "1/1", "1/2", "1/3"])
         XCTAssertEqual(train.rows.map { $0["val_auroc"]!.isEmpty }, [false, true, false, false, true, false], "epoch 1 and the last")
         for k in 0..<2 { XCTAssertTrue(FileManager.default.fileExists(atPath: url("runA/train/models/learner_\(k).safetensors").path)) }
@@ -82,7 +83,9 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         }
         let report = try String(contentsOf: url("runA/aggregate/report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("<table>") && report.contains("data:image/png;base64,"), "a self-contained report")
-        for plot in ["roc", "hist_dsu"] { XCTAssertTrue(FileManager.default.fileExists(atPath: url("runA/aggregate/plots/\(plot).png").path)) }
+        for plot in ["roc", "hist_dsu"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: url("runA/aggregate/plots/\(plot).png").path))
+        }
 
         let again = try medad("run", try manifest(runDir: "runA"))
         XCTAssertEqual(again.code, 0, again.output)
@@ -122,14 +125,19 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
     func testKilledTrainingResumesToTheSameWeights() throws {
         XCTAssertEqual(try medad("run", try manifest(runDir: "whole", epochs: 40)).code, 0)
         let path = try manifest(runDir: "killed", epochs: 40)
-        XCTAssertEqual(try medad("run", path, "--stage", "synthesize", "--stage", "ingest", "--stage", "normalize", "--stage", "split").code, 0)
+        XCTAssertEqual(
+            try medad("run", path, "--stage", "synthesize", "--stage", "ingest", "--stage", "normalize", "--stage", "split").code, 0)
         let (process, _) = try start(["run", path])
         let checkpoint = url("killed/.cache/train/checkpoints")
         let deadline = Date().addingTimeInterval(60)
         // Kill once learner 0 has a checkpoint past its first epochs (or give up waiting after a minute).
         while Date() < deadline {
             let keys = (try? FileManager.default.contentsOfDirectory(atPath: checkpoint.path)) ?? []
-            if let key = keys.first, let log = try? CSV.read(checkpoint.appendingPathComponent(key).appendingPathComponent("learner_0.csv")), log.rows.count >= 5 { break }
+            if let key = keys.first,
+                let log = try? CSV.read(checkpoint.appendingPathComponent(key).appendingPathComponent("learner_0.csv")), log.rows.count >= 5
+            {
+                break
+            }
             usleep(2_000)
         }
         kill(process.processIdentifier, SIGKILL)
@@ -139,8 +147,9 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         XCTAssertEqual(rerun.code, 0, rerun.output)
         XCTAssertTrue(rerun.output.contains("resuming from checkpoints: learner 0 at epoch"), rerun.output)
         for k in 0..<2 {
-            XCTAssertEqual(try Data(contentsOf: url("whole/train/models/learner_\(k).safetensors")),
-                           try Data(contentsOf: url("killed/train/models/learner_\(k).safetensors")), "learner \(k)")
+            XCTAssertEqual(
+                try Data(contentsOf: url("whole/train/models/learner_\(k).safetensors")),
+                try Data(contentsOf: url("killed/train/models/learner_\(k).safetensors")), "learner \(k)")
         }
         let whole = try CSV.read(url("whole/train/train.csv")).rows, resumed = try CSV.read(url("killed/train/train.csv")).rows
         XCTAssertEqual(whole.map { $0["loss"] }, resumed.map { $0["loss"] })

@@ -5,31 +5,33 @@ import Foundation
 import Stages
 
 #if FUZZING
-/// Each input is written to a file (the DICOM parser reads paths) and probed as ingest probes it, every frame.
-func fuzzProbe(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let path = "/dev/shm/medad-fuzz-\(getpid())"
-    let bytes = data.map { Data(bytes: $0, count: size) } ?? Data()
-    guard FileManager.default.createFile(atPath: path, contents: bytes) else { return 0 }
-    _ = ImageProbe.examine(ProbeRequest(path: path, allFrames: true, maxPixels: 4_000_000))
-    return 0
-}
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzer(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-               _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
-
-/// SwiftPM links an executable's entry point under this name; it hands the command line to libFuzzer's driver.
-@_cdecl("medad_fuzz_main")
-func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var arguments = argv
-    return runFuzzer(&count, &arguments) { fuzzProbe($0, $1) }
-}
-#else
-@main
-struct FuzzProbeStub {
-    static func main() {
-        print("medad-fuzz is a libFuzzer target: run bench/fuzz.sh (it builds with -sanitize=fuzzer -D FUZZING)")
+    /// Each input is written to a file (the DICOM parser reads paths) and probed as ingest probes it, every frame.
+    func fuzzProbe(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        let path = "/dev/shm/medad-fuzz-\(getpid())"
+        let bytes = data.map { Data(bytes: $0, count: size) } ?? Data()
+        guard FileManager.default.createFile(atPath: path, contents: bytes) else { return 0 }
+        _ = ImageProbe.examine(ProbeRequest(path: path, allFrames: true, maxPixels: 4_000_000))
+        return 0
     }
-}
+
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func runFuzzer(
+        _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+    ) -> Int32
+
+    /// SwiftPM links an executable's entry point under this name; it hands the command line to libFuzzer's driver.
+    @_cdecl("medad_fuzz_main")
+    func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+        var count = argc
+        var arguments = argv
+        return runFuzzer(&count, &arguments) { fuzzProbe($0, $1) }
+    }
+#else
+    @main
+    struct FuzzProbeStub {
+        static func main() {
+            print("medad-fuzz is a libFuzzer target: run bench/fuzz.sh (it builds with -sanitize=fuzzer -D FUZZING)")
+        }
+    }
 #endif
