@@ -17,7 +17,6 @@ public struct ScoreStage: Stage {
             "maps", .int(0...1000), default: .int(0),
             help: "anomaly-map strips for the N highest- and N lowest-scored images of each score (0: none)"),
     ]
-    static let mapScores = ["rec", "ens_rec", "ens_std", "dsu"]
 
     let batchSize: Int
     let maps: Int
@@ -74,7 +73,7 @@ public struct ScoreStage: Stage {
         let folder = context.outputDirectory.appendingPathComponent("maps")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let size = test.size
-        for score in Self.mapScores {
+        for score in ScoreRegistry.mapped {
             guard let column = names.firstIndex(of: score) else { continue }
             let order = rows.indices.sorted { rows[$0][column] > rows[$1][column] }
             let picks = [("top", Array(order.prefix(maps))), ("bottom", Array(order.suffix(maps).reversed()))]

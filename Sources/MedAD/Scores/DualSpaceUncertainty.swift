@@ -1,0 +1,7 @@
+// dsu: dual-space uncertainty, std_k(dₖ) with dₖ = |x̂ₖ − x| ⊙ ∂Lₖ/∂x and Lₖ = mean|x̂ₖ − x| (D2UE).
+public struct DualSpaceUncertainty: MemberScore {
+    public init() {}
+    public func columns(members: Int, hasVariance: Bool) -> [String] { ["dsu"] }
+    public func values(at pixel: PixelMembers) -> [Double] { [unbiasedVariance(pixel.dual).squareRoot()] }
+    public var drawsMap: Bool { true }
+}

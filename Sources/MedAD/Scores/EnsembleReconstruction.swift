@@ -1,0 +1,9 @@
+// ens_rec: the members' mean reconstruction against the input, (x − mean_k x̂ₖ)².
+public struct EnsembleReconstruction: MemberScore {
+    public init() {}
+    public func columns(members: Int, hasVariance: Bool) -> [String] { ["ens_rec"] }
+    public func values(at pixel: PixelMembers) -> [Double] {
+        [(pixel.target - pixel.average) * (pixel.target - pixel.average)]
+    }
+    public var drawsMap: Bool { true }
+}

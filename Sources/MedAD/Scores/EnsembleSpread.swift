@@ -1,0 +1,7 @@
+// ens_std: output-space uncertainty, the members' unbiased standard deviation std_k(x̂ₖ).
+public struct EnsembleSpread: MemberScore {
+    public init() {}
+    public func columns(members: Int, hasVariance: Bool) -> [String] { ["ens_std"] }
+    public func values(at pixel: PixelMembers) -> [Double] { [pixel.spread.squareRoot()] }
+    public var drawsMap: Bool { true }
+}

@@ -1,0 +1,51 @@
+// A score plug-in (DESIGN.md section 5): a per-pixel map computed from the member set and the input, averaged
+import Foundation
+
+// over the image's pixels to one number per column. One file per score, one line in ScoreRegistry.
+public protocol MemberScore: Sendable {
+    /// The columns it writes for `members` predictions: one name, one per member (rec_k), or none when it does
+    /// not apply (the AE-U forms without predicted variances).
+    func columns(members: Int, hasVariance: Bool) -> [String]
+    /// The map's value at one pixel, one per column.
+    func values(at pixel: PixelMembers) -> [Double]
+    /// Whether the score stage's gallery shows its map (single-column scores only).
+    var drawsMap: Bool { get }
+}
+
+extension MemberScore {
+    public var drawsMap: Bool { false }
+}
+
+/// The members at one pixel of one image, with what several scores share, computed once.
+public struct PixelMembers {
+    /// The input x.
+    public let target: Double
+    /// Each member's reconstruction x̂ₖ.
+    public let predictions: [Double]
+    /// mean_k x̂ₖ.
+    public let average: Double
+    /// var_k x̂ₖ, unbiased.
+    public let spread: Double
+    /// dₖ of every member (MemberSet.dual).
+    public let dual: [Double]
+    /// AE-U: σ̄² = mean_k exp(sₖ), and dₖ of the precision-weighted loss; nil without variances.
+    public let meanVariance: Double?
+    public let dualPrecision: [Double]?
+
+    init(_ set: MemberSet, pixel p: Int) {
+        target = Double(set.input.data[p])
+        predictions = set.reconstructions.map { Double($0[p]) }
+        average = predictions.reduce(0, +) / Double(predictions.count)
+        spread = unbiasedVariance(predictions)
+        dual = set.dual.map { Double($0[p]) }
+        meanVariance = set.logVariances.map { $0.map { exp(Double($0[p])) }.reduce(0, +) / Double($0.count) }
+        dualPrecision = set.dualPrecision.map { $0.map { Double($0[p]) } }
+    }
+}
+
+/// Unbiased variance (0 for fewer than two values).
+public func unbiasedVariance(_ values: [Double]) -> Double {
+    guard values.count > 1 else { return 0 }
+    let mean = values.reduce(0, +) / Double(values.count)
+    return values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+}

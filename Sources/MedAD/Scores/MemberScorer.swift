@@ -1,0 +1,59 @@
+// Every registered score of a member set: per image, each score's per-pixel map averaged over the pixels (sums
+// in pixel order, in Double), and the maps themselves when asked for the gallery.
+import MedNN
+
+public struct MemberScores: Sendable {
+    /// Score names in column order.
+    public let names: [String]
+    /// One row per image, one value per name.
+    public let values: [[Double]]
+    /// Per-pixel maps for each image, when asked for.
+    public let maps: [ScoreMaps]
+}
+
+public struct ScoreMaps: Sendable {
+    /// The members' mean reconstruction.
+    public let reconstruction: [Float]
+    /// The map of each score that draws one, by name.
+    public let byScore: [String: [Float]]
+}
+
+public enum MemberScorer {
+    public static func score(_ set: MemberSet, scores: [any MemberScore] = ScoreRegistry.all, keepMaps: Bool = false) -> MemberScores {
+        let columns = scores.map { $0.columns(members: set.members, hasVariance: set.hasVariance) }
+        let names = columns.flatMap { $0 }
+        let mapped = keepMaps ? scores.indices.filter { scores[$0].drawsMap && columns[$0].count == 1 } : []
+        var rows: [[Double]] = [], maps: [ScoreMaps] = []
+        for i in 0..<set.images {
+            var sums = [Double](repeating: 0, count: names.count)
+            var reconstruction = [Float](), byScore = [String: [Float]]()
+            for p in i * set.plane..<(i + 1) * set.plane {
+                let pixel = PixelMembers(set, pixel: p)
+                var column = 0
+                for (s, score) in scores.enumerated() where !columns[s].isEmpty {
+                    let values = score.values(at: pixel)
+                    for value in values {
+                        sums[column] += value
+                        column += 1
+                    }
+                    if mapped.contains(s) { byScore[columns[s][0], default: []].append(Float(values[0])) }
+                }
+                if keepMaps { reconstruction.append(Float(pixel.average)) }
+            }
+            rows.append(sums.map { $0 / Double(set.plane) })
+            if keepMaps { maps.append(ScoreMaps(reconstruction: reconstruction, byScore: byScore)) }
+        }
+        return MemberScores(names: names, values: rows, maps: maps)
+    }
+}
+
+/// The ensemble's scores in one call: its learners as members (EnsembleMembers), every registered score.
+public enum AnomalyScorer {
+    public static func names(learners: Int, uncertainty: Bool) -> [String] {
+        ScoreRegistry.columns(members: learners, hasVariance: uncertainty)
+    }
+
+    public static func score(_ x: Tensor, learners: [AutoEncoder], keepMaps: Bool = false) throws -> MemberScores {
+        MemberScorer.score(try EnsembleMembers.collect(x, learners: learners), keepMaps: keepMaps)
+    }
+}

@@ -1,0 +1,40 @@
+// The score plug-ins on a toy member set (one image of two pixels, three members), against values worked out by
+// hand: x = (0, 1); x̂ = (0.5, 1), (−0.5, 1), (0, 0.7); dₖ = (0.2, 0), (0.4, 0), (0, 0.3).
+//   pixel 0: errors 0.25, 0.25, 0; mean 0, ens_rec 0; var 0.25 → std 0.5; d std 0.2
+//   pixel 1: errors 0, 0, 0.09; mean 0.9, ens_rec 0.01; var 0.03 → std √0.03; d var 0.03 → std √0.03
+// With sₖ = log 4 everywhere (σ̄² = 4, σ̄ = 2) the AE-U forms are ens_rec/4, ens_std/2 and dsu/2.
+import MedAD
+import MedNN
+import XCTest
+
+final class MemberScoreTests: XCTestCase {
+    func toy(logVariance: Float?) -> MemberSet {
+        let dual: [[Float]] = [[0.2, 0], [0.4, 0], [0, 0.3]]
+        return MemberSet(
+            input: Tensor(shape: [1, 1, 1, 2], data: [0, 1]), reconstructions: [[0.5, 1], [-0.5, 1], [0, 0.7]],
+            logVariances: logVariance.map { s in Array(repeating: [s, s], count: 3) }, dual: dual,
+            dualPrecision: logVariance == nil ? nil : dual)
+    }
+
+    func testScoresMatchHandComputedValues() {
+        let result = MemberScorer.score(toy(logVariance: nil), keepMaps: true)
+        XCTAssertEqual(result.names, ["rec_0", "rec_1", "rec_2", "rec", "ens_rec", "ens_std", "dsu"])
+        let root3 = 0.03.squareRoot()
+        let expected = [0.125, 0.125, 0.045, 0.125, 0.005, (0.5 + root3) / 2, (0.2 + root3) / 2]
+        for (name, (value, want)) in zip(result.names, zip(result.values[0], expected)) {
+            XCTAssertEqual(value, want, accuracy: 1e-7, name)
+        }
+        XCTAssertEqual(result.maps[0].reconstruction, [0, 0.9], "the members' mean")
+        XCTAssertEqual(Set(result.maps[0].byScore.keys), ["rec", "ens_rec", "ens_std", "dsu"])
+        XCTAssertEqual(result.maps[0].byScore["ens_std"]![0], 0.5, accuracy: 1e-7)
+    }
+
+    func testPrecisionFormsDivideByTheMeanPredictedVariance() {
+        let result = MemberScorer.score(toy(logVariance: Float(log(4.0))))
+        XCTAssertEqual(Array(result.names.suffix(3)), ["ens_rec_u", "ens_std_u", "dsu_u"])
+        let root3 = 0.03.squareRoot()
+        for (value, want) in zip(result.values[0].suffix(3), [0.005 / 4, (0.5 + root3) / 4, (0.2 + root3) / 4]) {
+            XCTAssertEqual(value, want, accuracy: 1e-6)
+        }
+    }
+}
