@@ -233,7 +233,7 @@ public final class EnsembleTrainer {
             records = saved.records
             startEpoch = saved.epoch + 1
         }
-        let repelled = settings.method == .d2ue ? earlier : []
+        let terms = objectiveTerms(earlier: earlier)
         // Each epoch's checkpoint is written while the next epoch trains (the snapshot's arrays are copy-on-write,
         // so training on does not touch it); at most one write is pending, and all are done before returning.
         let writer = BackgroundWriter()
@@ -241,7 +241,7 @@ public final class EnsembleTrainer {
         if startEpoch <= settings.epochs {
             for epoch in startEpoch...settings.epochs {
                 let start = DispatchTime.now().uptimeNanoseconds
-                var record = try trainEpoch(model, adam: adam, learner: k, epoch: epoch, repelled: repelled)
+                var record = try trainEpoch(model, adam: adam, learner: k, epoch: epoch, terms: terms)
                 if let validation,
                     epoch == 1 || (settings.validateEvery > 0 && epoch % settings.validateEvery == 0) || epoch == settings.epochs
                 {
@@ -268,60 +268,36 @@ public final class EnsembleTrainer {
         return indices
     }
 
-    func trainEpoch(_ model: AutoEncoder, adam: Adam, learner: Int, epoch: Int, repelled: [AutoEncoder]) throws -> EpochRecord {
+    /// Learner k's loss: its backbone's terms, plus D2UE's repulsion from the learners trained before it.
+    func objectiveTerms(earlier: [AutoEncoder]) -> [any ObjectiveTerm] {
+        var terms = settings.backbone.objectiveTerms(settings)
+        if settings.method == .d2ue && !earlier.isEmpty {
+            terms.append(CKARepulsion(earlier: earlier, feature: settings.feature, weight: settings.repulsionWeight))
+        }
+        return terms
+    }
+
+    func trainEpoch(_ model: AutoEncoder, adam: Adam, learner: Int, epoch: Int, terms: [any ObjectiveTerm]) throws -> EpochRecord {
         let order = self.order(learner: learner, epoch: epoch), size = settings.batchSize
         var sums = (loss: 0.0, reconstruction: 0.0, repulsion: 0.0, extra: 0.0)
         for b in 0..<batchesPerEpoch {
             let x = train.batch(order[b * size..<(b + 1) * size])
             adam.zeroGrad()
             let output = try model.forward(x, training: true)
-            var reconstruction: LossResult
-            var extra = 0.0
-            var attentionGradient: Tensor?
-            switch settings.backbone {
-            case .ae:
-                reconstruction = Loss.mse(output, x)
-            case .aeu:
-                reconstruction = Loss.heteroscedastic(output, x)
-                // The mean(s) term, reported apart from the precision-weighted error.
-                let plane = x.shape[2] * x.shape[3]
-                extra =
-                    (0..<x.shape[0]).map { i in output.data[(2 * i + 1) * plane..<(2 * i + 2) * plane].reduce(0.0) { $0 + Double($1) } }
-                    .reduce(0, +) / Double(x.count)
-                reconstruction.value -= extra
-            case .memae:
-                reconstruction = Loss.mse(output, x)
-                let entropy = Loss.memoryEntropy(model.attention()!)
-                extra = entropy.value
-                attentionGradient = Tensor(shape: entropy.dOutput.shape, data: entropy.dOutput.data.map { $0 * settings.entropyWeight })
-            }
-            var featureGradients: [String: Tensor] = [:]
-            var repulsion = 0.0
-            if !repelled.isEmpty {
-                let mine = model.feature(settings.feature)!
-                var gradient = [Float](repeating: 0, count: mine.count)
-                let scale = settings.repulsionWeight / Float(repelled.count)
-                for other in repelled {
-                    _ = try other.forward(x, training: false)
-                    let cka = LinearCKA.compute(mine, other.feature(settings.feature)!)
-                    repulsion += cka.value / Double(repelled.count)
-                    for i in gradient.indices { gradient[i] += scale * cka.dX.data[i] }
-                }
-                featureGradients[settings.feature] = Tensor(shape: mine.shape, data: gradient)
-            }
-            let extraWeight = settings.backbone == .memae ? Double(settings.entropyWeight) : (settings.backbone == .aeu ? 1 : 0)
-            let loss = reconstruction.value + extraWeight * extra + Double(settings.repulsionWeight) * repulsion
+            var gradients = ObjectiveGradients()
+            let parts = try terms.flatMap { try $0.evaluate(model: model, input: x, output: output, gradients: &gradients) }
+            let loss = parts.loss
             // Checked before the update: a NaN step would poison the weights and every later checkpoint.
             guard loss.isFinite else {
                 throw TrainingDiverged(learner: learner, epoch: epoch, batch: b + 1, loss: loss, lastGoodEpoch: epoch - 1)
             }
             model.backward(
-                reconstruction.dOutput, featureGradients: featureGradients, attentionGradient: attentionGradient, inputGradient: false)
+                gradients.output!, featureGradients: gradients.features, attentionGradient: gradients.attention, inputGradient: false)
             adam.update()
             sums.loss += loss
-            sums.reconstruction += reconstruction.value
-            sums.repulsion += repulsion
-            sums.extra += extra
+            sums.reconstruction += parts.total(.reconstruction)
+            sums.repulsion += parts.total(.repulsion)
+            sums.extra += parts.total(.extra)
         }
         let n = Double(batchesPerEpoch)
         return EpochRecord(

@@ -1,0 +1,37 @@
+// A learner's training loss is a sum of named terms (DESIGN.md section 5): reconstruction per backbone, MemAE's
+// attention entropy, D2UE's CKA repulsion, and more as methods come. Each term evaluates itself on the batch's
+// forward pass, reports its parts for train.csv, and adds its gradients for the backward pass.
+import MedNN
+
+/// The train.csv column a part is reported in; also the order of the loss's sum.
+public enum ObjectiveColumn: Int, Comparable, Sendable {
+    case reconstruction, extra, repulsion
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// One reported part of a term: loss += weight · value.
+public struct ObjectivePart: Sendable {
+    public let column: ObjectiveColumn
+    public let value: Double
+    public let weight: Double
+}
+
+/// What the backward pass takes: ∂loss/∂output, ∂loss/∂(block outputs) by name, ∂loss/∂(MemAE attention).
+public struct ObjectiveGradients {
+    public var output: Tensor?
+    public var features: [String: Tensor] = [:]
+    public var attention: Tensor?
+}
+
+public protocol ObjectiveTerm {
+    /// The term on one batch: the model has just run forward on `input` (training mode) giving `output`.
+    func evaluate(model: AutoEncoder, input: Tensor, output: Tensor, gradients: inout ObjectiveGradients) throws -> [ObjectivePart]
+}
+
+extension [ObjectivePart] {
+    /// Σ weight · value in column order (reconstruction, extra, repulsion), as train.csv's `loss`.
+    var loss: Double { sorted { $0.column < $1.column }.reduce(0) { $0 + $1.weight * $1.value } }
+
+    /// The parts reported in one column.
+    func total(_ column: ObjectiveColumn) -> Double { filter { $0.column == column }.reduce(0) { $0 + $1.value } }
+}
