@@ -10,11 +10,11 @@ import Pipeline
 
 public struct TrainStage: Stage {
     public static let kind = "train"
-    public static let summary = "train an ensemble of autoencoders (d2ue or independent; ae, aeu or memae) on the normal training images"
+    public static let summary = "train an ensemble of autoencoders (d2ue or deep_ensemble; ae, aeu or memae) on the normal training images"
     public static let parameters: [ParameterSpec] = [
         ParameterSpec(
-            "method", .choice(EnsembleMethod.allCases.map(\.rawValue)), default: .string("d2ue"),
-            help: "d2ue (CKA repulsion from earlier learners) or independent (deep ensemble)"),
+            "method", .choice(EnsembleMethod.allCases.map(\.rawValue) + EnsembleMethod.aliases.keys.sorted()), default: .string("d2ue"),
+            help: "d2ue (CKA repulsion from earlier learners) or deep_ensemble (K seeds, no coupling; also `independent`)"),
         ParameterSpec(
             "backbone", .choice(Backbone.allCases.map(\.rawValue)), default: .string("ae"),
             help: "ae, aeu (heteroscedastic) or memae (memory module)"),
@@ -49,7 +49,7 @@ public struct TrainStage: Stage {
 
     public init(parameters p: Parameters) throws {
         var s = TrainingSettings()
-        s.method = EnsembleMethod(rawValue: p.string("method"))!
+        s.method = EnsembleMethod(manifestName: p.string("method"))!
         s.backbone = Backbone(rawValue: p.string("backbone"))!
         s.learners = p.int("learners")
         s.batchSize = p.int("batch_size")

@@ -1,5 +1,5 @@
 // Training an ensemble of K autoencoders on normal images (DESIGN.md section 3):
-//   independent  deep ensemble: learners from different seeds, trained one after another
+//   deep_ensemble  learners from different seeds, trained one after another (`independent`, its old name, still works)
 //   d2ue         learner k adds λ · mean over earlier learners j of linearCKA(feature_k, feature_j), the
 //                earlier learners frozen in eval mode (redundancy-aware repulsion)
 // Backbones: AE (MSE), AE-U (heteroscedastic loss), MemAE (MSE + entropy weight · attention entropy).
@@ -9,7 +9,17 @@
 import Foundation
 import MedNN
 
-public enum EnsembleMethod: String, CaseIterable, Sendable, Codable { case independent, d2ue }
+public enum EnsembleMethod: String, CaseIterable, Sendable, Codable {
+    case deepEnsemble = "deep_ensemble", d2ue
+
+    /// Names a manifest may use for a method: each one's own, and `independent` for deep_ensemble (its first name).
+    public static let aliases: [String: EnsembleMethod] = ["independent": .deepEnsemble]
+
+    public init?(manifestName: String) {
+        guard let method = EnsembleMethod(rawValue: manifestName) ?? Self.aliases[manifestName] else { return nil }
+        self = method
+    }
+}
 public enum Backbone: String, CaseIterable, Sendable, Codable { case ae, aeu, memae }
 
 public struct TrainingSettings: Equatable, Sendable, Codable {
