@@ -10,7 +10,10 @@ from torch import nn
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, in_planes, out_planes, downsample=False, last_layer=False):
+    """Conv (down) or ConvTranspose (up) -> BatchNorm -> ReLU, the last up block its convolution alone; MC-dropout
+    appends Dropout2d(dropout) to every block but the last (index 3: no parameters, state_dict names unchanged)."""
+
+    def __init__(self, in_planes, out_planes, downsample=False, last_layer=False, dropout=0.0):
         super().__init__()
         if downsample:
             layers = [nn.Conv2d(in_planes, out_planes, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(out_planes), nn.ReLU(True)]
@@ -18,6 +21,8 @@ class BasicBlock(nn.Module):
             layers = [nn.ConvTranspose2d(in_planes, out_planes, 4, stride=2, padding=1, bias=False)]
             if not last_layer:
                 layers += [nn.BatchNorm2d(out_planes), nn.ReLU(True)]
+        if dropout > 0 and not last_layer:
+            layers.append(nn.Dropout2d(dropout))
         self.model = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -75,18 +80,18 @@ def memory_entropy(att):
 
 class AE(nn.Module):
     def __init__(self, input_size=64, base_width=16, latent_size=16, mid_num=2048, out_channels=1, memory_items=0,
-                 shrink_threshold=0.0025):
+                 shrink_threshold=0.0025, dropout=0.0):
         super().__init__()
         self.fm = input_size // 16
         w, flat = base_width, 4 * base_width * (input_size // 16) ** 2
-        self.en_block1 = BasicBlock(1, w, downsample=True)
-        self.en_block2 = BasicBlock(w, 2 * w, downsample=True)
-        self.en_block3 = BasicBlock(2 * w, 4 * w, downsample=True)
-        self.en_block4 = BasicBlock(4 * w, 4 * w, downsample=True)
+        self.en_block1 = BasicBlock(1, w, downsample=True, dropout=dropout)
+        self.en_block2 = BasicBlock(w, 2 * w, downsample=True, dropout=dropout)
+        self.en_block3 = BasicBlock(2 * w, 4 * w, downsample=True, dropout=dropout)
+        self.en_block4 = BasicBlock(4 * w, 4 * w, downsample=True, dropout=dropout)
         self.bottle_neck = BottleNeck(flat, mid_num, latent_size, memory_items, shrink_threshold)
-        self.de_block1 = BasicBlock(4 * w, 4 * w)
-        self.de_block2 = BasicBlock(4 * w, 2 * w)
-        self.de_block3 = BasicBlock(2 * w, w)
+        self.de_block1 = BasicBlock(4 * w, 4 * w, dropout=dropout)
+        self.de_block2 = BasicBlock(4 * w, 2 * w, dropout=dropout)
+        self.de_block3 = BasicBlock(2 * w, w, dropout=dropout)
         self.de_block4 = BasicBlock(w, out_channels, last_layer=True)
 
     def forward(self, x):

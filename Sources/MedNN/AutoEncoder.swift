@@ -16,9 +16,12 @@ public struct AutoEncoderConfig: Equatable, Sendable {
     /// MemAE: the number of memory items (0: no memory, a plain AE or AE-U) and the hard-shrink threshold.
     public var memoryItems = 0
     public var shrinkThreshold: Float = 0.0025
+    /// MC-dropout: channel dropout (Dropout2d) with this probability after every encoder and decoder block but
+    /// the last (en1…en4, de1…de3); 0 for none. It has no parameters, so state_dict names do not change.
+    public var dropout: Float = 0
     public init(
         inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1,
-        memoryItems: Int = 0, shrinkThreshold: Float = 0.0025
+        memoryItems: Int = 0, shrinkThreshold: Float = 0.0025, dropout: Float = 0
     ) {
         self.inputSize = inputSize
         self.baseWidth = baseWidth
@@ -27,6 +30,7 @@ public struct AutoEncoderConfig: Equatable, Sendable {
         self.outputChannels = outputChannels
         self.memoryItems = memoryItems
         self.shrinkThreshold = shrinkThreshold
+        self.dropout = dropout
     }
 }
 
@@ -49,6 +53,12 @@ public final class AutoEncoder {
         let w = config.baseWidth, fm = config.inputSize / 16
         let flat = 4 * w * fm * fm
         var norms: [BatchNorm] = []
+        var dropouts: [ChannelDropout] = []
+        func dropout() -> [Layer] {
+            guard config.dropout > 0 else { return [] }
+            dropouts.append(ChannelDropout(probability: config.dropout))
+            return [dropouts.last!]
+        }
         func norm(_ name: String, _ channels: Int) -> BatchNorm {
             let bn = BatchNorm(name, channels: channels)
             norms.append(bn)
@@ -62,14 +72,14 @@ public final class AutoEncoder {
                         "en_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1,
                         initializer: &initializer),
                     norm("en_block\(index).model.1", output), ReLU(),
-                ]
+                ] + dropout()
             )
         }
         func up(_ index: Int, _ input: Int, _ output: Int, last: Bool = false) -> (String, [Layer]) {
             let deconv = ConvTranspose2d(
                 "de_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1,
                 initializer: &initializer)
-            return ("de\(index)", last ? [deconv] : [deconv, norm("de_block\(index).model.1", output), ReLU()])
+            return ("de\(index)", last ? [deconv] : [deconv, norm("de_block\(index).model.1", output), ReLU()] + dropout())
         }
         var blocks = [down(1, 1, w), down(2, w, 2 * w), down(3, 2 * w, 4 * w), down(4, 4 * w, 4 * w)]
         blocks.append(
@@ -102,6 +112,17 @@ public final class AutoEncoder {
         blocks += [up(1, 4 * w, 4 * w), up(2, 4 * w, 2 * w), up(3, 2 * w, w), up(4, w, config.outputChannels, last: true)]
         self.blocks = blocks
         batchNorms = norms
+        self.dropouts = dropouts
+    }
+
+    /// The channel-dropout layers in forward order (none unless config.dropout > 0).
+    public let dropouts: [ChannelDropout]
+
+    /// MC-dropout: draw dropout masks at inference (`sampling`), each layer from (seed, stream + its index).
+    public func seedDropout(seed: UInt64, stream: UInt64, sampling: Bool) {
+        for (index, layer) in dropouts.enumerated() {
+            (layer.seed, layer.stream, layer.sampling) = (seed, stream &* 64 &+ UInt64(index), sampling)
+        }
     }
 
     public var parameters: [Parameter] { blocks.flatMap { $0.layers.flatMap(\.parameters) } }

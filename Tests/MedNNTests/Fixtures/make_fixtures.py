@@ -168,3 +168,53 @@ for name, channels, seed in (("ae", 1, 4), ("aeu", 2, 5)):
     for key, value in ensemble_scores(learners, x, channels == 2).items():
         out[f"score.{key}"] = value.detach().float().clone().contiguous()
     save_file(out, f"scores_{name}.safetensors")
+
+
+class FixedDropout2d(torch.nn.Module):
+    """Dropout2d with a given keep mask [N, C] (1 keeps a sample's channel): x * mask / (1 - p), as nn.Dropout2d
+    computes it once its mask is drawn."""
+
+    def __init__(self, p, keep):
+        super().__init__()
+        self.p, self.keep = p, keep
+
+    def forward(self, x):
+        return x * (self.keep[:, :, None, None] / (1 - self.p))
+
+
+# mcdrop_<init|case>.safetensors: the AE with Dropout2d(0.4) after en1..en4 and de1..de3 (MC-dropout), batch 4,
+# with given keep masks (mask.<k>, [N, C], in forward order). Training mode: output, MSE loss, every parameter's
+# gradient. An MC pass (BatchNorm in eval mode, the masks still applied): its output (mc.output) and the input
+# gradient of L1 = mean|x_hat - x| (mc.grad.input), what dual-space uncertainty reads.
+def make_mc_dropout(seed=5, p=0.4):
+    torch.manual_seed(seed)
+    model = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=1, dropout=p)
+    init = state(model)
+    save_file(init, "mcdrop_init.safetensors")
+    x = (torch.rand(4, 1, 32, 32) * 2 - 1).requires_grad_(True)
+    case = {"input": x.detach().clone()}
+    k = 0
+    for block in [model.en_block1, model.en_block2, model.en_block3, model.en_block4, model.de_block1, model.de_block2, model.de_block3]:
+        channels = block.model[0].out_channels
+        keep = (torch.rand(4, channels) >= p).float()
+        case[f"mask.{k}"] = keep.clone()
+        block.model[3] = FixedDropout2d(p, keep)
+        k += 1
+    model.train()
+    out = model(x)
+    loss = mse(out, x)
+    loss.backward()
+    case.update({"output": out.detach().clone(), "loss": loss.detach().reshape(1), "grad.input": x.grad.detach().clone()})
+    for name, param in model.named_parameters():
+        case[f"grad.{name}"] = param.grad.detach().clone()
+    model.load_state_dict(init)
+    model.eval()
+    x.grad = None
+    mc = model(x)
+    (mc - x).abs().mean().backward()
+    case["mc.output"] = mc.detach().clone()
+    case["mc.grad.input"] = x.grad.detach().clone()
+    save_file({key: v.contiguous() for key, v in case.items()}, "mcdrop_case.safetensors")
+
+
+make_mc_dropout()

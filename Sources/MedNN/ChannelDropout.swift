@@ -1,0 +1,54 @@
+// Dropout2d (PyTorch's nn.Dropout2d): each channel of each sample is zeroed whole with probability p and the
+// kept ones scaled by 1/(1−p); the identity unless training, or sampling at inference (MC-dropout).
+// Shapes: batch-last [C, H, W, N] (or [C, N]) → same; the mask is one value per (channel, sample).
+// Masks are drawn from (seed, stream) alone, so a training batch or an MC pass gets the same masks whatever ran
+// before it (a resumed run, a re-scored image); `keep` can fix them from outside (tests, PyTorch fixtures).
+public final class ChannelDropout: Layer {
+    public let probability: Float
+    /// Draw masks at inference too (MC-dropout's passes).
+    public var sampling = false
+    /// Where the next forward pass draws its masks: the stream's seed and index.
+    public var seed: UInt64 = 0
+    public var stream: UInt64 = 0
+    /// A fixed keep mask [C × N] of 0 and 1 (batch-last: index c·N + n), used instead of drawing; nil to draw.
+    public var keep: [Float]?
+    /// The scaled mask of the last forward pass, one value per (channel, sample); empty for the identity.
+    private var mask: [Float] = []
+
+    public init(probability: Float) {
+        precondition(probability >= 0 && probability < 1, "dropout probability must be in [0, 1)")
+        self.probability = probability
+    }
+
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        guard (training || sampling) && probability > 0 else {
+            mask = []
+            return x
+        }
+        let channels = x.shape[0], samples = x.shape[x.shape.count - 1], scale = 1 / (1 - probability)
+        if let keep {
+            guard keep.count == channels * samples else {
+                throw ShapeError(layer: "ChannelDropout", expected: "a keep mask of \(channels * samples)", got: [keep.count])
+            }
+            mask = keep.map { $0 * scale }
+        } else {
+            var generator = SeededGenerator(seed: seed, index: stream)
+            mask = (0..<channels * samples).map { _ in Float(generator.uniform()) >= probability ? scale : 0 }
+        }
+        return Tensor(shape: x.shape, data: apply(x.data, samples: samples))
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        mask.isEmpty ? dy : Tensor(shape: dy.shape, data: apply(dy.data, samples: dy.shape[dy.shape.count - 1]))
+    }
+
+    /// values ⊙ mask, the mask broadcast over each channel's plane (batch-last: the sample index runs fastest).
+    private func apply(_ values: [Float], samples: Int) -> [Float] {
+        let perChannel = values.count / (mask.count / samples)
+        var out = values
+        out.withUnsafeMutableBufferPointer { o in
+            for i in o.indices { o[i] *= mask[(i / perChannel) * samples + i % samples] }
+        }
+        return out
+    }
+}
