@@ -118,10 +118,12 @@ public final class AutoEncoder {
     /// The channel-dropout layers in forward order (none unless config.dropout > 0).
     public let dropouts: [ChannelDropout]
 
-    /// MC-dropout: draw dropout masks at inference (`sampling`), each layer from (seed, stream + its index).
-    public func seedDropout(seed: UInt64, stream: UInt64, sampling: Bool) {
+    /// Where the dropout layers draw their next masks: each layer from (seed, stream · 64 + its index), per sample
+    /// of the batch when `sampleStreams` are given; `sampling` draws at inference too (MC-dropout's passes).
+    public func seedDropout(seed: UInt64, stream: UInt64, sampling: Bool, sampleStreams: [UInt64]? = nil) {
         for (index, layer) in dropouts.enumerated() {
             (layer.seed, layer.stream, layer.sampling) = (seed, stream &* 64 &+ UInt64(index), sampling)
+            layer.sampleStreams = sampleStreams
         }
     }
 

@@ -12,6 +12,9 @@ public final class ChannelDropout: Layer {
     public var stream: UInt64 = 0
     /// A fixed keep mask [C × N] of 0 and 1 (batch-last: index c·N + n), used instead of drawing; nil to draw.
     public var keep: [Float]?
+    /// One stream per sample of the batch (MC-dropout's scoring): each sample's masks then come from
+    /// (seed, stream, its own stream), so an image gets the same masks whatever batch it is scored in.
+    public var sampleStreams: [UInt64]?
     /// The scaled mask of the last forward pass, one value per (channel, sample); empty for the identity.
     private var mask: [Float] = []
 
@@ -31,6 +34,15 @@ public final class ChannelDropout: Layer {
                 throw ShapeError(layer: "ChannelDropout", expected: "a keep mask of \(channels * samples)", got: [keep.count])
             }
             mask = keep.map { $0 * scale }
+        } else if let sampleStreams {
+            guard sampleStreams.count == samples else {
+                throw ShapeError(layer: "ChannelDropout", expected: "\(samples) sample streams", got: [sampleStreams.count])
+            }
+            mask = [Float](repeating: 0, count: channels * samples)
+            for n in 0..<samples {
+                var generator = SeededGenerator(seed: seed, index: stream &+ sampleStreams[n] &* 0x9E37_79B9_7F4A_7C15)
+                for c in 0..<channels { mask[c * samples + n] = Float(generator.uniform()) >= probability ? scale : 0 }
+            }
         } else {
             var generator = SeededGenerator(seed: seed, index: stream)
             mask = (0..<channels * samples).map { _ in Float(generator.uniform()) >= probability ? scale : 0 }

@@ -44,11 +44,14 @@ public struct ScoreStage: Stage {
     public func run(in context: StageContext) throws -> StageOutcome {
         let (settings, learners) = try Self.learners(context)
         let test = try ModelInputs.load(context, parts: ["test"], size: settings.inputSize)
-        context.log("\(test.count) test images, \(learners.count) learners (\(settings.backbone.rawValue)), batch \(batchSize)")
-        var names: [String] = AnomalyScorer.names(learners: learners.count, uncertainty: settings.backbone == .aeu)
+        context.log(
+            "\(test.count) test images, \(settings.method.rawValue) with \(learners.count) network(s) (\(settings.backbone.rawValue)), batch \(batchSize)"
+        )
+        var names: [String] = []
         var rows: [[Double]] = []
         for start in stride(from: 0, to: test.count, by: batchSize) {
-            let scores = try AnomalyScorer.score(test.batch(start..<min(start + batchSize, test.count)), learners: learners)
+            let indices = Array(start..<min(start + batchSize, test.count))
+            let scores = MemberScorer.score(try settings.members(test.batch(indices), models: learners, indices: indices))
             names = scores.names
             for (offset, values) in scores.values.enumerated() {
                 if let column = values.firstIndex(where: { !$0.isFinite }) {
@@ -64,12 +67,14 @@ public struct ScoreStage: Stage {
         try context.writeCSV(
             "score.csv", header: ["image_id", "label"] + names,
             rows: rows.indices.map { [test.ids[$0], String(test.labels[$0])] + rows[$0].map(text) })
-        if maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, learners: learners) }
+        if maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, settings: settings, learners: learners) }
         return StageOutcome(rows: rows.count, items: test.count)
     }
 
     /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score of mapScores.
-    func writeMaps(_ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], learners: [AutoEncoder]) throws {
+    func writeMaps(
+        _ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], settings: TrainingSettings, learners: [AutoEncoder]
+    ) throws {
         let folder = context.outputDirectory.appendingPathComponent("maps")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let size = test.size
@@ -78,7 +83,8 @@ public struct ScoreStage: Stage {
             let order = rows.indices.sorted { rows[$0][column] > rows[$1][column] }
             let picks = [("top", Array(order.prefix(maps))), ("bottom", Array(order.suffix(maps).reversed()))]
             for (end, indices) in picks where !indices.isEmpty {
-                let result = try AnomalyScorer.score(test.batch(indices), learners: learners, keepMaps: true)
+                let members = try settings.members(test.batch(indices), models: learners, indices: indices)
+                let result = MemberScorer.score(members, keepMaps: true)
                 for (rank, index) in indices.enumerated() {
                     let image = Array(test.pixels[index * size * size..<(index + 1) * size * size])
                     let map = result.maps[rank]

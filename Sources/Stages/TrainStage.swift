@@ -10,15 +10,18 @@ import Pipeline
 
 public struct TrainStage: Stage {
     public static let kind = "train"
-    public static let summary = "train an ensemble of autoencoders (d2ue or deep_ensemble; ae, aeu or memae) on the normal training images"
+    public static let summary =
+        "train autoencoders for an uncertainty method (d2ue, deep_ensemble or mc_dropout; ae, aeu or memae) on the normal training images"
     public static let parameters: [ParameterSpec] = [
         ParameterSpec(
             "method", .choice(EnsembleMethod.allCases.map(\.rawValue) + EnsembleMethod.aliases.keys.sorted()), default: .string("d2ue"),
-            help: "d2ue (CKA repulsion from earlier learners) or deep_ensemble (K seeds, no coupling; also `independent`)"),
+            help:
+                "d2ue (CKA repulsion from earlier learners), deep_ensemble (K seeds, no coupling; also `independent`) or mc_dropout (one network, channel dropout, `samples` passes)"
+        ),
         ParameterSpec(
             "backbone", .choice(Backbone.allCases.map(\.rawValue)), default: .string("ae"),
             help: "ae, aeu (heteroscedastic) or memae (memory module)"),
-        ParameterSpec("learners", .int(1...64), default: .int(3), help: "ensemble size K"),
+        ParameterSpec("learners", .int(1...64), optional: "ensemble size K (default 3; mc_dropout trains one network)"),
         ParameterSpec(
             "batch_size", .int(2...4096), default: .int(64), help: "images per step; the last incomplete batch of an epoch is dropped"),
         ParameterSpec("learning_rate", .double(1e-8...1), default: .double(5e-4), help: "Adam's learning rate"),
@@ -40,6 +43,8 @@ public struct TrainStage: Stage {
         ParameterSpec(
             "shrink_threshold", .double(0...1), default: .double(0.0025), help: "memae: hard-shrink threshold of the attention (0: none)"),
         ParameterSpec("entropy_weight", .double(0...100), default: .double(0.0002), help: "memae: weight of the attention's entropy"),
+        ParameterSpec("dropout", .double(0...0.95), optional: "mc_dropout: channel-dropout probability (default 0.4, the thesis's)"),
+        ParameterSpec("samples", .int(1...1000), optional: "mc_dropout: stochastic passes at scoring, each a member (default 15)"),
         ParameterSpec(
             "validate_every", .int(0...100_000), default: .int(25),
             help: "each learner's AUROC/AP on the test part at epoch 1, every N epochs and the last (0: first and last)"),
@@ -51,7 +56,19 @@ public struct TrainStage: Stage {
         var s = TrainingSettings()
         s.method = EnsembleMethod(manifestName: p.string("method"))!
         s.backbone = Backbone(rawValue: p.string("backbone"))!
-        s.learners = p.int("learners")
+        if s.method == .mcDropout {
+            if p.has("learners") && p.int("learners") != 1 {
+                throw ParameterError(key: "learners", "mc_dropout trains one network; its members are the `samples` passes")
+            }
+            s.learners = 1
+            if p.has("dropout") { s.dropout = Float(p.double("dropout")) }
+            if p.has("samples") { s.samples = p.int("samples") }
+        } else {
+            for key in ["dropout", "samples"] where p.has(key) {
+                throw ParameterError(key: key, "applies to method mc_dropout only (this stage's method is \(s.method.rawValue))")
+            }
+            if p.has("learners") { s.learners = p.int("learners") }
+        }
         s.batchSize = p.int("batch_size")
         s.learningRate = Float(p.double("learning_rate"))
         s.beta1 = Float(p.double("beta1"))

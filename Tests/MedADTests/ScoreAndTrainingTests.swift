@@ -124,4 +124,52 @@ final class ScoreAndTrainingTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("'en_block2.model.0.weight' holds a non-finite value (inf at index 3)"), "\(error)")
         }
     }
+
+    /// MC-dropout's passes: at p 0 every pass is the deterministic eval forward; at p 0.4 passes differ, the same
+    /// seed repeats them, and an image's members do not depend on the batch it is scored in.
+    func testMCDropoutPassesAreSeededPerImageAndIdentityAtZero() throws {
+        var s = settings(.ae)
+        (s.method, s.learners) = (.mcDropout, 1)
+        let x = images(4, seed: 5).batch(0..<4)
+        s.dropout = 0
+        let plain = AutoEncoder(s.modelConfig, seed: 3)
+        XCTAssertTrue(plain.dropouts.isEmpty)
+        let deterministic = try plain.forward(x, training: false)
+        let atZero = try s.members(x, models: [plain], indices: [0, 1, 2, 3])
+        XCTAssertEqual(atZero.members, s.samples)
+        for member in atZero.reconstructions { XCTAssertEqual(member, deterministic.data) }
+
+        s.dropout = 0.4
+        let model = AutoEncoder(s.modelConfig, seed: 3)
+        XCTAssertEqual(model.dropouts.count, 7)
+        let whole = try s.members(x, models: [model], indices: [0, 1, 2, 3])
+        XCTAssertNotEqual(whole.reconstructions[0], whole.reconstructions[1], "passes draw different masks")
+        XCTAssertEqual(try s.members(x, models: [model], indices: [0, 1, 2, 3]).reconstructions, whole.reconstructions)
+        let plane = 256
+        let halves = [0..<2, 2..<4].map { range in
+            try! s.members(images(4, seed: 5).batch(range), models: [model], indices: Array(range))
+        }
+        // The same masks per image; the products may round differently at another batch size.
+        for pass in 0..<s.samples {
+            for (a, b) in zip(halves[0].reconstructions[pass] + halves[1].reconstructions[pass], whole.reconstructions[pass]) {
+                XCTAssertEqual(a, b, accuracy: 1e-5, "pass \(pass)")
+            }
+        }
+        XCTAssertEqual(halves[1].reconstructions[0].count, 2 * plane)
+    }
+
+    /// MC-dropout's training masks come from (learner, epoch, batch): a killed and resumed run ends equal.
+    func testMCDropoutResumesToTheSameWeights() throws {
+        var s = settings(.ae)
+        (s.method, s.learners, s.dropout) = (.mcDropout, 1, 0.4)
+        let trainer = try EnsembleTrainer(settings: s, train: images(20, seed: 1), validation: nil)
+        let whole = try trainer.run(store: MemoryStore())
+        let store = MemoryStore()
+        store.failAfter = 1
+        XCTAssertThrowsError(try trainer.run(store: store))
+        store.failAfter = nil
+        let resumed = try trainer.run(store: store)
+        XCTAssertEqual(whole.models[0].stateDict(), resumed.models[0].stateDict())
+        XCTAssertEqual(whole.records.count, 3)
+    }
 }

@@ -6,17 +6,83 @@ import XCTest
 
 @testable import Stages
 
-final class TrainMethodTests: XCTestCase {
+final class TrainMethodTests: XCTestCase, MedadCLI {
     func method(_ name: String) throws -> EnsembleMethod {
         let yaml = "name: t\nrun_dir: /nonexistent-medad-test\nstages:\n  train: {kind: train, params: {method: \(name)}}\n"
         let manifest = try Manifest.parse(yaml, file: URL(fileURLWithPath: "/tmp/t.yaml"), registry: stageRegistry)
         return try TrainStage(parameters: manifest.stage("train")!.parameters).settings.method
     }
 
+    func testMethodSpecificParametersAreCheckedByName() throws {
+        let yaml = { (params: String) in "name: t\nrun_dir: /nonexistent-medad-test\nstages:\n  train: {kind: train, params: {\(params)}}\n"
+        }
+        for (params, key) in [
+            ("method: mc_dropout, learners: 3", "learners"), ("method: d2ue, samples: 5", "samples"),
+            ("method: deep_ensemble, dropout: 0.2", "dropout"),
+        ] {
+            XCTAssertThrowsError(try Manifest.parse(yaml(params), file: URL(fileURLWithPath: "/tmp/t.yaml"), registry: stageRegistry)) {
+                XCTAssertTrue("\($0)".contains("t.yaml:4: stages.train.params.\(key)"), "\($0)")
+            }
+        }
+    }
+
+    /// mc_dropout through the binary: `samples` members per image in score.csv, the same scores on a rerun and
+    /// at another scoring batch size (each image's masks are its own).
+    func testMCDropoutScoresThroughThePipeline() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcdrop-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "mc-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        let manifest = { (batch: Int) in
+            """
+            name: t
+            run_dir: run
+            stages:
+              synthesize: {kind: synthesize, params: {seed: 3, size: 32, normal: 30, lung_opacity: 10, not_normal: 0}}
+              ingest: {kind: ingest, after: [synthesize], params: {secret_file: secret.txt}}
+              normalize: {kind: normalize, after: [ingest], params: {size: 32}}
+              split:
+                kind: split
+                after: [synthesize, ingest, normalize]
+                params: {train_normal: 16, unlabeled_normal: 0, unlabeled_abnormal: 0, test_normal: 8, test_abnormal: 8}
+              train:
+                kind: train
+                after: [split, normalize]
+                params: {method: mc_dropout, samples: 4, dropout: 0.3, epochs: 2, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16}
+              score: {kind: score, after: [train, split, normalize], params: {batch_size: \(batch), maps: 1}}
+              aggregate: {kind: aggregate, after: [score], params: {resamples: 20}}
+            """
+        }
+        let path = folder.appendingPathComponent("t.yaml").path
+        try manifest(16).write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try medad("run", path)
+        XCTAssertEqual(run.code, 0, run.output)
+        let scoreFile = folder.appendingPathComponent("run/score/score.csv")
+        let score = try CSV.read(scoreFile)
+        XCTAssertEqual(score.header, ["image_id", "label", "rec_0", "rec_1", "rec_2", "rec_3", "rec", "ens_rec", "ens_std", "dsu"])
+        XCTAssertTrue(score.rows.allSatisfy { Double($0["ens_std"]!)! > 0 }, "passes differ")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("run/train/models").path),
+            ["learner_0.safetensors"])
+        XCTAssertEqual(try medad("run", path, "--stage", "score").code, 0)
+        XCTAssertEqual(try CSV.read(scoreFile).rows, score.rows, "a rerun gives the same scores")
+        // Another batch size: the same masks per image, so the same scores but for the products' rounding.
+        try manifest(5).write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try medad("run", path).code, 0)
+        for (a, b) in zip(try CSV.read(scoreFile).rows, score.rows) {
+            XCTAssertEqual(a["image_id"], b["image_id"])
+            for column in ["rec_0", "rec_3", "ens_std", "dsu"] {
+                let (x, y) = (Double(a[column]!)!, Double(b[column]!)!)
+                XCTAssertEqual(x, y, accuracy: 1e-5 * abs(y), "\(a["image_id"]!) \(column)")
+            }
+        }
+    }
+
     func testMethodNamesAndTheOldAlias() throws {
         XCTAssertEqual(try method("d2ue"), .d2ue)
         XCTAssertEqual(try method("deep_ensemble"), .deepEnsemble)
         XCTAssertEqual(try method("independent"), .deepEnsemble)
+        XCTAssertEqual(try method("mc_dropout"), .mcDropout)
         XCTAssertThrowsError(try method("bagging")) { XCTAssertTrue("\($0)".contains("t.yaml:4: stages.train.params.method"), "\($0)") }
     }
 }

@@ -1,18 +1,26 @@
 // The member set of an ensemble of trained autoencoders (D2UE, deep ensemble): each learner in eval mode is one
-// member. The input gradient is the total derivative, through the network and through the loss's own use of x.
+// member; MC-dropout's passes go through the same collection (MCDropoutMembers). The input gradient is the total derivative, through the network and through the loss's own use of x.
 import MedNN
 
 public enum EnsembleMembers {
     /// Runs every learner on x [N, 1, S, S] (eval mode; no parameter gradient is used).
     public static func collect(_ x: Tensor, learners: [AutoEncoder]) throws -> MemberSet {
         precondition(!learners.isEmpty)
-        let uncertainty = learners[0].config.outputChannels == 2
+        return try collect(x, members: learners.count) { learners[$0] }
+    }
+
+    /// The member set of `members` eval-mode passes; `member(k)` readies and returns the network of pass k (a
+    /// learner, or the one network with pass k's dropout masks). Each pass's input gradients come from its own
+    /// forward pass, so MC-dropout's masks stay fixed between a pass's output and its gradient.
+    static func collect(_ x: Tensor, members: Int, member: (Int) -> AutoEncoder) throws -> MemberSet {
+        let uncertainty = member(0).config.outputChannels == 2
         let n = x.shape[0], plane = x.shape[2] * x.shape[3]
         var means: [[Float]] = [], logVariances: [[Float]] = [], dual: [[Float]] = [], dualU: [[Float]] = []
-        for learner in learners {
+        for k in 0..<members {
+            let network = member(k)
             // dsu: Lₖ = mean|x̂ₖ − x| per image. Loss.l1 averages over the whole batch, so its gradient is the
             // per-image one divided by N (eval mode keeps images independent): scale back by N.
-            let (output, _, dx) = try learner.inputGradient(x, training: false) { output, target in
+            let (output, _, dx) = try network.inputGradient(x, training: false) { output, target in
                 guard uncertainty else { return Loss.l1(output, target) }
                 var result = Loss.l1(OutputChannels.mean(output), target)
                 result.dOutput = OutputChannels.withZeroLogVarianceGradient(result.dOutput)
@@ -23,7 +31,7 @@ public enum EnsembleMembers {
             dual.append((0..<n * plane).map { abs(mean[$0] - x.data[$0]) * dx.data[$0] * Float(n) })
             if uncertainty {
                 logVariances.append(OutputChannels.channel(output, 1).data)
-                let dxU = learner.inputGradient(of: Loss.precisionWeightedError(output, x))
+                let dxU = network.inputGradient(of: Loss.precisionWeightedError(output, x))
                 dualU.append((0..<n * plane).map { abs(mean[$0] - x.data[$0]) * dxU.data[$0] * Float(n) })
             }
         }

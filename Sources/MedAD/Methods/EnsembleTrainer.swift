@@ -2,6 +2,8 @@
 //   deep_ensemble  learners from different seeds, trained one after another (`independent`, its old name, still works)
 //   d2ue         learner k adds λ · mean over earlier learners j of linearCKA(feature_k, feature_j), the
 //                earlier learners frozen in eval mode (redundancy-aware repulsion)
+//   mc_dropout   one network with channel dropout (p `dropout`) after every block but the last; its masks per
+//                batch come from (seed, epoch, batch); scored with `samples` stochastic passes (MCDropoutMembers)
 // Backbones: AE (MSE), AE-U (heteroscedastic loss), MemAE (MSE + entropy weight · attention entropy).
 // Every epoch ends in a checkpoint (weights, BatchNorm statistics, Adam's moments and step); the shuffle of
 // each epoch is derived from (seed, learner, epoch) alone, so a run resumed from a checkpoint ends with the
@@ -11,6 +13,8 @@ import MedNN
 
 public enum EnsembleMethod: String, CaseIterable, Sendable, Codable {
     case deepEnsemble = "deep_ensemble", d2ue
+    /// One network with channel dropout after its blocks, trained once; `samples` stochastic passes are its members.
+    case mcDropout = "mc_dropout"
 
     /// Names a manifest may use for a method: each one's own, and `independent` for deep_ensemble (its first name).
     public static let aliases: [String: EnsembleMethod] = ["independent": .deepEnsemble]
@@ -48,6 +52,9 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     /// Validation AUROC/AP of each learner on the test part at epoch 1, every this many epochs and at the last
     /// (the reference logs epoch 1 and every 25th); 0: first and last only.
     public var validateEvery = 25
+    /// mc_dropout: the channel-dropout probability (the thesis's 0.4) and the stochastic passes at scoring.
+    public var dropout: Float = 0.4
+    public var samples = 15
 
     public init() {}
 
@@ -55,7 +62,7 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
         AutoEncoderConfig(
             inputSize: inputSize, baseWidth: baseWidth, latentSize: latentSize, hiddenSize: hiddenSize,
             outputChannels: backbone == .aeu ? 2 : 1, memoryItems: backbone == .memae ? memoryItems : 0,
-            shrinkThreshold: shrinkThreshold)
+            shrinkThreshold: shrinkThreshold, dropout: method == .mcDropout ? dropout : 0)
     }
 
     /// The seed of learner k's initial weights.
@@ -292,6 +299,8 @@ public final class EnsembleTrainer {
         var sums = (loss: 0.0, reconstruction: 0.0, repulsion: 0.0, extra: 0.0)
         for b in 0..<batchesPerEpoch {
             let x = train.batch(order[b * size..<(b + 1) * size])
+            // MC-dropout's masks come from (learner, epoch, batch) alone, so a resumed run draws the same ones.
+            model.seedDropout(seed: settings.modelSeed(learner), stream: UInt64(epoch) << 24 | UInt64(b), sampling: false)
             adam.zeroGrad()
             let output = try model.forward(x, training: true)
             var gradients = ObjectiveGradients()
