@@ -283,25 +283,7 @@ final class HardeningTests: XCTestCase, MedadCLI {
 
     /// Also: an id edited by hand into split.csv and normalize.csv reaches score's map names and the report escaped.
     func testHandEditedIdsThroughScoreAndNonFiniteWeightsAreAStageErrorNotATrap() throws {
-        let manifest = try write(
-            """
-            name: t
-            run_dir: run
-            stages:
-              synthesize: {kind: synthesize, params: {seed: 3, size: 32, normal: 30, lung_opacity: 10, not_normal: 0}}
-              ingest: {kind: ingest, after: [synthesize], params: {secret_file: secret.txt}}
-              normalize: {kind: normalize, after: [ingest], params: {size: 32}}
-              split:
-                kind: split
-                after: [synthesize, ingest, normalize]
-                params: {train_normal: 16, unlabeled_normal: 0, unlabeled_abnormal: 0, test_normal: 8, test_abnormal: 8}
-              train:
-                kind: train
-                after: [split, normalize]
-                params: {learners: 2, epochs: 1, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16}
-              score: {kind: score, after: [train, split, normalize], params: {maps: 8}}
-              aggregate: {kind: aggregate, after: [score], params: {resamples: 20}}
-            """)
+        let manifest = try write(TinyPipeline.yaml(train: "learners: 2, epochs: 1", score: "maps: 8"))
         XCTAssertEqual(try medad("run", manifest).code, 0)
         let test = try XCTUnwrap(try table("run/split/split.csv").first { $0["part"] == "test" }?["image_id"])
         for csv in ["run/split/split.csv", "run/normalize/normalize.csv"] {

@@ -34,24 +34,7 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         defer { try? FileManager.default.removeItem(at: folder) }
         try "mc-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
         let manifest = { (batch: Int) in
-            """
-            name: t
-            run_dir: run
-            stages:
-              synthesize: {kind: synthesize, params: {seed: 3, size: 32, normal: 30, lung_opacity: 10, not_normal: 0}}
-              ingest: {kind: ingest, after: [synthesize], params: {secret_file: secret.txt}}
-              normalize: {kind: normalize, after: [ingest], params: {size: 32}}
-              split:
-                kind: split
-                after: [synthesize, ingest, normalize]
-                params: {train_normal: 16, unlabeled_normal: 0, unlabeled_abnormal: 0, test_normal: 8, test_abnormal: 8}
-              train:
-                kind: train
-                after: [split, normalize]
-                params: {method: mc_dropout, samples: 4, dropout: 0.3, epochs: 2, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16}
-              score: {kind: score, after: [train, split, normalize], params: {batch_size: \(batch), maps: 1}}
-              aggregate: {kind: aggregate, after: [score], params: {resamples: 20}}
-            """
+            TinyPipeline.yaml(train: "method: mc_dropout, samples: 4, dropout: 0.3, epochs: 2", score: "batch_size: \(batch), maps: 1")
         }
         let path = folder.appendingPathComponent("t.yaml").path
         try manifest(16).write(toFile: path, atomically: true, encoding: .utf8)
