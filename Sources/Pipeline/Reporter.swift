@@ -1,12 +1,13 @@
 // What a run tells people: on a terminal, a live progress line per running stage; otherwise (cron)
 // plain timestamped lines. Every line also goes to run.log. Quiet mode prints errors only.
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-public final class Reporter: @unchecked Sendable {
+public final class Reporter: Sendable {
     public enum Mode: Sendable { case interactive, plain, quiet }
 
     private struct Progress {
@@ -15,18 +16,24 @@ public final class Reporter: @unchecked Sendable {
         let started: Date
     }
 
+    /// Everything that changes while stages report from their threads; one lock keeps lines whole.
+    private struct State {
+        var logHandle: FileHandle?
+        var progress: [(String, Progress)] = []
+        var drawnLines = 0
+        var lastDraw = Date.distantPast
+        let timestamp: DateFormatter = {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.dateFormat = "yyyy-MM-dd'T'HH:mm:ssZZZZZ"
+            return f
+        }()
+
+        mutating func writeLog(_ line: String) { logHandle?.write(Data(line.utf8)) }
+    }
+
     private let mode: Mode
-    private let lock = NSLock()
-    private var logHandle: FileHandle?
-    private var progress: [(String, Progress)] = []
-    private var drawnLines = 0
-    private var lastDraw = Date.distantPast
-    private let timestamp: DateFormatter = {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = "yyyy-MM-dd'T'HH:mm:ssZZZZZ"
-        return f
-    }()
+    private let state = Mutex(State())
 
     public init(mode: Mode) { self.mode = mode }
 
@@ -37,18 +44,18 @@ public final class Reporter: @unchecked Sendable {
 
     /// Starts appending every line to `url` as well.
     func attachLog(_ url: URL) {
-        lock.lock()
-        defer { lock.unlock() }
-        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
-        logHandle = try? FileHandle(forWritingTo: url)
-        _ = try? logHandle?.seekToEnd()
+        state.withLock { state in
+            if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+            state.logHandle = try? FileHandle(forWritingTo: url)
+            _ = try? state.logHandle?.seekToEnd()
+        }
     }
 
     func detachLog() {
-        lock.lock()
-        defer { lock.unlock() }
-        try? logHandle?.close()
-        logHandle = nil
+        state.withLock { state in
+            try? state.logHandle?.close()
+            state.logHandle = nil
+        }
     }
 
     public func info(_ message: String) { emit("INFO", message, isError: false) }
@@ -57,9 +64,9 @@ public final class Reporter: @unchecked Sendable {
 
     func itemFailed(stage: String, item: String, reason: String) {
         // Item failures are listed in errors.csv; the log gets them too, the terminal only the count.
-        lock.lock()
-        defer { lock.unlock() }
-        writeLog("\(timestamp.string(from: Date())) WARN \(stage): \(Self.oneLine(item)): \(Self.oneLine(reason))\n")
+        state.withLock { state in
+            state.writeLog("\(state.timestamp.string(from: Date())) WARN \(stage): \(Self.oneLine(item)): \(Self.oneLine(reason))\n")
+        }
     }
 
     /// Control characters (a newline or an escape sequence inside a file's identifier) written as \u{…}, so that
@@ -72,69 +79,61 @@ public final class Reporter: @unchecked Sendable {
     }
 
     func stageStarted(_ stage: String) {
-        lock.lock()
-        progress.append((stage, Progress(done: 0, total: 0, started: Date())))
-        lock.unlock()
+        state.withLock { $0.progress.append((stage, Progress(done: 0, total: 0, started: Date()))) }
     }
 
     func stageEnded(_ stage: String) {
-        lock.lock()
-        progress.removeAll { $0.0 == stage }
-        lock.unlock()
+        state.withLock { $0.progress.removeAll { $0.0 == stage } }
     }
 
     func progress(stage: String, done: Int, total: Int) {
         guard mode == .interactive else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        guard let index = progress.firstIndex(where: { $0.0 == stage }) else { return }
-        progress[index].1.done = done
-        progress[index].1.total = total
-        let now = Date()
-        if done < total && now.timeIntervalSince(lastDraw) < 0.1 { return }
-        lastDraw = now
-        redraw()
-    }
-
-    private func emit(_ level: String, _ message: String, isError: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        let message = Self.oneLine(message)
-        let line = "\(timestamp.string(from: Date())) \(level) \(message)\n"
-        writeLog(line)
-        switch mode {
-        case .quiet where !isError: return
-        case .interactive:
-            clearProgress()
-            FileHandle.standardError.write(Data((isError ? "error: \(message)\n" : "\(message)\n").utf8))
-            redraw()
-        default:
-            FileHandle.standardError.write(Data(line.utf8))
+        state.withLock { state in
+            guard let index = state.progress.firstIndex(where: { $0.0 == stage }) else { return }
+            state.progress[index].1.done = done
+            state.progress[index].1.total = total
+            let now = Date()
+            if done < total && now.timeIntervalSince(state.lastDraw) < 0.1 { return }
+            state.lastDraw = now
+            redraw(&state)
         }
     }
 
-    private func writeLog(_ line: String) {
-        logHandle?.write(Data(line.utf8))
+    private func emit(_ level: String, _ message: String, isError: Bool) {
+        let message = Self.oneLine(message)
+        state.withLock { state in
+            let line = "\(state.timestamp.string(from: Date())) \(level) \(message)\n"
+            state.writeLog(line)
+            switch mode {
+            case .quiet where !isError: return
+            case .interactive:
+                clearProgress(&state)
+                FileHandle.standardError.write(Data((isError ? "error: \(message)\n" : "\(message)\n").utf8))
+                redraw(&state)
+            default:
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+        }
     }
 
     // Terminal drawing; called with the lock held.
-    private func clearProgress() {
-        guard drawnLines > 0 else { return }
-        FileHandle.standardError.write(
-            Data(("\u{1B}[\(drawnLines)A" + String(repeating: "\u{1B}[2K\n", count: drawnLines) + "\u{1B}[\(drawnLines)A").utf8))
-        drawnLines = 0
+    private func clearProgress(_ state: inout State) {
+        guard state.drawnLines > 0 else { return }
+        let n = state.drawnLines
+        FileHandle.standardError.write(Data(("\u{1B}[\(n)A" + String(repeating: "\u{1B}[2K\n", count: n) + "\u{1B}[\(n)A").utf8))
+        state.drawnLines = 0
     }
 
-    private func redraw() {
+    private func redraw(_ state: inout State) {
         guard mode == .interactive else { return }
-        clearProgress()
+        clearProgress(&state)
         var text = ""
-        for (stage, p) in progress where p.total > 0 {
+        for (stage, p) in state.progress where p.total > 0 {
             let elapsed = max(Date().timeIntervalSince(p.started), 1e-3)
             let rate = Double(p.done) / elapsed
             let eta = rate > 0 ? Double(p.total - p.done) / rate : 0
             text += "  \(stage)  \(p.done)/\(p.total)  " + String(format: "%.1f", rate) + " items/s  ETA \(Self.duration(eta))\n"
-            drawnLines += 1
+            state.drawnLines += 1
         }
         FileHandle.standardError.write(Data(text.utf8))
     }

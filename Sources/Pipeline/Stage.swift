@@ -57,7 +57,7 @@ public struct StageFailure: Error, CustomStringConvertible {
 }
 
 /// Everything a running stage may touch.
-public final class StageContext: @unchecked Sendable {
+public final class StageContext: Sendable {
     public let name: String
     /// Where the stage writes; it becomes `<run>/<stage>/` atomically when the stage succeeds.
     public let outputDirectory: URL
@@ -75,10 +75,8 @@ public final class StageContext: @unchecked Sendable {
     let reporter: Reporter
     let limiter: DispatchSemaphore
     let jobs: Int
-    private let lock = NSLock()
-    private var errors: [(item: String, reason: String)] = []
-    private var done = 0
-    private var total = 0
+    /// Failed items and the progress counts, shared by the item workers.
+    private let state = Mutex((errors: [(item: String, reason: String)](), done: 0, total: 0))
 
     init(
         name: String, outputDirectory: URL, previousOutputDirectory: URL?, cacheDirectory: URL, runDirectory: URL,
@@ -107,16 +105,12 @@ public final class StageContext: @unchecked Sendable {
 
     /// Records one failed item; the stage goes on.
     public func recordError(item: String, reason: String) {
-        lock.lock()
-        errors.append((item, reason))
-        lock.unlock()
+        state.withLock { $0.errors.append((item, reason)) }
         reporter.itemFailed(stage: name, item: item, reason: reason)
     }
 
     var recordedErrors: [(item: String, reason: String)] {
-        lock.lock()
-        defer { lock.unlock() }
-        return errors.sorted { ($0.item, $0.reason) < ($1.item, $1.reason) }
+        state.withLock { $0.errors }.sorted { ($0.item, $0.reason) < ($1.item, $1.reason) }
     }
 
     /// Processes items concurrently (bounded by `--jobs` across all running stages) and returns
@@ -125,10 +119,11 @@ public final class StageContext: @unchecked Sendable {
         _ items: [Item], id: (Item) -> String,
         _ body: (Item) throws -> Result
     ) -> [Result?] {
-        lock.lock()
-        total += items.count
-        lock.unlock()
-        reporter.progress(stage: name, done: doneCount, total: totalCount)
+        let (done, total) = state.withLock { state in
+            state.total += items.count
+            return (state.done, state.total)
+        }
+        reporter.progress(stage: name, done: done, total: total)
         // The workers take indices from one counter and write disjoint slots; concurrentPerform returns only when
         // all are done, so the items, closures and slots are never touched after this call or by two workers.
         nonisolated(unsafe) let (items, id, body) = (items, id, body)
@@ -155,18 +150,15 @@ public final class StageContext: @unchecked Sendable {
                 }
                 limiter.signal()
                 slots[index] = result
-                lock.lock()
-                done += 1
-                let (d, t) = (done, total)
-                lock.unlock()
+                let (d, t) = state.withLock { state in
+                    state.done += 1
+                    return (state.done, state.total)
+                }
                 reporter.progress(stage: name, done: d, total: t)
             }
         }
         return Array(slots)
     }
-
-    private var doneCount: Int { lock.lock(); defer { lock.unlock() }; return done }
-    private var totalCount: Int { lock.lock(); defer { lock.unlock() }; return total }
 
     /// Writes `<outputDirectory>/<file>` as CSV.
     public func writeCSV(_ file: String, header: [String], rows: [[String]]) throws {

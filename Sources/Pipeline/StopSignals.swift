@@ -7,15 +7,15 @@ import Foundation
     import Glibc
 #endif
 
-public final class StopSignals: @unchecked Sendable {  // its sources are set once, in install
-    private var sources: [DispatchSourceSignal] = []
+public final class StopSignals {  // made and cancelled by the thread that runs the pipeline
+    private let sources: [any DispatchSourceSignal]
     private static let handled: [(Int32, String)] = [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")]
 
     /// From now until `cancel`, SIGTERM or SIGINT runs `onStop` with the signal's name, then the process
     /// exits with 128 + the signal's number, as a shell reports a process killed by it.
     public static func install(_ onStop: @escaping @Sendable (String) -> Void) -> StopSignals {
-        let stopper = StopSignals()
         let queue = DispatchQueue(label: "medad.stop-signals")
+        var sources: [any DispatchSourceSignal] = []
         for (number, name) in handled {
             signal(number, SIG_IGN)  // delivered to the source instead of killing the process
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
@@ -24,10 +24,12 @@ public final class StopSignals: @unchecked Sendable {  // its sources are set on
                 _exit(128 + number)
             }
             source.resume()
-            stopper.sources.append(source)
+            sources.append(source)
         }
-        return stopper
+        return StopSignals(sources: sources)
     }
+
+    private init(sources: [any DispatchSourceSignal]) { self.sources = sources }
 
     /// Restores the default actions.
     public func cancel() {

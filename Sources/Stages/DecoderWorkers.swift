@@ -2,6 +2,7 @@
 // asserts (aborting the process) on some malformed JPEG-LS streams, and any decoder may loop on hostile
 // bytes; in a worker, such a file costs one error row and a restarted worker, never the run.
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -11,8 +12,8 @@ public struct DecoderWorkerError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// One worker process, used by one thread at a time.
-final class DecoderWorker {
+/// One worker process.
+final class DecoderWorker: @unchecked Sendable {  // owned by one thread at a time: handed over through DecoderWorkers.idle
     let process = Process()
     let input: FileHandle
     let output: Int32
@@ -87,11 +88,11 @@ final class DecoderWorker {
 }
 
 /// Hands probe requests to idle workers, starting (and restarting) them as needed.
-public final class DecoderWorkers: @unchecked Sendable {
+public final class DecoderWorkers: Sendable {
     let executable: URL
     let timeout: Double
-    private var idle: [DecoderWorker] = []
-    private let lock = NSLock()
+    /// Workers not in use; a worker is used by one thread at a time, taken from here and put back.
+    private let idle = Mutex<[DecoderWorker]>([])
 
     public convenience init(timeout: Double) throws {
         self.init(executable: try Self.locateExecutable(), timeout: timeout)
@@ -117,17 +118,14 @@ public final class DecoderWorkers: @unchecked Sendable {
     }
 
     public func probe(_ request: ProbeRequest) throws -> ProbeResult {
-        lock.lock()
-        var worker = idle.popLast()
-        lock.unlock()
+        var worker = idle.withLock { $0.popLast() }
         if worker == nil || worker?.isAlive == false { worker = try DecoderWorker(executable: executable) }
         var line = try JSONEncoder().encode(request)
         line.append(0x0A)
         let (reply, reason) = worker!.send(line, timeout: timeout)
         guard let reply else { return ProbeResult(error: reason) }
-        lock.lock()
-        idle.append(worker!)
-        lock.unlock()
+        let done = worker!
+        idle.withLock { $0.append(done) }
         guard let result = try? JSONDecoder().decode(ProbeResult.self, from: Data(reply.utf8)) else {
             throw DecoderWorkerError(description: "unreadable reply from the decoder worker")
         }

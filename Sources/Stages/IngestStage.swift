@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import MedImage
 import Pipeline
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -287,14 +288,14 @@ public struct IngestStage: Stage {
 }
 
 /// Counts shared by the item workers.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var decoded = 0
-    private(set) var reused = 0
+final class Counter: Sendable {
+    private let counts = Mutex((decoded: 0, reused: 0))
+    var decoded: Int { counts.withLock { $0.decoded } }
+    var reused: Int { counts.withLock { $0.reused } }
     func add(decoded d: Int = 0, reused r: Int = 0) {
-        lock.lock()
-        decoded += d
-        reused += r
-        lock.unlock()
+        counts.withLock {
+            $0.decoded += d
+            $0.reused += r
+        }
     }
 }
