@@ -2,6 +2,8 @@
 public struct DualSpaceUncertainty: MemberScore {
     public init() {}
     public func columns(members: Int, hasVariance: Bool) -> [String] { ["dsu"] }
-    public func values(at pixel: PixelMembers) -> [Double] { [unbiasedVariance(pixel.dual).squareRoot()] }
+    public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
+        out[0] = unbiasedVariance(pixel.dual).squareRoot()
+    }
     public var drawsMap: Bool { true }
 }

@@ -2,8 +2,8 @@
 public struct EnsembleReconstruction: MemberScore {
     public init() {}
     public func columns(members: Int, hasVariance: Bool) -> [String] { ["ens_rec"] }
-    public func values(at pixel: PixelMembers) -> [Double] {
-        [(pixel.target - pixel.average) * (pixel.target - pixel.average)]
+    public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
+        out[0] = (pixel.target - pixel.average) * (pixel.target - pixel.average)
     }
     public var drawsMap: Bool { true }
 }

@@ -2,6 +2,6 @@
 public struct EnsembleSpread: MemberScore {
     public init() {}
     public func columns(members: Int, hasVariance: Bool) -> [String] { ["ens_std"] }
-    public func values(at pixel: PixelMembers) -> [Double] { [pixel.spread.squareRoot()] }
+    public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) { out[0] = pixel.spread.squareRoot() }
     public var drawsMap: Bool { true }
 }

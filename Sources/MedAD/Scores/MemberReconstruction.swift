@@ -2,7 +2,7 @@
 public struct MemberReconstruction: MemberScore {
     public init() {}
     public func columns(members: Int, hasVariance: Bool) -> [String] { (0..<members).map { "rec_\($0)" } }
-    public func values(at pixel: PixelMembers) -> [Double] {
-        pixel.predictions.map { ($0 - pixel.target) * ($0 - pixel.target) }
+    public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
+        for (k, prediction) in pixel.predictions.enumerated() { out[k] = (prediction - pixel.target) * (prediction - pixel.target) }
     }
 }

@@ -6,8 +6,9 @@ public protocol MemberScore: Sendable {
     /// The columns it writes for `members` predictions: one name, one per member (rec_k), or none when it does
     /// not apply (the AE-U forms without predicted variances).
     func columns(members: Int, hasVariance: Bool) -> [String]
-    /// The map's value at one pixel, one per column.
-    func values(at pixel: PixelMembers) -> [Double]
+    /// Writes the map's value at one pixel into `out`, one per column (no allocation: the scorer calls this for
+    /// every pixel of every image).
+    func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>)
     /// Whether the score stage's gallery shows its map (single-column scores only).
     var drawsMap: Bool { get }
 }

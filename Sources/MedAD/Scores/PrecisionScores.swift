@@ -6,22 +6,24 @@
 public struct PrecisionEnsembleReconstruction: MemberScore {
     public init() {}
     public func columns(members: Int, hasVariance: Bool) -> [String] { hasVariance ? ["ens_rec_u"] : [] }
-    public func values(at pixel: PixelMembers) -> [Double] {
-        [(pixel.target - pixel.average) * (pixel.target - pixel.average) / pixel.meanVariance!]
+    public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
+        out[0] = (pixel.target - pixel.average) * (pixel.target - pixel.average) / pixel.meanVariance!
     }
 }
 
 public struct PrecisionEnsembleSpread: MemberScore {
     public init() {}
     public func columns(members: Int, hasVariance: Bool) -> [String] { hasVariance ? ["ens_std_u"] : [] }
-    public func values(at pixel: PixelMembers) -> [Double] { [(pixel.spread / pixel.meanVariance!).squareRoot()] }
+    public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
+        out[0] = (pixel.spread / pixel.meanVariance!).squareRoot()
+    }
 }
 
 public struct PrecisionDualSpaceUncertainty: MemberScore {
     public init() {}
     public func columns(members: Int, hasVariance: Bool) -> [String] { hasVariance ? ["dsu_u"] : [] }
-    public func values(at pixel: PixelMembers) -> [Double] {
+    public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
         let sigma = pixel.meanVariance!.squareRoot()
-        return [unbiasedVariance(pixel.dualPrecision!.map { $0 / sigma }).squareRoot()]
+        out[0] = unbiasedVariance(pixel.dualPrecision!.map { $0 / sigma }).squareRoot()
     }
 }

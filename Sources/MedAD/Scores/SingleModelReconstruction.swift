@@ -2,8 +2,8 @@
 public struct SingleModelReconstruction: MemberScore {
     public init() {}
     public func columns(members: Int, hasVariance: Bool) -> [String] { ["rec"] }
-    public func values(at pixel: PixelMembers) -> [Double] {
-        [(pixel.predictions[0] - pixel.target) * (pixel.predictions[0] - pixel.target)]
+    public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
+        out[0] = (pixel.predictions[0] - pixel.target) * (pixel.predictions[0] - pixel.target)
     }
     public var drawsMap: Bool { true }
 }
