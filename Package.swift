@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "Stages",
             dependencies: [
-                "Pipeline", "MedAD", "MedImage",
+                "Pipeline", "MedAD", "MedImage", "CPlatform",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .executableTarget(

@@ -1,6 +1,7 @@
 // A pool of `medad decode-worker` processes that run ImageProbe on untrusted files. DCMTK's bundled CharLS
 // asserts (aborting the process) on some malformed JPEG-LS streams, and any decoder may loop on hostile
 // bytes; in a worker, such a file costs one error row and a restarted worker, never the run.
+import CPlatform
 import Foundation
 import Synchronization
 
@@ -134,6 +135,9 @@ public final class DecoderWorkers: Sendable {
 
     /// The worker's side: answers requests on standard input until it closes.
     public static func serve() {
+        // A worker must not outlive its run: when medad stops (a signal, a kill), the kernel kills the worker too,
+        // even one stuck in a hung decode that nobody would time out any more.
+        _ = med_die_with_parent()
         let encoder = JSONEncoder()
         while let line = readLine(strippingNewline: true) {
             let result: ProbeResult

@@ -279,6 +279,36 @@ final class HardeningTests: XCTestCase, MedadCLI {
         XCTAssertTrue(status.output.contains("missing"), status.output)
     }
 
+    /// A decoder worker dies with its parent (medad stopped by a signal would otherwise leave a hung decode behind).
+    func testADecoderWorkerDiesWithItsParent() throws {
+        // The worker's stdin is a pipe this test keeps open, so only its parent's death can end it.
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "exec 3<&0; '\(medad.path)' decode-worker <&3 >/dev/null 2>&1 & echo $!; sleep 0.3"]
+        let input = Pipe(), output = Pipe()
+        (shell.standardInput, shell.standardOutput) = (input, output)
+        try shell.run()
+        // Only the first line: the worker may hold the pipe too (inherited descriptors), so EOF could wait for it.
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        let pid = try XCTUnwrap(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+        shell.waitUntilExit()
+        var alive = true
+        for _ in 0..<100 where alive {
+            usleep(20_000)
+            // Gone, or a zombie waiting for init to reap it.
+            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+            alive = state != nil && state != "Z"
+        }
+        XCTAssertFalse(alive, "decoder worker \(pid) outlived its parent")
+        if alive { kill(pid, SIGKILL) }
+        try input.fileHandleForWriting.close()
+    }
+
     // MARK: 5: numbers
 
     /// Also: an id edited by hand into split.csv and normalize.csv reaches score's map names and the report escaped.
