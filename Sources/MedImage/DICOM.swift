@@ -176,6 +176,11 @@ public final class DICOMFile {
     /// `maxPixels`, and the claimed frames present in the file: native Pixel Data at least frames × frame bytes
     /// long (and no longer, but for the pad byte), encapsulated Pixel Data with a fragment for every frame (a fragment never holds two frames).
     public func checkedPixelInfo(allFrames: Bool, maxPixels: Int) throws -> DICOMPixelInfo {
+        try checkedPixelModule(allFrames: allFrames, maxPixels: maxPixels).info
+    }
+
+    /// checkedPixelInfo, and whether Pixel Data is encapsulated (when it is not, the check proved it complete).
+    private func checkedPixelModule(allFrames: Bool, maxPixels: Int) throws -> (info: DICOMPixelInfo, encapsulated: Bool) {
         let info = try pixelInfo()
         guard info.rows > 0, info.columns > 0 else { throw DICOMError("empty image (Rows \(info.rows), Columns \(info.columns))") }
         guard let allowed = Self.photometrics[info.samplesPerPixel] else {
@@ -230,7 +235,7 @@ public final class DICOMFile {
                 )
             }
         }
-        return info
+        return (info, encapsulated == 1)
     }
 
     /// Decodes frame `index` (0-based) to stored values: bits above Bits Stored masked off, signed values
@@ -345,9 +350,10 @@ public final class DICOMFile {
     /// Proves that frame `index` decodes, as cheaply as that can be known: uncompressed pixels must be all
     /// there, grey JPEG baseline is entropy-decoded at 1/8 size, everything else is decoded.
     public func verifyFrame(_ index: Int, maxPixels: Int = 100_000_000) throws {
-        let info = try checkedPixelInfo(allFrames: false, maxPixels: maxPixels)
+        let (info, encapsulated) = try checkedPixelModule(allFrames: false, maxPixels: maxPixels)
         guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
-        if hasCompleteNativePixels { return }
+        // Native Pixel Data of exactly the claimed length (checked above) in a known syntax: every frame is there.
+        if !encapsulated && !transferSyntaxUID.isEmpty { return }
         if transferSyntaxUID == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8 {
             let size = try JPEGCodec.verify(encapsulatedFrame(index), maxPixels: maxPixels)
             guard size == (info.columns, info.rows, 1) else {

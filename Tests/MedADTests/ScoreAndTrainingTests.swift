@@ -24,8 +24,8 @@ final class ScoreAndTrainingTests: XCTestCase {
             model.setFrozen(true)
             return model
         }
-        let result = try AnomalyScorer.score(try SafeTensors.float(tensors, "input"), learners: learners)
-        XCTAssertEqual(result.names, AnomalyScorer.names(learners: 2, uncertainty: channels == 2))
+        let result = MemberScorer.score(try EnsembleMembers.collect(try SafeTensors.float(tensors, "input"), learners: learners))
+        XCTAssertEqual(result.names, ScoreRegistry.columns(members: 2, hasVariance: channels == 2))
         for (column, score) in result.names.enumerated() {
             let expected = try SafeTensors.float(tensors, "score.\(score)").data
             for (i, row) in result.values.enumerated() {

@@ -1,6 +1,5 @@
 // Every registered score of a member set: per image, each score's per-pixel map averaged over the pixels (sums
 // in pixel order, in Double), and the maps themselves when asked for the gallery.
-import MedNN
 
 public struct MemberScores: Sendable {
     /// Score names in column order.
@@ -47,16 +46,5 @@ public enum MemberScorer {
             if keepMaps { maps.append(ScoreMaps(reconstruction: reconstruction, byScore: byScore)) }
         }
         return MemberScores(names: names, values: rows, maps: maps)
-    }
-}
-
-/// The ensemble's scores in one call: its learners as members (EnsembleMembers), every registered score.
-public enum AnomalyScorer {
-    public static func names(learners: Int, uncertainty: Bool) -> [String] {
-        ScoreRegistry.columns(members: learners, hasVariance: uncertainty)
-    }
-
-    public static func score(_ x: Tensor, learners: [AutoEncoder], keepMaps: Bool = false) throws -> MemberScores {
-        MemberScorer.score(try EnsembleMembers.collect(x, learners: learners), keepMaps: keepMaps)
     }
 }

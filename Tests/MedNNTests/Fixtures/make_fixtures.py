@@ -148,7 +148,7 @@ def ensemble_scores(learners, x, uncertainty):
 
 
 # scores_<ae|aeu>.safetensors: two learners (learner<k>.<state_dict name>), an input batch of 3 and every score
-# per image (score.<name>), for MedAD's AnomalyScorer.
+# per image (score.<name>), for MedAD's score plug-ins (MemberScorer over EnsembleMembers).
 for name, channels, seed in (("ae", 1, 4), ("aeu", 2, 5)):
     torch.manual_seed(seed)
     learners = [AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=channels) for _ in range(2)]
