@@ -78,9 +78,15 @@ def memory_entropy(att):
     return (-att * torch.log(att + 1e-12)).sum(dim=1).mean()
 
 
+def head(in_planes, out_channels, size):
+    """A layer ensemble's head: 3x3 convolution (with bias) to the output channels, bilinear upsampling to size."""
+    return nn.Sequential(nn.Conv2d(in_planes, out_channels, 3, padding=1),
+                         nn.Upsample(size=(size, size), mode="bilinear", align_corners=False))
+
+
 class AE(nn.Module):
     def __init__(self, input_size=64, base_width=16, latent_size=16, mid_num=2048, out_channels=1, memory_items=0,
-                 shrink_threshold=0.0025, dropout=0.0):
+                 shrink_threshold=0.0025, dropout=0.0, heads=False):
         super().__init__()
         self.fm = input_size // 16
         w, flat = base_width, 4 * base_width * (input_size // 16) ** 2
@@ -93,9 +99,16 @@ class AE(nn.Module):
         self.de_block2 = BasicBlock(4 * w, 2 * w, dropout=dropout)
         self.de_block3 = BasicBlock(2 * w, w, dropout=dropout)
         self.de_block4 = BasicBlock(w, out_channels, last_layer=True)
+        self.heads = heads
+        if heads:  # created last, so that the backbone's initial weights do not depend on them
+            self.head1, self.head2, self.head3 = (head(c, out_channels, input_size) for c in (4 * w, 2 * w, w))
 
     def forward(self, x):
         en4 = self.en_block4(self.en_block3(self.en_block2(self.en_block1(x))))
         de = self.bottle_neck(en4.view(en4.size(0), -1)).view(x.size(0), -1, self.fm, self.fm)
         self.z, self.att = self.bottle_neck.z, self.bottle_neck.att
-        return self.de_block4(self.de_block3(self.de_block2(self.de_block1(de))))
+        de1 = self.de_block1(de)
+        de2 = self.de_block2(de1)
+        de3 = self.de_block3(de2)
+        self.head_outputs = [self.head1(de1), self.head2(de2), self.head3(de3)] if self.heads else []
+        return self.de_block4(de3)

@@ -19,9 +19,12 @@ public struct AutoEncoderConfig: Equatable, Sendable {
     /// MC-dropout: channel dropout (Dropout2d) with this probability after every encoder and decoder block but
     /// the last (en1…en4, de1…de3); 0 for none. It has no parameters, so state_dict names do not change.
     public var dropout: Float = 0
+    /// Layer ensembles: a head after each of the decoder blocks de1…de3 (head1…head3: a 3×3 convolution with bias
+    /// to the output channels, then bilinear upsampling to the input size); de4 is itself the last head.
+    public var heads = false
     public init(
         inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1,
-        memoryItems: Int = 0, shrinkThreshold: Float = 0.0025, dropout: Float = 0
+        memoryItems: Int = 0, shrinkThreshold: Float = 0.0025, dropout: Float = 0, heads: Bool = false
     ) {
         self.inputSize = inputSize
         self.baseWidth = baseWidth
@@ -31,6 +34,7 @@ public struct AutoEncoderConfig: Equatable, Sendable {
         self.memoryItems = memoryItems
         self.shrinkThreshold = shrinkThreshold
         self.dropout = dropout
+        self.heads = heads
     }
 }
 
@@ -42,8 +46,12 @@ public final class AutoEncoder {
     let batchNorms: [BatchNorm]
     /// MemAE's memory module, nil for AE and AE-U.
     public let memory: MemoryModule?
+    /// Layer ensembles' heads by the block they hang from (de1…de3); empty without heads.
+    let heads: [(feature: String, layers: [Layer])]
     /// Each block's output from the last forward pass, batch-last as the layers produced it.
     private var batchLastFeatures: [String: Tensor] = [:]
+    /// Each head's output from the last forward pass, batch-last, in depth order.
+    private var batchLastHeads: [Tensor] = []
     private var flatShape: [Int] = []
 
     public init(_ config: AutoEncoderConfig, seed: UInt64) {
@@ -113,6 +121,20 @@ public final class AutoEncoder {
         self.blocks = blocks
         batchNorms = norms
         self.dropouts = dropouts
+        // Created after everything else, so that the backbone's initial weights do not depend on the heads.
+        heads =
+            config.heads
+            ? [(1, 4 * w), (2, 2 * w), (3, w)].map { index, channels in
+                (
+                    "de\(index)",
+                    [
+                        Conv2d(
+                            "head\(index).0", inChannels: channels, outChannels: config.outputChannels, kernel: 3, stride: 1,
+                            padding: 1, bias: true, initializer: &initializer),
+                        BilinearUpsample(size: config.inputSize),
+                    ]
+                )
+            } : []
     }
 
     /// The channel-dropout layers in forward order (none unless config.dropout > 0).
@@ -127,7 +149,13 @@ public final class AutoEncoder {
         }
     }
 
-    public var parameters: [Parameter] { blocks.flatMap { $0.layers.flatMap(\.parameters) } }
+    public var parameters: [Parameter] { (blocks + heads).flatMap { $0.layers.flatMap(\.parameters) } }
+
+    /// How many outputs one forward pass gives: the heads' and the last block's.
+    public var outputCount: Int { heads.count + 1 }
+
+    /// The heads a layer ensemble adds (after de1…de3).
+    public static let decoderHeads = 3
 
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
 
@@ -143,6 +171,7 @@ public final class AutoEncoder {
         }
         var h = x.batchLast()
         batchLastFeatures = [:]
+        batchLastHeads = []
         for (feature, layers) in blocks {
             // Batch-last, PyTorch's flatten of [C, H, W] per sample is a plain reshape.
             if feature == "z" {
@@ -152,9 +181,18 @@ public final class AutoEncoder {
             if feature == "de1" { h = h.reshaped(flatShape) }
             for layer in layers { h = try layer.forward(h, training: training) }
             batchLastFeatures[feature] = h
+            if let head = heads.first(where: { $0.feature == feature }) {
+                var out = h
+                for layer in head.layers { out = try layer.forward(out, training: training) }
+                batchLastHeads.append(out)
+            }
         }
         return h.batchFirst()
     }
+
+    /// The heads' outputs from the last forward pass, batch-first [N, outputChannels, S, S], shallowest first
+    /// (the last block's output, forward's result, is the deepest head and not among them).
+    public func headOutputs() -> [Tensor] { batchLastHeads.map { $0.batchFirst() } }
 
     /// A block's output from the last forward pass, batch-first: en1…en4 and de1…de4 as [N, C, H, W], z and
     /// de as [N, features]. Nil for an unknown name or before the first forward pass.
@@ -170,13 +208,19 @@ public final class AutoEncoder {
     /// repulsion term on z), all batch-first; accumulates parameter gradients and returns dL/dx.
     /// `attentionGradient` is dL/d(attention) [N, M] for a loss on MemAE's attention (Loss.memoryEntropy).
     /// Without `inputGradient` (training) the first convolution skips dL/dx and the result is nil.
+    /// `headGradients`: dL/d(head output) by head index (headOutputs' order), batch-first.
     @discardableResult
     public func backward(
-        _ dOutput: Tensor, featureGradients: [String: Tensor] = [:], attentionGradient: Tensor? = nil,
-        inputGradient: Bool = true
+        _ dOutput: Tensor, featureGradients: [String: Tensor] = [:], headGradients: [Int: Tensor] = [:],
+        attentionGradient: Tensor? = nil, inputGradient: Bool = true
     ) -> Tensor? {
         var g = dOutput.batchLast()
         for (feature, layers) in blocks.reversed() {
+            if let index = heads.firstIndex(where: { $0.feature == feature }), let headGradient = headGradients[index] {
+                var extra = headGradient.batchLast()
+                for layer in heads[index].layers.reversed() { extra = layer.backward(extra) }
+                for i in g.data.indices { g.data[i] += extra.data[i] }
+            }
             if let extra = featureGradients[feature] {
                 let extra = extra.batchLast()
                 precondition(

@@ -114,22 +114,27 @@ struct ConvSpec {
     }
 }
 
-/// Conv2d without bias (the AE's blocks). Shapes: x [C, H, W, N] → y [O, Ho, Wo, N]; weight [O, C, k, k] as
-/// PyTorch stores it, which is the [O, C·k·k] matrix im2col's rows are ordered for.
+/// Conv2d (the AE's blocks without bias; a layer ensemble's heads with). Shapes: x [C, H, W, N] → y [O, Ho, Wo, N];
+/// weight [O, C, k, k] as PyTorch stores it, which is the [O, C·k·k] matrix im2col's rows are ordered for; bias [O].
 public final class Conv2d: Layer {
     public let weight: Parameter
+    public let bias: Parameter?
     let spec: ConvSpec
     private var cols: [Float] = []
     private var geometry: ConvGeometry?
 
-    /// PyTorch's default: fan_in = C·k·k.
-    public init(_ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, initializer: inout UniformInit) {
+    /// PyTorch's default: weight and bias from U(-1/√fan_in, 1/√fan_in), fan_in = C·k·k.
+    public init(
+        _ name: String, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, bias: Bool = false,
+        initializer: inout UniformInit
+    ) {
         spec = ConvSpec(name: name, inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride, padding: padding)
-        weight = .pytorchDefault(
-            "\(name).weight", shape: [outChannels, inChannels, kernel, kernel], fanIn: inChannels * kernel * kernel, &initializer)
+        let fanIn = inChannels * kernel * kernel
+        weight = .pytorchDefault("\(name).weight", shape: [outChannels, inChannels, kernel, kernel], fanIn: fanIn, &initializer)
+        self.bias = bias ? .pytorchDefault("\(name).bias", shape: [outChannels], fanIn: fanIn, &initializer) : nil
     }
 
-    public var parameters: [Parameter] { [weight] }
+    public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         try spec.checkInput(x)
@@ -141,8 +146,9 @@ public final class Conv2d: Layer {
         }
         geometry = g
         cols = g.im2col(x.data)
-        return Tensor(shape: [spec.outChannels, g.outHeight, g.outWidth, g.batch]) {
-            BLAS.gemm(m: spec.outChannels, n: g.columns, k: g.rows, a: weight.value.data, b: cols, c: $0)
+        return Tensor(shape: [spec.outChannels, g.outHeight, g.outWidth, g.batch]) { y in
+            if let bias { for o in 0..<spec.outChannels { (y + o * g.columns).update(repeating: bias.value.data[o], count: g.columns) } }
+            BLAS.gemm(m: spec.outChannels, n: g.columns, k: g.rows, a: weight.value.data, b: cols, beta: bias == nil ? 0 : 1, c: y)
         }
     }
 
@@ -155,6 +161,12 @@ public final class Conv2d: Layer {
         // dW += dY colsᵀ; dcols = Wᵀ dY; dx = col2im(dcols)
         if !weight.frozen {
             BLAS.gemm(transB: true, m: spec.outChannels, n: g.rows, k: g.columns, a: dy.data, b: cols, beta: 1, c: &weight.grad.data)
+        }
+        // db += Σ over positions and samples of dY, per output channel.
+        if let bias, !bias.frozen {
+            for o in 0..<spec.outChannels {
+                bias.grad.data[o] += Float(dy.data[o * g.columns..<(o + 1) * g.columns].reduce(0.0) { $0 + Double($1) })
+            }
         }
         guard inputGradient else { return nil }
         let dcols = [Float](uninitializedCount: g.rows * g.columns) {

@@ -42,7 +42,7 @@ public struct ComparisonReport {
                 guard let score = row["score"], let auroc = Double(row["auroc"] ?? ""), let ap = Double(row["ap"] ?? "") else { continue }
                 entries.append(
                     Entry(
-                        method: "\(settings.method.rawValue) \(settings.backbone.rawValue)", score: score, dataset: dataset,
+                        method: "\(settings.method) \(settings.backbone.rawValue)", score: score, dataset: dataset,
                         seed: settings.seed, auroc: auroc, ap: ap))
             }
         }

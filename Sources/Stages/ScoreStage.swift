@@ -31,7 +31,7 @@ public struct ScoreStage: Stage {
         let folder = try context.upstream(ofKind: TrainStage.kind)
         let settings = try JSONDecoder().decode(
             TrainingSettings.self, from: Data(contentsOf: folder.appendingPathComponent(TrainStage.modelFile)))
-        let models = try (0..<settings.learners).map { k -> AutoEncoder in
+        let models = try (0..<settings.networks).map { k -> AutoEncoder in
             let model = AutoEncoder(settings.modelConfig, seed: 0)
             let file = folder.appendingPathComponent(TrainStage.learnerFile(k))
             do { try model.load(try SafeTensors.read(file).tensors) } catch { throw StageFailure("\(file.path): \(error)") }
@@ -45,7 +45,7 @@ public struct ScoreStage: Stage {
         let (settings, learners) = try Self.learners(context)
         let test = try ModelInputs.load(context, parts: ["test"], size: settings.inputSize)
         context.log(
-            "\(test.count) test images, \(settings.method.rawValue) with \(learners.count) network(s) (\(settings.backbone.rawValue)), batch \(batchSize)"
+            "\(test.count) test images, \(settings.method) with \(learners.count) network(s) (\(settings.backbone.rawValue)), batch \(batchSize)"
         )
         var names: [String] = []
         var rows: [[Double]] = []

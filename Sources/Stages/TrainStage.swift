@@ -11,17 +11,15 @@ import Pipeline
 public struct TrainStage: Stage {
     public static let kind = "train"
     public static let summary =
-        "train autoencoders for an uncertainty method (d2ue, deep_ensemble or mc_dropout; ae, aeu or memae) on the normal training images"
+        "train autoencoders for an uncertainty method (\(MethodRegistry.all.map(\.name).joined(separator: ", ")); ae, aeu or memae) on the normal training images"
     public static let parameters: [ParameterSpec] = [
         ParameterSpec(
-            "method", .choice(EnsembleMethod.allCases.map(\.rawValue) + EnsembleMethod.aliases.keys.sorted()), default: .string("d2ue"),
-            help:
-                "d2ue (CKA repulsion from earlier learners), deep_ensemble (K seeds, no coupling; also `independent`) or mc_dropout (one network, channel dropout, `samples` passes)"
-        ),
+            "method", .choice(MethodRegistry.names), default: .string("d2ue"),
+            help: MethodRegistry.all.map { "\($0.name): \($0.summary)" }.joined(separator: "; ")),
         ParameterSpec(
             "backbone", .choice(Backbone.allCases.map(\.rawValue)), default: .string("ae"),
             help: "ae, aeu (heteroscedastic) or memae (memory module)"),
-        ParameterSpec("learners", .int(1...64), optional: "ensemble size K (default 3; mc_dropout trains one network)"),
+        ParameterSpec("learners", .int(1...64), optional: "ensemble size K (default 3; mc_dropout and layer_ensemble train one network)"),
         ParameterSpec(
             "batch_size", .int(2...4096), default: .int(64), help: "images per step; the last incomplete batch of an epoch is dropped"),
         ParameterSpec("learning_rate", .double(1e-8...1), default: .double(5e-4), help: "Adam's learning rate"),
@@ -31,10 +29,10 @@ public struct TrainStage: Stage {
         ParameterSpec(
             "seed", .int(0...Int(Int32.max)), default: .int(8),
             help: "initial weights and shuffles; the same seed and threads give the same weights"),
-        ParameterSpec("lambda", .double(0...1000), default: .double(1), help: "d2ue: weight of the CKA repulsion"),
+        ParameterSpec("lambda", .double(0...1000), optional: "d2ue: weight of the CKA repulsion (default 1)"),
         ParameterSpec(
-            "feature", .choice(["en1", "en2", "en3", "en4", "z", "de", "de1", "de2", "de3", "de4"]), default: .string("z"),
-            help: "d2ue: the block output compared by CKA"),
+            "feature", .choice(["en1", "en2", "en3", "en4", "z", "de", "de1", "de2", "de3", "de4"]),
+            optional: "d2ue: the block output compared by CKA (default z)"),
         ParameterSpec("input_size", .int(16...1024), default: .int(64), help: "model input rows and columns, a multiple of 16"),
         ParameterSpec("base_width", .int(1...256), default: .int(16), help: "channels of the first convolution (multiplier × 16)"),
         ParameterSpec("latent_size", .int(1...4096), default: .int(16), help: "size of z"),
@@ -46,6 +44,8 @@ public struct TrainStage: Stage {
         ParameterSpec("dropout", .double(0...0.95), optional: "mc_dropout: channel-dropout probability (default 0.4, the thesis's)"),
         ParameterSpec("samples", .int(1...1000), optional: "mc_dropout: stochastic passes at scoring, each a member (default 15)"),
         ParameterSpec(
+            "skip_heads", .int(0...16), optional: "layer_ensemble: the shallowest heads left out of the member set (default 0 of 4)"),
+        ParameterSpec(
             "validate_every", .int(0...100_000), default: .int(25),
             help: "each learner's AUROC/AP on the test part at epoch 1, every N epochs and the last (0: first and last)"),
     ]
@@ -54,20 +54,25 @@ public struct TrainStage: Stage {
 
     public init(parameters p: Parameters) throws {
         var s = TrainingSettings()
-        s.method = EnsembleMethod(manifestName: p.string("method"))!
+        let method = MethodRegistry.named(p.string("method"))!
+        s.method = method.name
         s.backbone = Backbone(rawValue: p.string("backbone"))!
-        if s.method == .mcDropout {
-            if p.has("learners") && p.int("learners") != 1 {
-                throw ParameterError(key: "learners", "mc_dropout trains one network; its members are the `samples` passes")
+        for key in MethodRegistry.methodParameters.subtracting(method.ownParameters).sorted() where p.has(key) {
+            let owners = MethodRegistry.all.filter { $0.ownParameters.contains(key) }.map(\.name).joined(separator: ", ")
+            throw ParameterError(key: key, "applies to method \(owners) only (this stage's method is \(method.name))")
+        }
+        if p.has("learners") { s.learners = p.int("learners") }
+        if p.has("lambda") { s.repulsionWeight = Float(p.double("lambda")) }
+        if p.has("feature") { s.feature = p.string("feature") }
+        if p.has("dropout") { s.dropout = Float(p.double("dropout")) }
+        if p.has("samples") { s.samples = p.int("samples") }
+        if p.has("skip_heads") { s.skipHeads = p.int("skip_heads") }
+        if s.networks != s.learners {
+            if p.has("learners") {
+                throw ParameterError(
+                    key: "learners", "\(method.name) trains \(s.networks) network(s); its members come from \(method.summary)")
             }
-            s.learners = 1
-            if p.has("dropout") { s.dropout = Float(p.double("dropout")) }
-            if p.has("samples") { s.samples = p.int("samples") }
-        } else {
-            for key in ["dropout", "samples"] where p.has(key) {
-                throw ParameterError(key: key, "applies to method mc_dropout only (this stage's method is \(s.method.rawValue))")
-            }
-            if p.has("learners") { s.learners = p.int("learners") }
+            s.learners = s.networks
         }
         s.batchSize = p.int("batch_size")
         s.learningRate = Float(p.double("learning_rate"))
@@ -75,8 +80,6 @@ public struct TrainStage: Stage {
         s.beta2 = Float(p.double("beta2"))
         s.epochs = p.int("epochs")
         s.seed = UInt64(p.int("seed"))
-        s.repulsionWeight = Float(p.double("lambda"))
-        s.feature = p.string("feature")
         s.inputSize = p.int("input_size")
         s.baseWidth = p.int("base_width")
         s.latentSize = p.int("latent_size")
@@ -86,6 +89,7 @@ public struct TrainStage: Stage {
         s.entropyWeight = Float(p.double("entropy_weight"))
         s.validateEvery = p.int("validate_every")
         guard s.inputSize % 16 == 0 else { throw ParameterError(key: "input_size", "must be a multiple of 16, got \(s.inputSize)") }
+        if let problem = method.problem(s) { throw ParameterError(key: problem.key, "\(method.name): \(problem.reason)") }
         settings = s
     }
 
@@ -97,7 +101,7 @@ public struct TrainStage: Stage {
         let test = try ModelInputs.load(context, parts: ["test"], size: settings.inputSize)
         context.log(
             "\(train.count) training images (\(train.count * train.size * train.size * 4 / 1_048_576) MiB as Float32), \(test.count) test images for validation; "
-                + "\(settings.method.rawValue), \(settings.backbone.rawValue), K \(settings.learners), \(settings.epochs) epochs, \(Parallel.threads) threads"
+                + "\(settings.method), \(settings.backbone.rawValue), \(settings.networks) network(s), \(settings.epochs) epochs, \(Parallel.threads) threads"
         )
         let trainer = try EnsembleTrainer(
             settings: settings, train: train, validation: test.count > 0 && Set(test.labels).count == 2 ? test : nil)

@@ -37,4 +37,28 @@ final class MemberScoreTests: XCTestCase {
             XCTAssertEqual(value, want, accuracy: 1e-6)
         }
     }
+
+    /// layer_agreement by hand: heads (shallowest first) (0.2, 0), (0.6, 0), (0.6, 0.4), (0.4, 0.4) on x = (0.5, 0.5).
+    /// Agreements 1 − mean|x̂ₕ − x̂ₕ₊₁|/2: 1 − 0.2/2 = 0.9, 0.9, 1 − 0.1/2 = 0.95; trapezoid (0.9 + 0.9)/2 +
+    /// (0.9 + 0.95)/2 = 1.825; the score is −1.825. rec reads the deepest head: (0.1² + 0.1²)/2 = 0.01.
+    func testLayerAgreementIsTheNegatedTrapezoidOverDepth() {
+        let heads: [[Float]] = [[0.2, 0], [0.6, 0], [0.6, 0.4], [0.4, 0.4]]
+        let set = { (byDepth: Bool, members: Int) in
+            MemberSet(
+                input: Tensor(shape: [1, 1, 1, 2], data: [0.5, 0.5]), reconstructions: Array(heads.suffix(members)), logVariances: nil,
+                dual: Array(repeating: [0, 0], count: members), dualPrecision: nil, byDepth: byDepth,
+                pointMember: members - 1)
+        }
+        let result = MemberScorer.score(set(true, 4), keepMaps: true)
+        let column = { (name: String) in result.values[0][result.names.firstIndex(of: name)!] }
+        XCTAssertEqual(column("layer_agreement"), -1.825, accuracy: 1e-6)
+        XCTAssertEqual(column("rec"), 0.01, accuracy: 1e-7)
+        XCTAssertEqual(result.maps[0].byScore["layer_agreement"]!.count, 2)
+        // Three heads: agreements 0.9, 0.95 → −(0.9 + 0.95)/2.
+        let three = MemberScorer.score(set(true, 3))
+        XCTAssertEqual(three.values[0][three.names.firstIndex(of: "layer_agreement")!], -0.925, accuracy: 1e-6)
+        // Unordered members (an ensemble) and two heads (one agreement, no area) have no such column.
+        XCTAssertFalse(MemberScorer.score(set(false, 4)).names.contains("layer_agreement"))
+        XCTAssertFalse(MemberScorer.score(set(true, 2)).names.contains("layer_agreement"))
+    }
 }

@@ -25,7 +25,7 @@ final class ScoreAndTrainingTests: XCTestCase {
             return model
         }
         let result = MemberScorer.score(try EnsembleMembers.collect(try SafeTensors.float(tensors, "input"), learners: learners))
-        XCTAssertEqual(result.names, ScoreRegistry.columns(members: 2, hasVariance: channels == 2))
+        XCTAssertEqual(result.names, ScoreRegistry.columns(MemberShape(members: 2, hasVariance: channels == 2)))
         for (column, score) in result.names.enumerated() {
             let expected = try SafeTensors.float(tensors, "score.\(score)").data
             for (i, row) in result.values.enumerated() {
@@ -129,7 +129,7 @@ final class ScoreAndTrainingTests: XCTestCase {
     /// seed repeats them, and an image's members do not depend on the batch it is scored in.
     func testMCDropoutPassesAreSeededPerImageAndIdentityAtZero() throws {
         var s = settings(.ae)
-        (s.method, s.learners) = (.mcDropout, 1)
+        (s.method, s.learners) = ("mc_dropout", 1)
         let x = images(4, seed: 5).batch(0..<4)
         s.dropout = 0
         let plain = AutoEncoder(s.modelConfig, seed: 3)
@@ -158,18 +158,52 @@ final class ScoreAndTrainingTests: XCTestCase {
         XCTAssertEqual(halves[1].reconstructions[0].count, 2 * plane)
     }
 
-    /// MC-dropout's training masks come from (learner, epoch, batch): a killed and resumed run ends equal.
-    func testMCDropoutResumesToTheSameWeights() throws {
-        var s = settings(.ae)
-        (s.method, s.learners, s.dropout) = (.mcDropout, 1, 0.4)
-        let trainer = try EnsembleTrainer(settings: s, train: images(20, seed: 1), validation: nil)
-        let whole = try trainer.run(store: MemoryStore())
-        let store = MemoryStore()
-        store.failAfter = 1
-        XCTAssertThrowsError(try trainer.run(store: store))
-        store.failAfter = nil
-        let resumed = try trainer.run(store: store)
-        XCTAssertEqual(whole.models[0].stateDict(), resumed.models[0].stateDict())
-        XCTAssertEqual(whole.records.count, 3)
+    /// The single-network methods resume to the weights of an uninterrupted run: MC-dropout's training masks come
+    /// from (epoch, batch), and a layer ensemble's heads are part of the checkpoint (state_dict names head<i>.0.*).
+    func testSingleNetworkMethodsResumeToTheSameWeights() throws {
+        for (method, backbone) in [
+            ("mc_dropout", Backbone.ae), ("layer_ensemble", .ae), ("layer_ensemble", .aeu), ("layer_ensemble", .memae),
+        ] {
+            var s = settings(backbone)
+            (s.method, s.learners, s.dropout) = (method, 1, 0.4)
+            let trainer = try EnsembleTrainer(settings: s, train: images(20, seed: 1), validation: nil)
+            let whole = try trainer.run(store: MemoryStore())
+            let store = MemoryStore()
+            store.failAfter = 1
+            XCTAssertThrowsError(try trainer.run(store: store))
+            store.failAfter = nil
+            let resumed = try trainer.run(store: store)
+            XCTAssertEqual(whole.models[0].stateDict(), resumed.models[0].stateDict(), "\(method) \(backbone)")
+            XCTAssertEqual(whole.records.count, 3)
+            let heads = whole.models[0].stateDict().keys.filter { $0.hasPrefix("head") }.sorted()
+            XCTAssertEqual(heads, method == "layer_ensemble" ? (1...3).flatMap { ["head\($0).0.bias", "head\($0).0.weight"] } : [])
+        }
+    }
+
+    /// A layer ensemble's member set: one forward pass gives a member per head, shallowest first, the last the
+    /// network's own output (rec reads it); skip_heads drops the shallowest; the heads' losses all train.
+    func testLayerEnsembleMembersAreTheHeadsOfOnePass() throws {
+        var s = settings(.aeu)
+        (s.method, s.learners) = ("layer_ensemble", 1)
+        let x = images(3, seed: 7).batch(0..<3)
+        let model = AutoEncoder(s.modelConfig, seed: 4)
+        let output = try model.forward(x, training: false)
+        let members = try s.members(x, models: [model], indices: [0, 1, 2])
+        XCTAssertEqual(members.members, 4)
+        XCTAssertTrue(members.byDepth)
+        XCTAssertEqual(members.reconstructions[3], (0..<3).flatMap { i in output.data[2 * i * 256..<(2 * i + 1) * 256] })
+        let scores = MemberScorer.score(members)
+        XCTAssertEqual(scores.names.last, "layer_agreement")
+        XCTAssertEqual(scores.values[0][scores.names.firstIndex(of: "rec")!], scores.values[0][scores.names.firstIndex(of: "rec_3")!])
+        s.skipHeads = 2
+        let fewer = try s.members(x, models: [model], indices: [0, 1, 2])
+        XCTAssertEqual(fewer.reconstructions, Array(members.reconstructions.suffix(2)))
+        XCTAssertEqual(fewer.dual, Array(members.dual.suffix(2)))
+        XCTAssertEqual(fewer.pointMember, 1)
+        // Training touches every head: each head's convolution gets a gradient from its own loss.
+        let trainer = try EnsembleTrainer(settings: s, train: images(16, seed: 1), validation: nil)
+        let before = AutoEncoder(s.modelConfig, seed: s.modelSeed(0)).stateDict()
+        let after = try trainer.run(store: MemoryStore()).models[0].stateDict()
+        for head in 1...3 { XCTAssertNotEqual(after["head\(head).0.weight"], before["head\(head).0.weight"], "head \(head) trains") }
     }
 }

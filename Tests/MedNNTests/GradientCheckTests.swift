@@ -68,6 +68,26 @@ final class GradientCheckTests: XCTestCase {
             Conv2d("conv", inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 1, initializer: &initializer), input: [3, 5, 4, 2])
     }
 
+    /// A layer ensemble's head: the 3/1/1 convolution with bias, then bilinear upsampling (integer and
+    /// non-integer factors, and one that shrinks).
+    func testHeadLayers() throws {
+        var initializer = UniformInit(seed: 3)
+        try check(
+            Conv2d("head", inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 1, bias: true, initializer: &initializer),
+            input: [3, 4, 5, 2])
+        try check(BilinearUpsample(size: 8), input: [2, 2, 2, 3])
+        try check(BilinearUpsample(size: 7), input: [1, 3, 5, 2])
+        try check(BilinearUpsample(size: 3), input: [1, 5, 4, 2])
+    }
+
+    /// PyTorch's F.interpolate([[0, 1], [2, 3]], size 4, bilinear, align_corners=False), by hand: the first output
+    /// row and column read the first input row and column alone (the source index clamps at 0), the others blend
+    /// ¾ and ¼.
+    func testBilinearUpsampleValues() throws {
+        let y = try BilinearUpsample(size: 4).forward(Tensor(shape: [1, 2, 2, 1], data: [0, 1, 2, 3]), training: false)
+        XCTAssertEqual(y.data, [0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3])
+    }
+
     /// Forward values against the definitions written as plain loops (batch-last [C, H, W, N]): a 3/1/1 and a
     /// 4/2/1 convolution, and the 4/2/1 transposed convolution (each input pixel spreads its kernel over the output).
     func testConvolutionForwardAgainstDirectLoops() throws {

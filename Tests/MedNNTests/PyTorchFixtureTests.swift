@@ -6,10 +6,10 @@ import XCTest
 
 final class PyTorchFixtureTests: XCTestCase {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-    let config = { (channels: Int, memoryItems: Int) in
+    let config = { (channels: Int, memoryItems: Int, heads: Bool) in
         AutoEncoderConfig(
             inputSize: 32, baseWidth: 2, latentSize: 4, hiddenSize: 16, outputChannels: channels, memoryItems: memoryItems,
-            shrinkThreshold: 0.125)
+            shrinkThreshold: 0.125, heads: heads)
     }
     /// MemAE's weight on the attention's entropy (make_fixtures.py).
     let entropyWeight: Float = 0.0002
@@ -32,34 +32,44 @@ final class PyTorchFixtureTests: XCTestCase {
         XCTAssertLessThanOrEqual(diff / max(norm, 1e-12), tolerance, "\(what): relative error", file: file, line: line)
     }
 
-    func model(_ prefix: String, channels: Int, memoryItems: Int = 0) throws -> AutoEncoder {
-        let model = AutoEncoder(config(channels, memoryItems), seed: 0)
+    func model(_ prefix: String, channels: Int, memoryItems: Int = 0, heads: Bool = false) throws -> AutoEncoder {
+        let model = AutoEncoder(config(channels, memoryItems, heads), seed: 0)
         try model.load(load("\(prefix)_init.safetensors"))
         return model
     }
 
-    /// Forward in training mode, the loss (plus MemAE's weighted attention entropy) and its full backward;
-    /// returns the loss and dL/dx through the network and through the loss's own use of x.
+    /// Forward in training mode, the loss (plus MemAE's weighted attention entropy; plus every head's loss) and
+    /// its full backward; returns the loss and dL/dx through the network and through the loss's own use of x.
     func lossAndInputGradient(_ model: AutoEncoder, _ x: Tensor, _ loss: (Tensor, Tensor) -> LossResult) throws -> (Double, Tensor) {
         let result = loss(try model.forward(x, training: true), x)
         var value = result.value
+        var headGradients: [Int: Tensor] = [:]
+        var dTarget = result.dTarget
+        for (i, head) in model.headOutputs().enumerated() {
+            let own = loss(head, x)
+            value += own.value
+            headGradients[i] = own.dOutput
+            for j in dTarget.data.indices { dTarget.data[j] += own.dTarget.data[j] }
+        }
         var attentionGradient: Tensor?
         if let attention = model.attention() {
             let entropy = Loss.memoryEntropy(attention)
             value += Double(entropyWeight) * entropy.value
             attentionGradient = Tensor(shape: entropy.dOutput.shape, data: entropy.dOutput.data.map { $0 * entropyWeight })
         }
-        var dx = model.backward(result.dOutput, attentionGradient: attentionGradient)!
-        for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
+        var dx = model.backward(result.dOutput, headGradients: headGradients, attentionGradient: attentionGradient)!
+        for i in dx.data.indices { dx.data[i] += dTarget.data[i] }
         return (value, dx)
     }
 
-    func check(_ prefix: String, channels: Int, memoryItems: Int = 0, loss: (Tensor, Tensor) -> LossResult) throws {
+    func check(_ prefix: String, channels: Int, memoryItems: Int = 0, heads: Bool = false, loss: (Tensor, Tensor) -> LossResult) throws {
         let case_ = try load("\(prefix)_case.safetensors")
         let x = try SafeTensors.float(case_, "input")
-        let ae = try model(prefix, channels: channels, memoryItems: memoryItems)
+        let ae = try model(prefix, channels: channels, memoryItems: memoryItems, heads: heads)
         let output = try ae.forward(x, training: true)
         assertClose(output, try SafeTensors.float(case_, "output"), "output")
+        XCTAssertEqual(ae.headOutputs().count, heads ? 3 : 0)
+        for (i, head) in ae.headOutputs().enumerated() { assertClose(head, try SafeTensors.float(case_, "head.\(i)"), "head \(i + 1)") }
         assertClose(ae.feature("z")!, try SafeTensors.float(case_, "z"), "z")
         if memoryItems > 0 { assertClose(ae.attention()!, try SafeTensors.float(case_, "att"), "attention") }
         ae.zeroGrad()
@@ -81,7 +91,7 @@ final class PyTorchFixtureTests: XCTestCase {
             }
         }
 
-        let trained = try model(prefix, channels: channels, memoryItems: memoryItems)
+        let trained = try model(prefix, channels: channels, memoryItems: memoryItems, heads: heads)
         let adam = Adam(
             trained.parameters.filter { !noiseOnly(memory: memoryItems > 0).contains($0.name) }, learningRate: 5e-4, beta1: 0.5,
             beta2: 0.999)
@@ -101,11 +111,28 @@ final class PyTorchFixtureTests: XCTestCase {
         }
         assertClose(
             try trained.forward(x, training: false), try SafeTensors.float(case_, "adam3.eval_output"), "eval-mode output after training")
+        if heads {
+            // A layer-ensemble member's input gradient: L1 of head 1's mean channel, back through that head alone.
+            let last = try trained.forward(x, training: false)
+            let head = trained.headOutputs()[0]
+            let plane = x.shape[2] * x.shape[3]
+            let mean = Tensor(shape: x.shape, data: (0..<x.shape[0]).flatMap { i in head.data[2 * i * plane..<(2 * i + 1) * plane] })
+            let l1 = Loss.l1(mean, x)
+            var dHead = Tensor(zeros: head.shape)
+            for i in 0..<x.shape[0] { for p in 0..<plane { dHead.data[2 * i * plane + p] = l1.dOutput.data[i * plane + p] } }
+            var dx = trained.backward(Tensor(zeros: last.shape), headGradients: [0: dHead])!
+            for i in dx.data.indices { dx.data[i] += l1.dTarget.data[i] }
+            assertClose(dx, try SafeTensors.float(case_, "adam3.head0.grad.input"), "head 1's dL/dx")
+        }
     }
 
     func testAEMatchesPyTorch() throws { try check("ae", channels: 1, loss: Loss.mse) }
 
     func testAEUMatchesPyTorch() throws { try check("aeu", channels: 2, loss: Loss.heteroscedastic) }
+
+    /// A layer ensemble (AE-U with heads after de1…de3): every head's output, the summed loss, every gradient
+    /// (heads' convolutions and biases included), three Adam steps, and a head member's input gradient.
+    func testLayerEnsembleHeadsMatchPyTorch() throws { try check("layer", channels: 2, heads: true, loss: Loss.heteroscedastic) }
 
     /// MemAE with 8 items and threshold 1/8: attention, entropy term and the shrinkage's gradients.
     func testMemAEMatchesPyTorch() throws {
@@ -151,7 +178,7 @@ final class PyTorchFixtureTests: XCTestCase {
         wrong = ae.stateDict()
         wrong.removeValue(forKey: "de_block2.model.1.running_var")
         XCTAssertThrowsError(try ae.load(wrong)) { XCTAssertTrue("\($0)".contains("'de_block2.model.1.running_var' is missing")) }
-        XCTAssertThrowsError(try AutoEncoder(config(2, 0), seed: 0).load(ae.stateDict())) {
+        XCTAssertThrowsError(try AutoEncoder(config(2, 0, false), seed: 0).load(ae.stateDict())) {
             XCTAssertTrue("\($0)".contains("de_block4.model.0.weight"), "\($0)")
         }
     }

@@ -1,37 +1,58 @@
-// The member set of an ensemble of trained autoencoders (D2UE, deep ensemble): each learner in eval mode is one
-// member; MC-dropout's passes go through the same collection (MCDropoutMembers). The input gradient is the total derivative, through the network and through the loss's own use of x.
+// How members become a member set: each member's reconstruction (AE-U: mean and log-variance) and the input
+// gradients the dual-space scores read. An ensemble's learners in eval mode are its members; MC-dropout's passes
+// and a layer ensemble's heads go through the same collection. The input gradient is the total derivative,
+// through the network and through the loss's own use of x.
 import MedNN
+
+/// One member's prediction on a batch and the way back from it: dL/d(its output) → dL/dx through the network
+/// alone (the loss's own use of x is added by the collection).
+public struct MemberPass {
+    public let output: Tensor
+    public let backward: (Tensor) -> Tensor
+
+    public init(output: Tensor, backward: @escaping (Tensor) -> Tensor) { (self.output, self.backward) = (output, backward) }
+
+    /// A network's eval-mode pass on x: its output, and its backward from the output.
+    public init(_ network: AutoEncoder, _ x: Tensor) throws {
+        self.init(output: try network.forward(x, training: false)) { network.backward($0)! }
+    }
+}
 
 public enum EnsembleMembers {
     /// Runs every learner on x [N, 1, S, S] (eval mode; no parameter gradient is used).
     public static func collect(_ x: Tensor, learners: [AutoEncoder]) throws -> MemberSet {
         precondition(!learners.isEmpty)
-        return try collect(x, members: learners.count) { learners[$0] }
+        return try collect(x, members: learners.count) { try MemberPass(learners[$0], x) }
     }
 
-    /// The member set of `members` eval-mode passes; `member(k)` readies and returns the network of pass k (a
-    /// learner, or the one network with pass k's dropout masks). Each pass's input gradients come from its own
-    /// forward pass, so MC-dropout's masks stay fixed between a pass's output and its gradient.
-    static func collect(_ x: Tensor, members: Int, member: (Int) -> AutoEncoder) throws -> MemberSet {
-        let uncertainty = member(0).config.outputChannels == 2
+    /// The member set of `members` passes; `pass(k)` runs member k (a learner; the one network with pass k's
+    /// dropout masks; a head of one forward pass). Member k's input gradients are taken right after pass(k), so
+    /// MC-dropout's masks stay fixed between a pass's output and its gradient.
+    public static func collect(_ x: Tensor, members: Int, pass: (Int) throws -> MemberPass) throws -> MemberSet {
         let n = x.shape[0], plane = x.shape[2] * x.shape[3]
         var means: [[Float]] = [], logVariances: [[Float]] = [], dual: [[Float]] = [], dualU: [[Float]] = []
+        var uncertainty = false
         for k in 0..<members {
-            let network = member(k)
+            let member = try pass(k)
+            let output = member.output
+            uncertainty = output.shape[1] == 2
+            // dL/dx: through the network, plus the loss's own use of x.
+            func inputGradient(_ result: LossResult) -> Tensor {
+                var dx = member.backward(result.dOutput)
+                for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
+                return dx
+            }
             // dsu: Lₖ = mean|x̂ₖ − x| per image. Loss.l1 averages over the whole batch, so its gradient is the
             // per-image one divided by N (eval mode keeps images independent): scale back by N.
-            let (output, _, dx) = try network.inputGradient(x, training: false) { output, target in
-                guard uncertainty else { return Loss.l1(output, target) }
-                var result = Loss.l1(OutputChannels.mean(output), target)
-                result.dOutput = OutputChannels.withZeroLogVarianceGradient(result.dOutput)
-                return result
-            }
+            var l1 = Loss.l1(uncertainty ? OutputChannels.mean(output) : output, x)
+            if uncertainty { l1.dOutput = OutputChannels.withZeroLogVarianceGradient(l1.dOutput) }
+            let dx = inputGradient(l1)
             let mean = uncertainty ? OutputChannels.mean(output).data : output.data
             means.append(mean)
             dual.append((0..<n * plane).map { abs(mean[$0] - x.data[$0]) * dx.data[$0] * Float(n) })
             if uncertainty {
                 logVariances.append(OutputChannels.channel(output, 1).data)
-                let dxU = network.inputGradient(of: Loss.precisionWeightedError(output, x))
+                let dxU = inputGradient(Loss.precisionWeightedError(output, x))
                 dualU.append((0..<n * plane).map { abs(mean[$0] - x.data[$0]) * dxU.data[$0] * Float(n) })
             }
         }

@@ -1,33 +1,17 @@
-// Training an ensemble of K autoencoders on normal images (DESIGN.md section 3):
-//   deep_ensemble  learners from different seeds, trained one after another (`independent`, its old name, still works)
-//   d2ue         learner k adds λ · mean over earlier learners j of linearCKA(feature_k, feature_j), the
-//                earlier learners frozen in eval mode (redundancy-aware repulsion)
-//   mc_dropout   one network with channel dropout (p `dropout`) after every block but the last; its masks per
-//                batch come from (seed, epoch, batch); scored with `samples` stochastic passes (MCDropoutMembers)
-// Backbones: AE (MSE), AE-U (heteroscedastic loss), MemAE (MSE + entropy weight · attention entropy).
-// Every epoch ends in a checkpoint (weights, BatchNorm statistics, Adam's moments and step); the shuffle of
-// each epoch is derived from (seed, learner, epoch) alone, so a run resumed from a checkpoint ends with the
-// same weights as one that was never interrupted.
+// Training the networks of an uncertainty method (DESIGN.md sections 3 and 5) on normal images, one after
+// another: the method (Methods/, one file each) says how many, how the backbone is changed and what each one's
+// loss is; the backbone (AE: MSE; AE-U: heteroscedastic; MemAE: MSE + weighted attention entropy) gives the
+// reconstruction terms. Every epoch ends in a checkpoint (weights, BatchNorm statistics, Adam's moments and
+// step); the shuffle of each epoch is derived from (seed, network, epoch) alone, so a run resumed from a
+// checkpoint ends with the same weights as one that was never interrupted.
 import Foundation
 import MedNN
 
-public enum EnsembleMethod: String, CaseIterable, Sendable, Codable {
-    case deepEnsemble = "deep_ensemble", d2ue
-    /// One network with channel dropout after its blocks, trained once; `samples` stochastic passes are its members.
-    case mcDropout = "mc_dropout"
-
-    /// Names a manifest may use for a method: each one's own, and `independent` for deep_ensemble (its first name).
-    public static let aliases: [String: EnsembleMethod] = ["independent": .deepEnsemble]
-
-    public init?(manifestName: String) {
-        guard let method = EnsembleMethod(rawValue: manifestName) ?? Self.aliases[manifestName] else { return nil }
-        self = method
-    }
-}
 public enum Backbone: String, CaseIterable, Sendable, Codable { case ae, aeu, memae }
 
 public struct TrainingSettings: Equatable, Sendable, Codable {
-    public var method: EnsembleMethod = .d2ue
+    /// The method's name (MethodRegistry).
+    public var method = "d2ue"
     public var backbone: Backbone = .ae
     public var learners = 3
     public var batchSize = 64
@@ -55,14 +39,29 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     /// mc_dropout: the channel-dropout probability (the thesis's 0.4) and the stochastic passes at scoring.
     public var dropout: Float = 0.4
     public var samples = 15
+    /// layer_ensemble: the shallowest heads left out of the member set.
+    public var skipHeads = 0
 
     public init() {}
 
+    /// The registered method of this name; unknown names are refused when the settings are made.
+    public var uncertaintyMethod: any UncertaintyMethod { MethodRegistry.named(method)! }
+
+    /// Networks the method trains (and the score stage loads).
+    public var networks: Int { uncertaintyMethod.networks(self) }
+
     public var modelConfig: AutoEncoderConfig {
-        AutoEncoderConfig(
+        var config = AutoEncoderConfig(
             inputSize: inputSize, baseWidth: baseWidth, latentSize: latentSize, hiddenSize: hiddenSize,
             outputChannels: backbone == .aeu ? 2 : 1, memoryItems: backbone == .memae ? memoryItems : 0,
-            shrinkThreshold: shrinkThreshold, dropout: method == .mcDropout ? dropout : 0)
+            shrinkThreshold: shrinkThreshold)
+        uncertaintyMethod.configure(&config, self)
+        return config
+    }
+
+    /// The member set of `models` (the trained networks) on x; `indices` are the images' places in the scored set.
+    public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int]) throws -> MemberSet {
+        try uncertaintyMethod.members(x, models: models, indices: indices, settings: self)
     }
 
     /// The seed of learner k's initial weights.
@@ -224,7 +223,7 @@ public final class EnsembleTrainer {
     ) throws -> (models: [AutoEncoder], records: [EpochRecord]) {
         var finished: [AutoEncoder] = []
         var records: [EpochRecord] = []
-        for k in 0..<settings.learners {
+        for k in 0..<settings.networks {
             let (model, learnerRecords) = try trainLearner(k, earlier: finished, store: store, progress: progress)
             model.setFrozen(true)
             finished.append(model)
@@ -285,13 +284,9 @@ public final class EnsembleTrainer {
         return indices
     }
 
-    /// Learner k's loss: its backbone's terms, plus D2UE's repulsion from the learners trained before it.
+    /// Network k's loss, as its method composes it from the backbone's terms and its own.
     func objectiveTerms(earlier: [AutoEncoder]) -> [any ObjectiveTerm] {
-        var terms = settings.backbone.objectiveTerms(settings)
-        if settings.method == .d2ue && !earlier.isEmpty {
-            terms.append(CKARepulsion(earlier: earlier, feature: settings.feature, weight: settings.repulsionWeight))
-        }
-        return terms
+        settings.uncertaintyMethod.objectiveTerms(settings, earlier: earlier)
     }
 
     func trainEpoch(_ model: AutoEncoder, adam: Adam, learner: Int, epoch: Int, terms: [any ObjectiveTerm]) throws -> EpochRecord {
@@ -311,7 +306,8 @@ public final class EnsembleTrainer {
                 throw TrainingDiverged(learner: learner, epoch: epoch, batch: b + 1, loss: loss, lastGoodEpoch: epoch - 1)
             }
             model.backward(
-                gradients.output!, featureGradients: gradients.features, attentionGradient: gradients.attention, inputGradient: false)
+                gradients.output!, featureGradients: gradients.features, headGradients: gradients.heads,
+                attentionGradient: gradients.attention, inputGradient: false)
             adam.update()
             sums.loss += loss
             sums.reconstruction += parts.total(.reconstruction)

@@ -15,15 +15,39 @@ public struct MemberSet: Sendable {
     /// AE-U: dₖ with Lₖ = mean(exp(−sₖ)(x − x̂ₖ)²) instead.
     public let dualPrecision: [[Float]]?
 
-    public init(input: Tensor, reconstructions: [[Float]], logVariances: [[Float]]?, dual: [[Float]], dualPrecision: [[Float]]?) {
+    /// Members ordered by depth, shallowest first (a layer ensemble's heads): agreement between neighbours means
+    /// something. An ensemble's learners and MC-dropout's passes have no order.
+    public let byDepth: Bool
+    /// The member that is the method's own single prediction (`rec`): learner 0, or the deepest head.
+    public let pointMember: Int
+
+    public init(
+        input: Tensor, reconstructions: [[Float]], logVariances: [[Float]]?, dual: [[Float]], dualPrecision: [[Float]]?,
+        byDepth: Bool = false, pointMember: Int = 0
+    ) {
         precondition(!reconstructions.isEmpty && dual.count == reconstructions.count, "a member set needs members")
+        precondition(reconstructions.indices.contains(pointMember))
         (self.input, self.reconstructions, self.logVariances, self.dual, self.dualPrecision) =
             (input, reconstructions, logVariances, dual, dualPrecision)
+        (self.byDepth, self.pointMember) = (byDepth, pointMember)
     }
+
+    /// What decides which score columns apply.
+    public var shape: MemberShape { MemberShape(members: members, hasVariance: hasVariance, byDepth: byDepth) }
 
     public var members: Int { reconstructions.count }
     public var images: Int { input.shape[0] }
     public var plane: Int { input.shape[2] * input.shape[3] }
     /// Whether the members predict a variance (the AE-U forms of the scores apply).
     public var hasVariance: Bool { logVariances != nil }
+}
+
+/// The shape of a member set, as far as the score columns depend on it.
+public struct MemberShape: Equatable, Sendable {
+    public let members: Int
+    public let hasVariance: Bool
+    public let byDepth: Bool
+    public init(members: Int, hasVariance: Bool, byDepth: Bool = false) {
+        (self.members, self.hasVariance, self.byDepth) = (members, hasVariance, byDepth)
+    }
 }

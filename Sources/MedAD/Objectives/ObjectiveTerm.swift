@@ -16,9 +16,11 @@ public struct ObjectivePart: Sendable {
     public let weight: Double
 }
 
-/// What the backward pass takes: ∂loss/∂output, ∂loss/∂(block outputs) by name, ∂loss/∂(MemAE attention).
+/// What the backward pass takes: ∂loss/∂output, ∂loss/∂(head outputs) by head index, ∂loss/∂(block outputs) by
+/// name, ∂loss/∂(MemAE attention).
 public struct ObjectiveGradients {
     public var output: Tensor?
+    public var heads: [Int: Tensor] = [:]
     public var features: [String: Tensor] = [:]
     public var attention: Tensor?
 }

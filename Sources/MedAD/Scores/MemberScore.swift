@@ -5,7 +5,7 @@ import Foundation
 public protocol MemberScore: Sendable {
     /// The columns it writes for `members` predictions: one name, one per member (rec_k), or none when it does
     /// not apply (the AE-U forms without predicted variances).
-    func columns(members: Int, hasVariance: Bool) -> [String]
+    func columns(_ shape: MemberShape) -> [String]
     /// Writes the map's value at one pixel into `out`, one per column (no allocation: the scorer calls this for
     /// every pixel of every image).
     func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>)
@@ -25,6 +25,8 @@ public struct PixelMembers {
     public let predictions: [Double]
     /// mean_k x̂ₖ.
     public let average: Double
+    /// The method's own single prediction (MemberSet.pointMember).
+    public let point: Double
     /// var_k x̂ₖ, unbiased.
     public let spread: Double
     /// dₖ of every member (MemberSet.dual).
@@ -37,6 +39,7 @@ public struct PixelMembers {
         target = Double(set.input.data[p])
         predictions = set.reconstructions.map { Double($0[p]) }
         average = predictions.reduce(0, +) / Double(predictions.count)
+        point = predictions[set.pointMember]
         spread = unbiasedVariance(predictions)
         dual = set.dual.map { Double($0[p]) }
         meanVariance = set.logVariances.map { $0.map { exp(Double($0[p])) }.reduce(0, +) / Double($0.count) }

@@ -19,7 +19,7 @@ public struct ScoreMaps: Sendable {
 
 public enum MemberScorer {
     public static func score(_ set: MemberSet, scores: [any MemberScore] = ScoreRegistry.all, keepMaps: Bool = false) -> MemberScores {
-        let columns = scores.map { $0.columns(members: set.members, hasVariance: set.hasVariance) }
+        let columns = scores.map { $0.columns(set.shape) }
         let names = columns.flatMap { $0 }
         // Each score's first column; the maps of single-column scores that draw one.
         let starts = columns.indices.map { s in columns[..<s].reduce(0) { $0 + $1.count } }

@@ -5,7 +5,7 @@
 //   dsu_u      std_k(dₖ / σ̄), dₖ from Lₖ = mean(exp(−sₖ)(x − x̂ₖ)²)
 public struct PrecisionEnsembleReconstruction: MemberScore {
     public init() {}
-    public func columns(members: Int, hasVariance: Bool) -> [String] { hasVariance ? ["ens_rec_u"] : [] }
+    public func columns(_ shape: MemberShape) -> [String] { shape.hasVariance ? ["ens_rec_u"] : [] }
     public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
         out[0] = (pixel.target - pixel.average) * (pixel.target - pixel.average) / pixel.meanVariance!
     }
@@ -13,7 +13,7 @@ public struct PrecisionEnsembleReconstruction: MemberScore {
 
 public struct PrecisionEnsembleSpread: MemberScore {
     public init() {}
-    public func columns(members: Int, hasVariance: Bool) -> [String] { hasVariance ? ["ens_std_u"] : [] }
+    public func columns(_ shape: MemberShape) -> [String] { shape.hasVariance ? ["ens_std_u"] : [] }
     public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
         out[0] = (pixel.spread / pixel.meanVariance!).squareRoot()
     }
@@ -21,7 +21,7 @@ public struct PrecisionEnsembleSpread: MemberScore {
 
 public struct PrecisionDualSpaceUncertainty: MemberScore {
     public init() {}
-    public func columns(members: Int, hasVariance: Bool) -> [String] { hasVariance ? ["dsu_u"] : [] }
+    public func columns(_ shape: MemberShape) -> [String] { shape.hasVariance ? ["dsu_u"] : [] }
     public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
         let sigma = pixel.meanVariance!.squareRoot()
         out[0] = unbiasedVariance(pixel.dualPrecision!.map { $0 / sigma }).squareRoot()

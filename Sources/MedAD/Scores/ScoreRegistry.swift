@@ -9,15 +9,16 @@ public enum ScoreRegistry {
         PrecisionEnsembleReconstruction(),
         PrecisionEnsembleSpread(),
         PrecisionDualSpaceUncertainty(),
+        LayerAgreement(),
     ]
 
     /// Every column for a member set of this shape, in order.
-    public static func columns(members: Int, hasVariance: Bool) -> [String] {
-        all.flatMap { $0.columns(members: members, hasVariance: hasVariance) }
+    public static func columns(_ shape: MemberShape) -> [String] {
+        all.flatMap { $0.columns(shape) }
     }
 
     /// The single-column scores whose maps the gallery shows.
     public static var mapped: [String] {
-        all.filter(\.drawsMap).flatMap { $0.columns(members: 1, hasVariance: false) }
+        all.filter(\.drawsMap).flatMap { $0.columns(MemberShape(members: 1, hasVariance: false)) }
     }
 }

@@ -1,9 +1,10 @@
-// rec: the single-model baseline, member 0 alone, (x̂₀ − x)².
+// rec: the single-model baseline, the method's own prediction alone (learner 0; a layer ensemble's deepest head),
+// (x̂ − x)².
 public struct SingleModelReconstruction: MemberScore {
     public init() {}
-    public func columns(members: Int, hasVariance: Bool) -> [String] { ["rec"] }
+    public func columns(_ shape: MemberShape) -> [String] { ["rec"] }
     public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
-        out[0] = (pixel.predictions[0] - pixel.target) * (pixel.predictions[0] - pixel.target)
+        out[0] = (pixel.point - pixel.target) * (pixel.point - pixel.target)
     }
     public var drawsMap: Bool { true }
 }

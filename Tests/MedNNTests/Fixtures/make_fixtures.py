@@ -49,9 +49,9 @@ def state(model):
     return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
 
-def make(name, out_channels, loss_fn, seed, **memory):
+def make(name, out_channels, loss_fn, seed, **options):
     torch.manual_seed(seed)
-    model = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels, **memory)
+    model = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels, **options)
     init = state(model)
     save_file(init, f"{name}_init.safetensors")
     x = (torch.rand(4, 1, 32, 32) * 2 - 1).requires_grad_(True)
@@ -61,15 +61,18 @@ def make(name, out_channels, loss_fn, seed, **memory):
     loss.backward()
     case = {"input": x.detach().clone(), "output": out.detach().clone(), "loss": loss.detach().reshape(1), "z": model.z.detach().clone(),
             "grad.input": x.grad.detach().clone()}
-    if memory:
+    for i, h in enumerate(model.head_outputs):
+        case[f"head.{i}"] = h.detach().clone()
+    if options.get("memory_items"):
         case["att"] = model.att.detach().clone()
     for k, p in model.named_parameters():
         case[f"grad.{k}"] = p.grad.detach().clone()
 
-    trained = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels, **memory)
+    trained = AE(input_size=32, base_width=2, latent_size=4, mid_num=16, out_channels=out_channels, **options)
     trained.load_state_dict(init)
     trained.train()
-    optimizer = torch.optim.Adam([p for k, p in trained.named_parameters() if k not in noise_only(memory)], lr=5e-4, betas=(0.5, 0.999))
+    optimizer = torch.optim.Adam([p for k, p in trained.named_parameters() if k not in noise_only(options.get("memory_items"))], lr=5e-4,
+                                 betas=(0.5, 0.999))
     data = x.detach()
     for _ in range(3):
         optimizer.zero_grad()
@@ -80,6 +83,12 @@ def make(name, out_channels, loss_fn, seed, **memory):
     trained.eval()
     with torch.no_grad():
         case["adam3.eval_output"] = trained(data).clone()
+    if trained.head_outputs:
+        # A layer-ensemble member's input gradient: L1 of head1's mean channel, in eval mode (what dsu reads).
+        xi = data.clone().requires_grad_(True)
+        trained(xi)
+        (trained.head_outputs[0][:, :1] - xi).abs().mean().backward()
+        case["adam3.head0.grad.input"] = xi.grad.detach().clone()
     save_file({k: v.contiguous() for k, v in case.items()}, f"{name}_case.safetensors")
 
 
@@ -90,6 +99,16 @@ make("aeu", 2, heteroscedastic, 1)
 # jumps at the threshold, so the seed is one whose attention stays at least 2.6e-3 away from it (seed 3: 2e-5,
 # where float rounding alone decides which side a weight falls).
 make("memae", 1, mse_and_entropy, 6, memory_items=8, shrink_threshold=0.125)
+
+
+def heads_heteroscedastic(out, x, model):
+    """A layer ensemble's loss (AE-U): the heteroscedastic loss of every head and of the last block, summed."""
+    return sum(heteroscedastic(o, x) for o in model.head_outputs + [out])
+
+
+# layer_<init|case>: AE-U with heads after de1..de3, the summed loss; the case also holds every head's output
+# (head.<i>) and, after the three Adam steps, head 1's member input gradient (adam3.head0.grad.input).
+make("layer", 2, heads_heteroscedastic, 7, heads=True)
 
 
 def linear_cka(x, y):

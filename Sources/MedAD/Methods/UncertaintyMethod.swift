@@ -1,0 +1,57 @@
+// A method plug-in (DESIGN.md section 5): which networks it trains and how, and how a batch becomes its member
+// set at scoring. The train and score stages ask through this protocol and never name a method. A new method
+// is one file and one line in MethodRegistry.
+import MedNN
+
+public protocol UncertaintyMethod: Sendable {
+    /// The name a manifest gives as the train stage's `method`.
+    var name: String { get }
+    /// One line for `medad help` and the README.
+    var summary: String { get }
+    /// Train-stage parameters only this method reads; another method's are refused by name.
+    var ownParameters: [String] { get }
+    /// Why this method does not combine with the settings (the parameter at fault and the reason); nil when it does.
+    func problem(_ settings: TrainingSettings) -> (key: String, reason: String)?
+    /// Networks trained, one after another.
+    func networks(_ settings: TrainingSettings) -> Int
+    /// What the method changes in the backbone (dropout layers, heads).
+    func configure(_ config: inout AutoEncoderConfig, _ settings: TrainingSettings)
+    /// Network k's training loss, `earlier` the networks trained before it (frozen).
+    func objectiveTerms(_ settings: TrainingSettings, earlier: [AutoEncoder]) -> [any ObjectiveTerm]
+    /// The member set of the trained networks on x; `indices` are the images' places in the scored set.
+    func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet
+}
+
+extension UncertaintyMethod {
+    public var ownParameters: [String] { [] }
+    public func problem(_ settings: TrainingSettings) -> (key: String, reason: String)? { nil }
+    public func networks(_ settings: TrainingSettings) -> Int { settings.learners }
+    public func configure(_ config: inout AutoEncoderConfig, _ settings: TrainingSettings) {}
+    public func objectiveTerms(_ settings: TrainingSettings, earlier: [AutoEncoder]) -> [any ObjectiveTerm] {
+        settings.backbone.objectiveTerms(settings)
+    }
+}
+
+/// The methods a train stage can run, in the order `medad help` lists them.
+public enum MethodRegistry {
+    public static let all: [any UncertaintyMethod] = [
+        D2UE(),
+        DeepEnsemble(),
+        MCDropout(),
+        LayerEnsemble(),
+    ]
+
+    /// Earlier names that still work: `independent` was deep_ensemble's first name.
+    public static let aliases = ["independent": "deep_ensemble"]
+
+    /// Every name a manifest may use, aliases last.
+    public static var names: [String] { all.map(\.name) + aliases.keys.sorted() }
+
+    public static func named(_ name: String) -> (any UncertaintyMethod)? {
+        let canonical = aliases[name] ?? name
+        return all.first { $0.name == canonical }
+    }
+
+    /// Every method's own parameters (a parameter in here that the chosen method does not own is refused).
+    public static var methodParameters: Set<String> { Set(all.flatMap(\.ownParameters)) }
+}

@@ -1,0 +1,87 @@
+// Bilinear resizing to a fixed size, as PyTorch's nn.Upsample(size, mode="bilinear", align_corners=False): output
+// pixel y reads the input at (y + ½)·(in/out) − ½, clamped below at 0, from its two neighbours (the upper one
+// clamped to the last row), weighted by distance. Backward spreads each output gradient over the same four input
+// pixels with the same weights. Shapes: batch-last [C, h, w, N] → [C, size, size, N].
+public final class BilinearUpsample: Layer {
+    public let size: Int
+    private var inputShape: [Int] = []
+
+    public init(size: Int) {
+        precondition(size > 0)
+        self.size = size
+    }
+
+    /// Per output index: the lower input index, the upper one and the upper one's weight.
+    static func taps(input: Int, output: Int) -> [(low: Int, high: Int, weight: Float)] {
+        let scale = Float(input) / Float(output)
+        return (0..<output).map { o in
+            let source = max(scale * (Float(o) + 0.5) - 0.5, 0)
+            let low = Int(source)
+            return (low, min(low + 1, input - 1), source - Float(low))
+        }
+    }
+
+    /// The four input pixels (row, column, weight) an output pixel reads.
+    @inline(__always) static func corners(
+        _ r: (low: Int, high: Int, weight: Float), _ q: (low: Int, high: Int, weight: Float), _ body: (Int, Int, Float) -> Void
+    ) {
+        body(r.low, q.low, (1 - r.weight) * (1 - q.weight))
+        body(r.low, q.high, (1 - r.weight) * q.weight)
+        body(r.high, q.low, r.weight * (1 - q.weight))
+        body(r.high, q.high, r.weight * q.weight)
+    }
+
+    public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
+        guard x.shape.count == 4 else { throw ShapeError(layer: "BilinearUpsample", expected: "[C, H, W, N]", got: x.shape) }
+        inputShape = x.shape
+        let (channels, height, width, n) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let rows = Self.taps(input: height, output: size), columns = Self.taps(input: width, output: size)
+        var y = Tensor(zeros: [channels, size, size, n])
+        let total = y.count
+        x.data.withUnsafeBufferPointer { input in
+            y.data.withUnsafeMutableBufferPointer { output in
+                nonisolated(unsafe) let (input, output) = (input, output)
+                Parallel.chunks(channels, work: total) { range in
+                    for c in range {
+                        for (oy, r) in rows.enumerated() {
+                            for (ox, q) in columns.enumerated() {
+                                let out = output.baseAddress! + ((c * size + oy) * size + ox) * n
+                                Self.corners(r, q) { iy, ix, w in
+                                    let source = input.baseAddress! + ((c * height + iy) * width + ix) * n
+                                    for s in 0..<n { out[s] += w * source[s] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: Tensor) -> Tensor {
+        let (channels, height, width, n) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let rows = Self.taps(input: height, output: size), columns = Self.taps(input: width, output: size)
+        var dx = Tensor(zeros: inputShape)
+        let total = dy.count
+        dy.data.withUnsafeBufferPointer { gradient in
+            dx.data.withUnsafeMutableBufferPointer { result in
+                nonisolated(unsafe) let (gradient, result) = (gradient, result)
+                Parallel.chunks(channels, work: total) { range in
+                    for c in range {
+                        for (oy, r) in rows.enumerated() {
+                            for (ox, q) in columns.enumerated() {
+                                let g = gradient.baseAddress! + ((c * size + oy) * size + ox) * n
+                                Self.corners(r, q) { iy, ix, w in
+                                    let target = result.baseAddress! + ((c * height + iy) * width + ix) * n
+                                    for s in 0..<n { target[s] += w * g[s] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}
