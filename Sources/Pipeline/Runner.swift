@@ -62,6 +62,8 @@ public struct RunSummary: Sendable {
 public final class Runner: Sendable {
     public let manifest: Manifest
     public let registry: StageRegistry
+    /// Held by the stage that uses every core while it runs.
+    let alone = DispatchSemaphore(value: 1)
     public let directory: RunDirectory
     let reporter: Reporter
     let graph: StageGraph
@@ -277,13 +279,18 @@ public final class Runner: Sendable {
     func runStage(_ planned: PlannedStage, limiter: DispatchSemaphore, jobs: Int) -> StageResult {
         let declaration = planned.declaration
         let name = declaration.name
+        let kind = registry.kinds[declaration.kind]!
+        // Stages that use every core run one at a time: they would only slow each other, and so their peak
+        // memory is their own.
+        if kind.usesEveryCore { alone.wait() }
+        defer { if kind.usesEveryCore { alone.signal() } }
         reporter.info(describe(planned, dryRun: false))
         reporter.stageStarted(name)
         defer { reporter.stageEnded(name) }
         let started = Date()
         var staging: URL?
         do {
-            let stage = try registry.kinds[declaration.kind]!.init(parameters: declaration.parameters)
+            let stage = try kind.init(parameters: declaration.parameters)
             staging = try directory.makeStaging(name)
             let cache = directory.cacheDirectory(name)
             try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
@@ -294,8 +301,10 @@ public final class Runner: Sendable {
                 cacheDirectory: cache, runDirectory: directory.root,
                 upstream: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, directory.stageDirectory($0)) }),
                 upstreamKinds: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, manifest.stage($0)!.kind) }),
-                reporter: reporter, limiter: limiter, jobs: jobs)
+                upstreamOrder: declaration.after, reporter: reporter, limiter: limiter, jobs: jobs)
+            let measured = kind.usesEveryCore && PeakMemory.reset()
             let outcome = try stage.run(in: context)
+            let peak = measured ? PeakMemory.megabytes().map { ($0 * 10).rounded() / 10 } : nil
             let errors = context.recordedErrors
             try context.writeCSV("errors.csv", header: ["item", "stage", "reason"], rows: errors.map { [$0.item, name, $0.reason] })
             let finished = Date()
@@ -304,7 +313,7 @@ public final class Runner: Sendable {
                 parameters: declaration.parameters.values, upstream: planned.upstream, inputFiles: planned.inputCount,
                 started: started, finished: finished, seconds: (finished.timeIntervalSince(started) * 1000).rounded() / 1000,
                 items: outcome.items, rows: outcome.rows, errors: errors.count, maxFailures: declaration.maxFailures,
-                medadVersion: medadVersion)
+                medadVersion: medadVersion, peakMemoryMB: peak)
             try AtomicFile.write(try record.encoded(), to: staging!.appendingPathComponent("stage.json"))
             try directory.commit(staging: staging!, stage: name)
             var line = String(format: "\(name): finished in %.1fs: \(outcome.rows) rows, \(errors.count) errors", record.seconds)

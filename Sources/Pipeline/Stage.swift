@@ -9,6 +9,9 @@ public protocol Stage {
     /// One line for `medad validate` and the README.
     static var summary: String { get }
     static var parameters: [ParameterSpec] { get }
+    /// Whether the stage keeps every core busy by itself (training, scoring: OpenBLAS products over the threads).
+    /// Such stages run one at a time, never beside each other, and record their own peak memory in stage.json.
+    static var usesEveryCore: Bool { get }
 
     /// Checks values beyond their types; throws ParameterError naming the parameter.
     init(parameters: Parameters) throws
@@ -26,6 +29,7 @@ public protocol Stage {
 }
 
 extension Stage {
+    public static var usesEveryCore: Bool { false }
     public func inputFiles() throws -> [URL] { [] }
     public func fingerprintSalt() throws -> String { "" }
 }
@@ -71,6 +75,8 @@ public final class StageContext: Sendable {
     public let upstream: [String: URL]
     /// Upstream stage kinds, by stage name.
     public let upstreamKinds: [String: String]
+    /// Upstream stage names in the order of the manifest's `after`.
+    public let upstreamOrder: [String]
 
     let reporter: Reporter
     let limiter: DispatchSemaphore
@@ -80,7 +86,8 @@ public final class StageContext: Sendable {
 
     init(
         name: String, outputDirectory: URL, previousOutputDirectory: URL?, cacheDirectory: URL, runDirectory: URL,
-        upstream: [String: URL], upstreamKinds: [String: String], reporter: Reporter, limiter: DispatchSemaphore, jobs: Int
+        upstream: [String: URL], upstreamKinds: [String: String], upstreamOrder: [String], reporter: Reporter,
+        limiter: DispatchSemaphore, jobs: Int
     ) {
         self.name = name
         self.outputDirectory = outputDirectory
@@ -89,6 +96,7 @@ public final class StageContext: Sendable {
         self.runDirectory = runDirectory
         self.upstream = upstream
         self.upstreamKinds = upstreamKinds
+        self.upstreamOrder = upstreamOrder
         self.reporter = reporter
         self.limiter = limiter
         self.jobs = jobs
@@ -101,6 +109,15 @@ public final class StageContext: Sendable {
             throw StageFailure("stage '\(name)' needs exactly one upstream stage of kind '\(kind)' in its 'after', found \(matches.count)")
         }
         return url
+    }
+
+    /// The upstream stages of `kind` (at least one), by name and committed output folder, in `after` order.
+    public func upstreams(ofKind kind: String) throws -> [(name: String, folder: URL)] {
+        let matches = upstreamOrder.filter { upstreamKinds[$0] == kind }.compactMap { name in upstream[name].map { (name, $0) } }
+        guard !matches.isEmpty else {
+            throw StageFailure("stage '\(name)' needs at least one upstream stage of kind '\(kind)' in its 'after'")
+        }
+        return matches
     }
 
     /// Records one failed item; the stage goes on.

@@ -17,12 +17,15 @@ public struct StageRecord: Codable, Equatable, Sendable {
     public var errors: Int
     public var maxFailures: Int?
     public var medadVersion: String
+    /// The process's peak resident memory while the stage ran (MiB), for stages that run alone (usesEveryCore).
+    public var peakMemoryMB: Double?
 
     enum CodingKeys: String, CodingKey {
         case stage, kind, fingerprint, parameters, upstream, started, finished, seconds, items, rows, errors
         case inputFiles = "input_files"
         case maxFailures = "max_failures"
         case medadVersion = "medad_version"
+        case peakMemoryMB = "peak_memory_mb"
     }
 
     /// More items failed than the manifest allows.

@@ -1,6 +1,9 @@
-// aggregate: for each score of score.csv, AUROC and AP with seeded bootstrap 95% intervals, sensitivity at 95%
-// specificity and the image counts (aggregate.csv); ROC curves of every score on one chart and per-score
-// normal-versus-abnormal histograms (plots/*.png); report.html with the table and the plots, readable offline.
+// aggregate: one comparison of every method × score. For each upstream score stage (one per trained method) and
+// each score of its score.csv: AUROC and AP with seeded bootstrap 95% intervals, sensitivity at 95% specificity
+// and the image counts (aggregate.csv); the cost of each method (costs.csv: training seconds, scoring
+// milliseconds per image, parameters, peak memory of training and of scoring, from the stages' stage.json);
+// ROC curves per method and per-score histograms (plots/*.png); report.html with the tables and the plots,
+// readable offline.
 import Foundation
 import MedAD
 import Pipeline
@@ -8,7 +11,7 @@ import Pipeline
 public struct AggregateStage: Stage {
     public static let kind = "aggregate"
     public static let summary =
-        "AUROC, AP (bootstrap 95% intervals), sensitivity at 95% specificity per score; ROC and histogram plots; report.html"
+        "AUROC, AP (bootstrap 95% intervals), sensitivity at 95% specificity per method and score; costs; plots; report.html"
     public static let parameters: [ParameterSpec] = [
         ParameterSpec(
             "resamples", .int(0...1_000_000), default: .int(1000), help: "bootstrap resamples for the intervals (0: no intervals)"),
@@ -16,8 +19,12 @@ public struct AggregateStage: Stage {
         ParameterSpec("specificity", .double(0...1), default: .double(0.95), help: "specificity at which sensitivity is reported"),
     ]
     public static let columns = [
-        "score", "auroc", "auroc_low", "auroc_high", "ap", "ap_low", "ap_high", "sensitivity_at_specificity",
-        "specificity", "images", "normal", "abnormal",
+        "stage", "method", "backbone", "seed", "score", "auroc", "auroc_low", "auroc_high", "ap", "ap_low", "ap_high",
+        "sensitivity_at_specificity", "specificity", "images", "normal", "abnormal",
+    ]
+    public static let costColumns = [
+        "stage", "method", "backbone", "networks", "members", "parameters", "train_seconds", "score_ms_per_image",
+        "train_peak_mb", "score_peak_mb",
     ]
     public static let reportFile = "report.html"
 
@@ -53,96 +60,106 @@ public struct AggregateStage: Stage {
         return (names, labels, columns, ids)
     }
 
+    /// One upstream score stage: what it scored with and its scores.
+    struct Scored {
+        let stage: String
+        let folder: URL
+        let method: ScoredMethod
+        let names: [String]
+        let labels: [Int]
+        let columns: [[Double]]
+        var title: String { "\(method.method) (\(method.backbone)), stage \(stage)" }
+    }
+
     public func run(in context: StageContext) throws -> StageOutcome {
-        let scoreFolder = try context.upstream(ofKind: ScoreStage.kind)
-        let (names, labels, columns, _) = try Self.readScores(scoreFolder.appendingPathComponent("score.csv"))
-        let abnormal = labels.filter { $0 == 1 }.count, normal = labels.count - abnormal
-        guard abnormal > 0, normal > 0 else {
-            throw StageFailure("the test part needs normal and abnormal images (\(normal) normal, \(abnormal) abnormal)")
+        let scored = try context.upstreams(ofKind: ScoreStage.kind).map { stage, folder in
+            let (names, labels, columns, _) = try Self.readScores(folder.appendingPathComponent("score.csv"))
+            let abnormal = labels.filter { $0 == 1 }.count, normal = labels.count - abnormal
+            guard abnormal > 0, normal > 0 else {
+                throw StageFailure("\(stage): the test part needs normal and abnormal images (\(normal) normal, \(abnormal) abnormal)")
+            }
+            return Scored(
+                stage: stage, folder: folder, method: try ScoredMethod(file: folder.appendingPathComponent(ScoredMethod.file)),
+                names: names, labels: labels, columns: columns)
         }
         let text = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "" }
         var rows: [[String]] = []
-        for (c, name) in names.enumerated() {
-            let scores = columns[c]
-            let auroc = Metrics.bootstrap(scores, labels, resamples: resamples, seed: seed, metric: Metrics.auroc)
-            let ap = Metrics.bootstrap(scores, labels, resamples: resamples, seed: seed, metric: Metrics.averagePrecision)
-            rows.append([
-                name, text(Metrics.auroc(scores, labels)), text(auroc?.low), text(auroc?.high),
-                text(Metrics.averagePrecision(scores, labels)), text(ap?.low), text(ap?.high),
-                text(Metrics.sensitivity(atSpecificity: specificity, scores, labels)), text(specificity),
-                String(labels.count), String(normal), String(abnormal),
-            ])
+        for s in scored {
+            let abnormal = s.labels.filter { $0 == 1 }.count
+            for (c, name) in s.names.enumerated() {
+                let scores = s.columns[c]
+                let auroc = Metrics.bootstrap(scores, s.labels, resamples: resamples, seed: seed, metric: Metrics.auroc)
+                let ap = Metrics.bootstrap(scores, s.labels, resamples: resamples, seed: seed, metric: Metrics.averagePrecision)
+                rows.append([
+                    s.stage, s.method.method, s.method.backbone, String(s.method.seed), name, text(Metrics.auroc(scores, s.labels)),
+                    text(auroc?.low), text(auroc?.high), text(Metrics.averagePrecision(scores, s.labels)), text(ap?.low), text(ap?.high),
+                    text(Metrics.sensitivity(atSpecificity: specificity, scores, s.labels)), text(specificity),
+                    String(s.labels.count), String(s.labels.count - abnormal), String(abnormal),
+                ])
+            }
         }
         try context.writeCSV("aggregate.csv", header: Self.columns, rows: rows)
-        let plots = try writePlots(context, names: names, labels: labels, columns: columns)
-        let report = Report.html(
-            title: "medad: \(context.name)", table: [Self.columns] + rows, plots: plots,
-            maps: Report.mapFiles(in: scoreFolder.appendingPathComponent("maps")))
+        let costs = try scored.map { try costRow($0, context: context) }
+        try context.writeCSV("costs.csv", header: Self.costColumns, rows: costs)
+        var sections: [HTMLReport.Section] = []
+        for s in scored {
+            sections.append(
+                HTMLReport.Section(
+                    title: s.title, plots: try writePlots(context, s, label: scored.count > 1),
+                    maps: HTMLReport.pngFiles(in: s.folder.appendingPathComponent("maps"))))
+        }
+        let report = HTMLReport.html(
+            title: "medad: \(context.name)",
+            tables: [
+                (
+                    "Methods and scores",
+                    "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.", [Self.columns] + rows
+                ),
+                (
+                    "Costs",
+                    "Whole-stage wall time (training: all networks; scoring: per test image, maps included) and the process's peak resident memory while the stage ran alone.",
+                    [Self.costColumns] + costs
+                ),
+            ], sections: sections)
         try AtomicFile.write(Data(report.utf8), to: context.outputDirectory.appendingPathComponent(Self.reportFile))
         context.log("report: \(context.runDirectory.appendingPathComponent(context.name).appendingPathComponent(Self.reportFile).path)")
-        return StageOutcome(rows: rows.count, items: names.count)
+        return StageOutcome(rows: rows.count, items: scored.count)
     }
 
-    /// plots/roc.png and plots/hist_<score>.png; returns their paths inside the output folder, ROC first.
-    func writePlots(_ context: StageContext, names: [String], labels: [Int], columns: [[Double]]) throws -> [URL] {
+    /// A method's costs from its score stage's stage.json and that of the train stage it read (found through
+    /// the score stage's recorded upstream).
+    func costRow(_ s: Scored, context: StageContext) throws -> [String] {
+        guard let score = StageRecord.read(s.folder.appendingPathComponent("stage.json")) else {
+            throw StageFailure("\(s.folder.path)/stage.json: missing or unreadable")
+        }
+        let train = score.upstream.keys.sorted().lazy.compactMap { name in
+            StageRecord.read(context.runDirectory.appendingPathComponent(name).appendingPathComponent("stage.json"))
+        }.first { $0.kind == TrainStage.kind }
+        let one = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "" }
+        return [
+            s.stage, s.method.method, s.method.backbone, String(s.method.networks), String(s.method.members), String(s.method.parameters),
+            one(train?.seconds), String(format: "%.2f", score.seconds * 1000 / Double(max(score.items, 1))), one(train?.peakMemoryMB),
+            one(score.peakMemoryMB),
+        ]
+    }
+
+    /// plots/roc[_<stage>].png and plots/hist_[<stage>_]<score>.png; returns their paths, ROC first.
+    func writePlots(_ context: StageContext, _ s: Scored, label: Bool) throws -> [URL] {
         let folder = context.outputDirectory.appendingPathComponent("plots")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        // Per-learner rec_k curves would crowd the chart: it shows the ensemble-level scores and rec (learner 0).
-        let shown = names.indices.filter { !names[$0].hasPrefix("rec_") }
-        let roc = Charts.roc(shown.map { (names[$0], Metrics.auroc(columns[$0], labels) ?? 0.5, Metrics.rocCurve(columns[$0], labels)) })
-        var files = [folder.appendingPathComponent("roc.png")]
+        let prefix = label ? "\(SafeName.fileName(s.stage))_" : ""
+        // Per-member rec_k curves would crowd the chart: it shows the method-level scores.
+        let shown = s.names.indices.filter { !s.names[$0].hasPrefix("rec_") }
+        let roc = Charts.roc(
+            shown.map { (s.names[$0], Metrics.auroc(s.columns[$0], s.labels) ?? 0.5, Metrics.rocCurve(s.columns[$0], s.labels)) })
+        var files = [try SafeName.child(folder, label ? "roc_\(prefix.dropLast()).png" : "roc.png")]
         try roc.writePNG(to: files[0].path)
         for c in shown {
-            let file = try SafeName.child(folder, "hist_\(SafeName.fileName(names[c])).png")
-            try Charts.histogram(name: names[c], scores: columns[c], labels: labels).writePNG(to: file.path)
+            let file = try SafeName.child(folder, "hist_\(prefix)\(SafeName.fileName(s.names[c])).png")
+            try Charts.histogram(name: label ? "\(s.method.method) \(s.names[c])" : s.names[c], scores: s.columns[c], labels: s.labels)
+                .writePNG(to: file.path)
             files.append(file)
         }
         return files
-    }
-}
-
-/// report.html: one self-contained page (images inlined as data URIs), readable without a server.
-enum Report {
-    static func html(title: String, table: [[String]], plots: [URL], maps: [URL]) -> String {
-        func escape(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
-                of: ">", with: "&gt;"
-            )
-            .replacingOccurrences(of: "\"", with: "&quot;")
-        }
-        func image(_ url: URL, width: Int? = nil) -> String {
-            guard let data = try? Data(contentsOf: url) else { return "" }
-            return
-                "<img alt=\"\(escape(url.lastPathComponent))\" src=\"data:image/png;base64,\(data.base64EncodedString())\"\(width.map { " width=\"\($0)\"" } ?? "")>"
-        }
-        var page = """
-            <!DOCTYPE html>
-            <html><head><meta charset="utf-8"><title>\(escape(title))</title>
-            <style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-            th{background:#eee} td:first-child{text-align:left} img{margin:4px}</style></head><body>
-            <h1>\(escape(title))</h1>
-            <p>AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.</p>
-            <table>
-            """
-        for (i, row) in table.enumerated() {
-            let cell = i == 0 ? "th" : "td"
-            page += "<tr>" + row.map { "<\(cell)>\(escape($0))</\(cell)>" }.joined() + "</tr>\n"
-        }
-        page += "</table>\n<h2>ROC curves and score histograms</h2>\n"
-        page += plots.map { image($0) }.joined(separator: "\n")
-        if !maps.isEmpty {
-            page +=
-                "\n<h2>Anomaly maps</h2>\n<p>Each strip: input | mean reconstruction | the score's per-pixel map (min–max scaled).</p>\n"
-            for url in maps {
-                page += "<div>\(escape(url.deletingPathExtension().lastPathComponent)) \(image(url, width: 3 * 128 + 4))</div>\n"
-            }
-        }
-        return page + "</body></html>\n"
-    }
-
-    /// The score stage's map strips, sorted by name; none when it wrote none.
-    static func mapFiles(in folder: URL) -> [URL] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
-            .map { folder.appendingPathComponent($0) }
     }
 }

@@ -1,5 +1,5 @@
 // `medad report RUN_DIR…`: several runs (seeds, datasets, backbones) in one comparison table. Each run directory
-// contributes its aggregate stage's rows; the method is the train stage's method and backbone plus the score,
+// contributes its aggregate stage's rows; the method is each row's method and backbone plus the score,
 // the dataset is "synthetic" for runs with a synthesize stage and the split's dataset otherwise. Cells are
 // mean ± sample standard deviation over the runs (seeds) that share method and dataset.
 import Foundation
@@ -18,18 +18,14 @@ public struct ComparisonReport {
 
     public let entries: [Entry]
 
-    /// Reads every run directory; a directory without a finished aggregate and train stage is an error naming it.
+    /// Reads every run directory; a directory without a finished aggregate stage is an error naming it.
     public init(runDirectories: [URL]) throws {
         var entries: [Entry] = []
         for run in runDirectories {
             let stages = try Self.stages(in: run)
-            guard let aggregate = stages.first(where: { $0.kind == AggregateStage.kind }),
-                let train = stages.first(where: { $0.kind == TrainStage.kind })
-            else {
-                throw StageFailure("\(run.path): no finished train and aggregate stages (run the pipeline first)")
+            guard let aggregate = stages.first(where: { $0.kind == AggregateStage.kind }) else {
+                throw StageFailure("\(run.path): no finished aggregate stage (run the pipeline first)")
             }
-            let settings = try JSONDecoder().decode(
-                TrainingSettings.self, from: Data(contentsOf: train.folder.appendingPathComponent(TrainStage.modelFile)))
             let dataset: String
             if stages.contains(where: { $0.kind == SynthesizeStage.kind }) {
                 dataset = "synthetic"
@@ -38,12 +34,14 @@ public struct ComparisonReport {
             } else {
                 dataset = "?"
             }
-            for row in try CSV.read(aggregate.folder.appendingPathComponent("aggregate.csv"), requiring: ["score", "auroc", "ap"]).rows {
-                guard let score = row["score"], let auroc = Double(row["auroc"] ?? ""), let ap = Double(row["ap"] ?? "") else { continue }
+            let file = aggregate.folder.appendingPathComponent("aggregate.csv")
+            for row in try CSV.read(file, requiring: ["method", "backbone", "seed", "score", "auroc", "ap"]).rows {
+                guard let score = row["score"], let auroc = Double(row["auroc"] ?? ""), let ap = Double(row["ap"] ?? ""),
+                    let seed = UInt64(row["seed"] ?? "")
+                else { continue }
                 entries.append(
                     Entry(
-                        method: "\(settings.method) \(settings.backbone.rawValue)", score: score, dataset: dataset,
-                        seed: settings.seed, auroc: auroc, ap: ap))
+                        method: "\(row["method"]!) \(row["backbone"]!)", score: score, dataset: dataset, seed: seed, auroc: auroc, ap: ap))
             }
         }
         self.entries = entries

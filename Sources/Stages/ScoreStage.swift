@@ -11,6 +11,7 @@ import Pipeline
 public struct ScoreStage: Stage {
     public static let kind = "score"
     public static let summary = "score every test image with each uncertainty method (rec, ens_rec, ens_std, dsu, AE-U forms)"
+    public static let usesEveryCore = true
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("batch_size", .int(1...4096), default: .int(64), help: "images per forward pass"),
         ParameterSpec(
@@ -49,10 +50,12 @@ public struct ScoreStage: Stage {
         )
         var names: [String] = []
         var rows: [[Double]] = []
+        var members = 0
         for start in stride(from: 0, to: test.count, by: batchSize) {
             let indices = Array(start..<min(start + batchSize, test.count))
-            let scores = MemberScorer.score(try settings.members(test.batch(indices), models: learners, indices: indices))
-            names = scores.names
+            let set = try settings.members(test.batch(indices), models: learners, indices: indices)
+            let scores = MemberScorer.score(set)
+            (names, members) = (scores.names, set.members)
             for (offset, values) in scores.values.enumerated() {
                 if let column = values.firstIndex(where: { !$0.isFinite }) {
                     throw StageFailure(
@@ -67,6 +70,10 @@ public struct ScoreStage: Stage {
         try context.writeCSV(
             "score.csv", header: ["image_id", "label"] + names,
             rows: rows.indices.map { [test.ids[$0], String(test.labels[$0])] + rows[$0].map(text) })
+        let method = ScoredMethod(
+            method: settings.method, backbone: settings.backbone.rawValue, seed: settings.seed, networks: learners.count, members: members,
+            parameters: learners.reduce(0) { $0 + $1.parameters.reduce(0) { $0 + $1.value.count } })
+        try context.writeCSV(ScoredMethod.file, header: ScoredMethod.columns, rows: [method.row])
         if maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, settings: settings, learners: learners) }
         return StageOutcome(rows: rows.count, items: test.count)
     }
@@ -88,42 +95,48 @@ public struct ScoreStage: Stage {
                 for (rank, index) in indices.enumerated() {
                     let image = Array(test.pixels[index * size * size..<(index + 1) * size * size])
                     let map = result.maps[rank]
-                    let strip = Strip.horizontal(
+                    let strip = MapStrip.horizontal(
                         [
-                            Strip.grey(image, from: -1, to: 1), Strip.grey(map.reconstruction, from: -1, to: 1),
-                            Strip.scaled(map.byScore[score]!),
+                            MapStrip.grey(image, from: -1, to: 1), MapStrip.grey(map.reconstruction, from: -1, to: 1),
+                            MapStrip.scaled(map.byScore[score]!),
                         ], size: size)
                     let file = try SafeName.child(folder, "\(score)_\(end)_\(rank + 1)_\(SafeName.fileName(test.ids[index])).png")
-                    try PNGCodec.writeGray(path: file.path, pixels: .uint8(strip), width: 3 * size + 2 * Strip.gap, height: size)
+                    try PNGCodec.writeGray(path: file.path, pixels: .uint8(strip), width: 3 * size + 2 * MapStrip.gap, height: size)
                 }
             }
         }
     }
 }
 
-/// Grey 8-bit panels side by side for the anomaly-map strips.
-enum Strip {
-    static let gap = 2
+/// method.csv: what the score stage scored with, one row (read by aggregate for its comparison and cost tables).
+public struct ScoredMethod: Equatable, Sendable {
+    public static let file = "method.csv"
+    public static let columns = ["method", "backbone", "seed", "networks", "members", "parameters"]
+    public var method: String
+    public var backbone: String
+    public var seed: UInt64
+    /// Networks trained; members per image; parameters of all networks together.
+    public var networks: Int
+    public var members: Int
+    public var parameters: Int
 
-    /// Values in [low, high] to 0…255, clamped.
-    static func grey(_ values: [Float], from low: Float, to high: Float) -> [UInt8] {
-        values.map { $0.isFinite ? UInt8(clamping: Int(((($0 - low) / (high - low)) * 255).rounded())) : 0 }
+    public var row: [String] { [method, backbone, String(seed), String(networks), String(members), String(parameters)] }
+
+    public init(method: String, backbone: String, seed: UInt64, networks: Int, members: Int, parameters: Int) {
+        (self.method, self.backbone, self.seed, self.networks, self.members, self.parameters) =
+            (method, backbone, seed, networks, members, parameters)
     }
 
-    /// Min–max scaled to 0…255 (a flat map is black).
-    static func scaled(_ values: [Float]) -> [UInt8] {
-        let finite = values.filter(\.isFinite)
-        let low = finite.min() ?? 0, high = finite.max() ?? 0
-        return high > low ? grey(values, from: low, to: high) : [UInt8](repeating: 0, count: values.count)
-    }
-
-    /// size × size panels left to right, `gap` white columns between them.
-    static func horizontal(_ panels: [[UInt8]], size: Int) -> [UInt8] {
-        let width = panels.count * size + (panels.count - 1) * gap
-        var out = [UInt8](repeating: 255, count: width * size)
-        for (p, panel) in panels.enumerated() {
-            for y in 0..<size { for x in 0..<size { out[y * width + p * (size + gap) + x] = panel[y * size + x] } }
+    /// Reads method.csv, naming the file, line and column of anything missing or malformed.
+    public init(file: URL) throws {
+        let table = try CSV.read(file, requiring: Self.columns)
+        guard let row = table.rows.first, table.rows.count == 1 else { throw StageFailure("\(file.path): needs exactly one row") }
+        func number(_ key: String) throws -> Int {
+            guard let value = Int(row[key]!), value >= 0 else { throw StageFailure("\(file.path):2: column '\(key)' is not a count") }
+            return value
         }
-        return out
+        self.init(
+            method: row["method"]!, backbone: row["backbone"]!, seed: UInt64(try number("seed")), networks: try number("networks"),
+            members: try number("members"), parameters: try number("parameters"))
     }
 }

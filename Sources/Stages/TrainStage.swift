@@ -12,6 +12,7 @@ public struct TrainStage: Stage {
     public static let kind = "train"
     public static let summary =
         "train autoencoders for an uncertainty method (\(MethodRegistry.all.map(\.name).joined(separator: ", ")); ae, aeu or memae) on the normal training images"
+    public static let usesEveryCore = true
     public static let parameters: [ParameterSpec] = [
         ParameterSpec(
             "method", .choice(MethodRegistry.names), default: .string("d2ue"),

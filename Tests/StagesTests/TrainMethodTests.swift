@@ -71,4 +71,70 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertEqual(try method("layer_ensemble"), "layer_ensemble")
         XCTAssertThrowsError(try method("bagging")) { XCTAssertTrue("\($0)".contains("t.yaml:4: stages.train.params.method"), "\($0)") }
     }
+
+    /// Two methods (a deep ensemble and a layer ensemble with AE-U heads) trained and scored in one run, one
+    /// aggregate over both: every method × score in aggregate.csv, a cost row per method, both in report.html;
+    /// the train and score stages (they use every core) never overlap in time and record their peak memory.
+    func testSeveralMethodsInOneAggregateWithCosts() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("methods-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "methods-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        let model = "epochs: 2, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16"
+        var yaml = TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2", score: "maps: 1")
+        yaml = yaml.replacingOccurrences(
+            of: "aggregate: {kind: aggregate, after: [score]", with: "aggregate: {kind: aggregate, after: [score, score_layers]")
+        yaml += """
+
+              train_layers:
+                kind: train
+                after: [split, normalize]
+                params: {method: layer_ensemble, backbone: aeu, skip_heads: 1, \(model)}
+              score_layers: {kind: score, after: [train_layers, split, normalize]}
+
+            """
+        let path = folder.appendingPathComponent("t.yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try medad("run", path)
+        XCTAssertEqual(run.code, 0, run.output)
+        let runDir = folder.appendingPathComponent("run")
+        let layers = try CSV.read(runDir.appendingPathComponent("score_layers/score.csv"))
+        XCTAssertEqual(
+            layers.header,
+            [
+                "image_id", "label", "rec_0", "rec_1", "rec_2", "rec", "ens_rec", "ens_std", "dsu", "ens_rec_u", "ens_std_u", "dsu_u",
+                "layer_agreement",
+            ])
+        let aggregate = try CSV.read(runDir.appendingPathComponent("aggregate/aggregate.csv"))
+        XCTAssertEqual(aggregate.header.prefix(5), ["stage", "method", "backbone", "seed", "score"])
+        XCTAssertEqual(aggregate.rows.filter { $0["stage"] == "score" }.map { $0["method"]! }, Array(repeating: "deep_ensemble", count: 6))
+        XCTAssertEqual(aggregate.rows.filter { $0["stage"] == "score_layers" }.map { $0["score"]! }, Array(layers.header.dropFirst(2)))
+        let costs = try CSV.read(runDir.appendingPathComponent("aggregate/costs.csv"))
+        XCTAssertEqual(costs.rows.map { $0["method"]! }, ["deep_ensemble", "layer_ensemble"])
+        XCTAssertEqual(costs.rows.map { $0["networks"]! }, ["2", "1"])
+        XCTAssertEqual(costs.rows.map { $0["members"]! }, ["2", "3"])
+        for row in costs.rows {
+            for column in ["train_seconds", "score_ms_per_image", "train_peak_mb", "score_peak_mb", "parameters"] {
+                XCTAssertGreaterThan(Double(row[column] ?? "") ?? 0, 0, "\(row["method"]!) \(column)")
+            }
+        }
+        // A layer ensemble's parameters: its backbone's plus three heads (3×3 convolutions to 2 channels, with bias).
+        let heads = (8 + 4 + 2) * 2 * 9 + 3 * 2
+        let ensemble = Int(costs.rows[0]["parameters"]!)!, layered = Int(costs.rows[1]["parameters"]!)!
+        XCTAssertGreaterThan(layered, heads)
+        XCTAssertNotEqual(ensemble / 2, layered - heads, "AE-U's last layer has two output channels")
+        let report = try String(contentsOf: runDir.appendingPathComponent("aggregate/report.html"), encoding: .utf8)
+        for text in ["deep_ensemble (ae), stage score", "layer_ensemble (aeu), stage score_layers", "Costs", "layer_agreement"] {
+            XCTAssertTrue(report.contains(text), text)
+        }
+        let records = try ["train", "score", "train_layers", "score_layers"].map { name in
+            try XCTUnwrap(StageRecord.read(runDir.appendingPathComponent(name).appendingPathComponent("stage.json")), name)
+        }
+        for record in records { XCTAssertNotNil(record.peakMemoryMB, record.stage) }
+        for (a, b) in [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)] {
+            XCTAssertTrue(
+                records[a].finished <= records[b].started || records[b].finished <= records[a].started,
+                "\(records[a].stage) and \(records[b].stage) overlap")
+        }
+    }
 }
