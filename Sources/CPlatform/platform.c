@@ -2,6 +2,7 @@
 #include "cplatform.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -15,3 +16,7 @@ int med_die_with_parent(void) {
     signal(SIGTERM, SIG_DFL);
     return prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
+
+void med_release_free_memory(void) { malloc_trim(0); }
+
+void med_single_malloc_arena(void) { mallopt(M_ARENA_MAX, 1); }

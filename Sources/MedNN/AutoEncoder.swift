@@ -5,23 +5,24 @@
 import Foundation
 
 public struct AutoEncoderConfig: Equatable, Sendable {
+    // The defaults are the init's, written once (TrainingSettings takes its architecture defaults from here).
     /// Input rows and columns; a multiple of 16.
-    public var inputSize = 64
-    public var baseWidth = 16
-    public var latentSize = 16
+    public var inputSize: Int
+    public var baseWidth: Int
+    public var latentSize: Int
     /// Width of the bottleneck's hidden layers (mid_num in the reference code).
-    public var hiddenSize = 2048
+    public var hiddenSize: Int
     /// 1 for AE, 2 for AE-U (mean and log-variance).
-    public var outputChannels = 1
+    public var outputChannels: Int
     /// MemAE: the number of memory items (0: no memory, a plain AE or AE-U) and the hard-shrink threshold.
-    public var memoryItems = 0
-    public var shrinkThreshold: Float = 0.0025
+    public var memoryItems: Int
+    public var shrinkThreshold: Float
     /// MC-dropout: channel dropout (Dropout2d) with this probability after every encoder and decoder block but
     /// the last (en1…en4, de1…de3); 0 for none. It has no parameters, so state_dict names do not change.
-    public var dropout: Float = 0
+    public var dropout: Float
     /// Layer ensembles: a head after each of the decoder blocks de1…de3 (head1…head3: a 3×3 convolution with bias
     /// to the output channels, then bilinear upsampling to the input size); de4 is itself the last head.
-    public var heads = false
+    public var heads: Bool
     public init(
         inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1,
         memoryItems: Int = 0, shrinkThreshold: Float = 0.0025, dropout: Float = 0, heads: Bool = false
@@ -188,6 +189,36 @@ public final class AutoEncoder {
             }
         }
         return h.batchFirst()
+    }
+
+    /// Runs x through the blocks up to and including `feature` (eval mode) and returns that block's output
+    /// batch-first, keeping no activations: what a frozen network's features cost (D2UE's earlier learners give
+    /// their z to the repulsion without running their decoders).
+    public func features(_ x: Tensor, upTo feature: String) throws -> Tensor {
+        guard let last = blocks.firstIndex(where: { $0.feature == feature }) else {
+            throw ShapeError(layer: "AutoEncoder", expected: "a block name (\(featureNames.joined(separator: ", ")))", got: [])
+        }
+        defer { releaseCaches() }
+        var h = x.batchLast()
+        for (feature, layers) in blocks[...last] {
+            if feature == "z" { h = h.reshaped([h.count / h.shape.last!, h.shape.last!]) }
+            if feature == "de1" { h = h.reshaped(flatShape(for: x.shape[0])) }
+            for layer in layers { h = try layer.forward(h, training: false) }
+        }
+        return h.batchFirst()
+    }
+
+    /// The batch-last shape of en4's output for a batch of n.
+    func flatShape(for n: Int) -> [Int] {
+        let fm = config.inputSize / 16
+        return [4 * config.baseWidth, fm, fm, n]
+    }
+
+    /// Drops every activation kept for backward, and the features of the last pass.
+    public func releaseCaches() {
+        (blocks + heads).forEach { $0.layers.forEach { $0.releaseCaches() } }
+        batchLastFeatures = [:]
+        batchLastHeads = []
     }
 
     /// The heads' outputs from the last forward pass, batch-first [N, outputChannels, S, S], shallowest first

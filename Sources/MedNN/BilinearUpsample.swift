@@ -5,6 +5,7 @@
 public final class BilinearUpsample: Layer {
     public let size: Int
     private var inputShape: [Int] = []
+    public func releaseCaches() {}
 
     public init(size: Int) {
         precondition(size > 0)

@@ -17,6 +17,7 @@ public final class ChannelDropout: Layer {
     public var sampleStreams: [UInt64]?
     /// The scaled mask of the last forward pass, one value per (channel, sample); empty for the identity.
     private var mask: [Float] = []
+    public func releaseCaches() { mask = [] }
 
     public init(probability: Float) {
         precondition(probability >= 0 && probability < 1, "dropout probability must be in [0, 1)")

@@ -4,6 +4,8 @@ public protocol Layer: AnyObject {
     var parameters: [Parameter] { get }
     func forward(_ x: Tensor, training: Bool) throws -> Tensor
     func backward(_ dy: Tensor) -> Tensor
+    /// Drops what forward kept for backward (a frozen network between uses holds no activations).
+    func releaseCaches()
 }
 
 extension Layer {
@@ -14,6 +16,7 @@ extension Layer {
 public final class ReLU: Layer {
     private var output: [Float] = []
     public init() {}
+    public func releaseCaches() { output = [] }
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         output = [Float](uninitializedCount: x.count) { y in
@@ -62,6 +65,7 @@ public final class Linear: Layer {
     }
 
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+    public func releaseCaches() { input = Tensor(zeros: [0]) }
     var inFeatures: Int { weight.value.shape[1] }
     var outFeatures: Int { weight.value.shape[0] }
 
@@ -109,6 +113,7 @@ public final class BatchNorm: Layer {
     private var xhat: [Float] = []
     private var inverseStd: [Float] = []
     private var trainingForward = true
+    public func releaseCaches() { (xhat, inverseStd) = ([], []) }
 
     public init(_ name: String, channels: Int) {
         self.name = name

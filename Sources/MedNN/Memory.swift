@@ -12,6 +12,7 @@ public final class MemoryModule: Layer {
     private var input = Tensor(zeros: [0])
     private var softmax: [Float] = []
     private var shrunk: [Float] = []
+    public func releaseCaches() { (input, softmax, shrunk) = (Tensor(zeros: [0]), [], []) }
     /// â from the last forward pass, [M, N] batch-last.
     public private(set) var attention = Tensor(zeros: [0])
 

@@ -23,6 +23,16 @@ public enum SafeTensors {
 
     /// The file's bytes, built in one buffer (a checkpoint holds tens of megabytes; no intermediate copies).
     public static func encode(_ tensors: [String: SafeTensorValue], metadata: [String: String] = [:]) throws -> Data {
+        var out = Data()
+        try stream(tensors, metadata: metadata) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The file's bytes in pieces (header, then each tensor's data in place, no copy): a checkpoint of tens of
+    /// megabytes goes to disk without a second copy in memory.
+    public static func stream(
+        _ tensors: [String: SafeTensorValue], metadata: [String: String] = [:], into write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         var header: [String: Any] = [:]
         let names = tensors.keys.sorted()
         var size = 0
@@ -38,17 +48,15 @@ public enum SafeTensors {
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces so the data is 8-byte aligned
-        var out = Data(capacity: 8 + json.count + size)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(json)
+        try withUnsafeBytes(of: UInt64(json.count).littleEndian) { try write($0) }
+        try json.withUnsafeBytes { try write($0) }
         for name in names {
             // Little-endian hosts only (x86-64, arm64), as the format is.
             switch tensors[name]! {
-            case .float32(let t): t.data.withUnsafeBufferPointer { out.append($0) }
-            case .int64(_, let values): values.withUnsafeBufferPointer { out.append($0) }
+            case .float32(let t): try t.data.withUnsafeBytes { try write($0) }
+            case .int64(_, let values): try values.withUnsafeBytes { try write($0) }
             }
         }
-        return out
     }
 
     /// Parses a file's bytes; every inconsistency is an error naming the tensor it concerns.

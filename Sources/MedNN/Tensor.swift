@@ -77,8 +77,11 @@ public final class Parameter {
     public var value: Tensor
     public var grad: Tensor
     /// PyTorch's requires_grad = False: backward passes skip this gradient (scoring, frozen D2UE learners),
-    /// which saves the weight-gradient products.
-    public var frozen = false
+    /// which saves the weight-gradient products; a frozen parameter holds no gradient buffer (D2UE's earlier
+    /// learners would keep one each), and thawing gives it a zeroed one.
+    public var frozen = false {
+        didSet { if frozen != oldValue { grad = frozen ? Tensor(zeros: [0]) : Tensor(zeros: value.shape) } }
+    }
 
     public init(name: String, value: Tensor) {
         self.name = name

@@ -7,26 +7,37 @@ import Foundation
 
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL, permissions: mode_t = 0o644) throws {
+        try write(to: url, permissions: permissions) { append in try data.withUnsafeBytes { try append($0) } }
+    }
+
+    /// As write(_:to:), the contents given in pieces: `body` calls `append` once per piece.
+    public static func write(
+        to url: URL, permissions: mode_t = 0o644, _ body: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         let directory = url.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, permissions)
         guard fd >= 0 else { throw POSIXFailure("create \(temporary.path)") }
-        var failure: POSIXFailure?
-        data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 { if errno == EINTR { continue }; failure = POSIXFailure("write \(temporary.path)"); return }
-                offset += n
+        do {
+            try body { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw POSIXFailure("write \(temporary.path)")
+                    }
+                    offset += n
+                }
             }
-        }
-        if failure == nil, fsync(fd) != 0 { failure = POSIXFailure("fsync \(temporary.path)") }
-        close(fd)
-        if let failure {
+            if fsync(fd) != 0 { throw POSIXFailure("fsync \(temporary.path)") }
+        } catch {
+            close(fd)
             unlink(temporary.path)
-            throw failure
+            throw error
         }
+        close(fd)
         guard rename(temporary.path, url.path) == 0 else {
             let error = POSIXFailure("rename to \(url.path)")
             unlink(temporary.path)

@@ -64,6 +64,9 @@ public final class Runner: Sendable {
     public let registry: StageRegistry
     /// Held by the stage that uses every core while it runs.
     let alone = DispatchSemaphore(value: 1)
+    /// The process's peak resident memory before each reset of it (a stage that runs alone starts a new one):
+    /// with the peak at the end, the run's peak is the largest of them.
+    let peaks = Mutex<Double>(0)
     public let directory: RunDirectory
     let reporter: Reporter
     let graph: StageGraph
@@ -204,11 +207,12 @@ public final class Runner: Sendable {
         }.count
         let skipped = results.filter { $0.result == .skipped }.count
         let failed = results.count - ran - skipped
+        let peak = max(peaks.withLock { $0 }, PeakMemory.megabytes() ?? 0)
         reporter.info(
             String(
                 format:
-                    "run \(manifest.name) finished in %.1fs: \(ran) ran, \(skipped) skipped, \(failed) failed or blocked; exit \(summary.exitCode); outputs in \(directory.root.path)",
-                summary.seconds))
+                    "run \(manifest.name) finished in %.1fs: \(ran) ran, \(skipped) skipped, \(failed) failed or blocked; exit \(summary.exitCode); peak memory %.0f MB (medad itself, not its decoder workers); outputs in \(directory.root.path)",
+                summary.seconds, peak))
         return summary
     }
 
@@ -302,6 +306,7 @@ public final class Runner: Sendable {
                 upstream: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, directory.stageDirectory($0)) }),
                 upstreamKinds: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, manifest.stage($0)!.kind) }),
                 upstreamOrder: declaration.after, reporter: reporter, limiter: limiter, jobs: jobs)
+            if kind.usesEveryCore, let before = PeakMemory.megabytes() { peaks.withLock { $0 = max($0, before) } }
             let measured = kind.usesEveryCore && PeakMemory.reset()
             let outcome = try stage.run(in: context)
             let peak = measured ? PeakMemory.megabytes().map { ($0 * 10).rounded() / 10 } : nil

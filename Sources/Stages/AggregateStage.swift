@@ -12,12 +12,17 @@ public struct AggregateStage: Stage {
     public static let kind = "aggregate"
     public static let summary =
         "AUROC, AP (bootstrap 95% intervals), sensitivity at 95% specificity per method and score; costs; plots; report.html"
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec(
-            "resamples", .int(0...1_000_000), default: .int(1000), help: "bootstrap resamples for the intervals (0: no intervals)"),
-        ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "bootstrap seed; the same seed gives the same intervals"),
-        ParameterSpec("specificity", .double(0...1), default: .double(0.95), help: "specificity at which sensitivity is reported"),
+    struct Settings {
+        var resamples = 1000
+        var seed: UInt64 = 8
+        var specificity = 0.95
+    }
+    static let settings: [Setting<Settings>] = [
+        .int("resamples", \.resamples, 0...1_000_000, "bootstrap resamples for the intervals (0: no intervals)"),
+        .seed("seed", \.seed, "bootstrap seed; the same seed gives the same intervals"),
+        .double("specificity", \.specificity, 0...1, "specificity at which sensitivity is reported"),
     ]
+    public static let parameters = settings.specs(defaults: Settings())
     public static let columns = [
         "stage", "method", "backbone", "seed", "score", "auroc", "auroc_low", "auroc_high", "ap", "ap_low", "ap_high",
         "sensitivity_at_specificity", "specificity", "images", "normal", "abnormal",
@@ -28,15 +33,9 @@ public struct AggregateStage: Stage {
     ]
     public static let reportFile = "report.html"
 
-    let resamples: Int
-    let seed: UInt64
-    let specificity: Double
+    let settings: Settings
 
-    public init(parameters: Parameters) throws {
-        resamples = parameters.int("resamples")
-        seed = UInt64(parameters.int("seed"))
-        specificity = parameters.double("specificity")
-    }
+    public init(parameters: Parameters) throws { settings = Self.settings.apply(parameters, to: Settings()) }
 
     /// score.csv as (score names, labels, one column of values per score).
     static func readScores(_ url: URL) throws -> (names: [String], labels: [Int], columns: [[Double]], ids: [String]) {
@@ -88,12 +87,13 @@ public struct AggregateStage: Stage {
             let abnormal = s.labels.filter { $0 == 1 }.count
             for (c, name) in s.names.enumerated() {
                 let scores = s.columns[c]
-                let auroc = Metrics.bootstrap(scores, s.labels, resamples: resamples, seed: seed, metric: Metrics.auroc)
-                let ap = Metrics.bootstrap(scores, s.labels, resamples: resamples, seed: seed, metric: Metrics.averagePrecision)
+                let auroc = Metrics.bootstrap(scores, s.labels, resamples: settings.resamples, seed: settings.seed, metric: Metrics.auroc)
+                let ap = Metrics.bootstrap(
+                    scores, s.labels, resamples: settings.resamples, seed: settings.seed, metric: Metrics.averagePrecision)
                 rows.append([
                     s.stage, s.method.method, s.method.backbone, String(s.method.seed), name, text(Metrics.auroc(scores, s.labels)),
                     text(auroc?.low), text(auroc?.high), text(Metrics.averagePrecision(scores, s.labels)), text(ap?.low), text(ap?.high),
-                    text(Metrics.sensitivity(atSpecificity: specificity, scores, s.labels)), text(specificity),
+                    text(Metrics.sensitivity(atSpecificity: settings.specificity, scores, s.labels)), text(settings.specificity),
                     String(s.labels.count), String(s.labels.count - abnormal), String(abnormal),
                 ])
             }

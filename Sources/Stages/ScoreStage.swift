@@ -12,20 +12,20 @@ public struct ScoreStage: Stage {
     public static let kind = "score"
     public static let summary = "score every test image with each uncertainty method (rec, ens_rec, ens_std, dsu, AE-U forms)"
     public static let usesEveryCore = true
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("batch_size", .int(1...4096), default: .int(64), help: "images per forward pass"),
-        ParameterSpec(
-            "maps", .int(0...1000), default: .int(0),
-            help: "anomaly-map strips for the N highest- and N lowest-scored images of each score (0: none)"),
-    ]
-
-    let batchSize: Int
-    let maps: Int
-
-    public init(parameters: Parameters) throws {
-        batchSize = parameters.int("batch_size")
-        maps = parameters.int("maps")
+    struct Settings {
+        var batchSize = 64
+        /// Anomaly-map strips per end of each score's ranking.
+        var maps = 0
     }
+    static let settings: [Setting<Settings>] = [
+        .int("batch_size", \.batchSize, 1...4096, "images per forward pass"),
+        .int("maps", \.maps, 0...1000, "anomaly-map strips for the N highest- and N lowest-scored images of each score (0: none)"),
+    ]
+    public static let parameters = settings.specs(defaults: Settings())
+
+    let settings: Settings
+
+    public init(parameters: Parameters) throws { settings = Self.settings.apply(parameters, to: Settings()) }
 
     /// The trained learners, frozen, from an upstream train stage's outputs.
     static func learners(_ context: StageContext) throws -> (TrainingSettings, [AutoEncoder]) {
@@ -43,17 +43,17 @@ public struct ScoreStage: Stage {
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {
-        let (settings, learners) = try Self.learners(context)
-        let test = try ModelInputs.load(context, parts: ["test"], size: settings.inputSize)
+        let (training, learners) = try Self.learners(context)
+        let test = try ModelInputs.load(context, parts: ["test"], size: training.inputSize)
         context.log(
-            "\(test.count) test images, \(settings.method) with \(learners.count) network(s) (\(settings.backbone.rawValue)), batch \(batchSize)"
+            "\(test.count) test images, \(training.method) with \(learners.count) network(s) (\(training.backbone.rawValue)), batch \(settings.batchSize)"
         )
         var names: [String] = []
         var rows: [[Double]] = []
         var members = 0
-        for start in stride(from: 0, to: test.count, by: batchSize) {
-            let indices = Array(start..<min(start + batchSize, test.count))
-            let set = try settings.members(test.batch(indices), models: learners, indices: indices)
+        for start in stride(from: 0, to: test.count, by: settings.batchSize) {
+            let indices = Array(start..<min(start + settings.batchSize, test.count))
+            let set = try training.members(test.batch(indices), models: learners, indices: indices)
             let scores = MemberScorer.score(set)
             (names, members) = (scores.names, set.members)
             for (offset, values) in scores.values.enumerated() {
@@ -71,16 +71,16 @@ public struct ScoreStage: Stage {
             "score.csv", header: ["image_id", "label"] + names,
             rows: rows.indices.map { [test.ids[$0], String(test.labels[$0])] + rows[$0].map(text) })
         let method = ScoredMethod(
-            method: settings.method, backbone: settings.backbone.rawValue, seed: settings.seed, networks: learners.count, members: members,
+            method: training.method, backbone: training.backbone.rawValue, seed: training.seed, networks: learners.count, members: members,
             parameters: learners.reduce(0) { $0 + $1.parameters.reduce(0) { $0 + $1.value.count } })
         try context.writeCSV(ScoredMethod.file, header: ScoredMethod.columns, rows: [method.row])
-        if maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, settings: settings, learners: learners) }
+        if settings.maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, training: training, learners: learners) }
         return StageOutcome(rows: rows.count, items: test.count)
     }
 
     /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score of mapScores.
     func writeMaps(
-        _ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], settings: TrainingSettings, learners: [AutoEncoder]
+        _ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], training: TrainingSettings, learners: [AutoEncoder]
     ) throws {
         let folder = context.outputDirectory.appendingPathComponent("maps")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -88,9 +88,9 @@ public struct ScoreStage: Stage {
         for score in ScoreRegistry.mapped {
             guard let column = names.firstIndex(of: score) else { continue }
             let order = rows.indices.sorted { rows[$0][column] > rows[$1][column] }
-            let picks = [("top", Array(order.prefix(maps))), ("bottom", Array(order.suffix(maps).reversed()))]
+            let picks = [("top", Array(order.prefix(settings.maps))), ("bottom", Array(order.suffix(settings.maps).reversed()))]
             for (end, indices) in picks where !indices.isEmpty {
-                let members = try settings.members(test.batch(indices), models: learners, indices: indices)
+                let members = try training.members(test.batch(indices), models: learners, indices: indices)
                 let result = MemberScorer.score(members, keepMaps: true)
                 for (rank, index) in indices.enumerated() {
                     let image = Array(test.pixels[index * size * size..<(index + 1) * size * size])

@@ -14,6 +14,17 @@ enum ExitStatus {
 
 @main
 struct Medad: ParsableCommand {
+    /// Sets the process's memory policy (PeakMemory.singleArena) before any command runs.
+    static func main() {
+        PeakMemory.singleArena()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "medad",
         abstract: "Medical image anomaly detection pipelines: ingest, normalize, split, train, score, aggregate.",
@@ -127,23 +138,37 @@ struct Status: ParsableCommand {
     }
 }
 
-/// Each aggregate stage's table (when it has one) and the path of its report.
+/// Each aggregate stage's tables (when it has them: the method-level scores, per-member rec_k left to the CSV;
+/// the costs) and the path of its report.
 func printAggregates(_ manifest: Manifest) {
     for stage in manifest.stages where stage.kind == AggregateStage.kind {
         let folder = manifest.runDirectory.appendingPathComponent(stage.name)
         guard let table = try? CSV.read(folder.appendingPathComponent("aggregate.csv")) else { continue }
         print(
-            "\(stage.name): AUROC and AP with bootstrap 95% intervals, sensitivity at \(table.rows.first?["specificity"] ?? "") specificity"
+            "\(stage.name): AUROC and AP with bootstrap 95% intervals, sensitivity at \(table.rows.first?["specificity"] ?? "") specificity (rec_k: aggregate.csv)"
         )
         printTable(
-            [["score", "AUROC", "95% CI", "AP", "95% CI", "sens@spec", "images"]]
-                + table.rows.map { row in
+            [["method", "score", "AUROC", "95% CI", "AP", "95% CI", "sens@spec", "images"]]
+                + table.rows.filter { !($0["score"] ?? "").hasPrefix("rec_") }.map { row in
                     let value = { (key: String) in row[key] ?? "" }
                     return [
-                        value("score"), value("auroc"), "\(value("auroc_low"))-\(value("auroc_high"))", value("ap"),
-                        "\(value("ap_low"))-\(value("ap_high"))", value("sensitivity_at_specificity"), value("images"),
+                        "\(value("method")) \(value("backbone"))", value("score"), value("auroc"),
+                        "\(value("auroc_low"))-\(value("auroc_high"))", value("ap"), "\(value("ap_low"))-\(value("ap_high"))",
+                        value("sensitivity_at_specificity"), value("images"),
                     ]
                 })
+        if let costs = try? CSV.read(folder.appendingPathComponent("costs.csv")) {
+            print("costs: training (all networks) and scoring (per test image), peak memory of each stage")
+            printTable(
+                [["method", "networks", "members", "parameters", "train s", "score ms/img", "train MB", "score MB"]]
+                    + costs.rows.map { row in
+                        let value = { (key: String) in row[key] ?? "" }
+                        return [
+                            "\(value("method")) \(value("backbone"))", value("networks"), value("members"), value("parameters"),
+                            value("train_seconds"), value("score_ms_per_image"), value("train_peak_mb"), value("score_peak_mb"),
+                        ]
+                    })
+        }
         print("report: \(folder.appendingPathComponent(AggregateStage.reportFile).path)")
     }
 }

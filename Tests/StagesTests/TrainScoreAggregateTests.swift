@@ -40,7 +40,7 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
               train:
                 kind: train
                 after: [split, normalize]
-                params: {backbone: \(backbone), learners: 2, epochs: \(epochs), batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16, memory_items: 6, validate_every: 5}
+                params: {backbone: \(backbone), learners: 2, epochs: \(epochs), batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16, memory_items: 6, validate_every: 5, checkpoint_every: 0}
               score:
                 kind: score
                 after: [train, split, normalize]

@@ -10,4 +10,10 @@ int med_rename_exchange(const char *from, const char *to);
 /// Returns 0, or -1 with errno set.
 int med_die_with_parent(void);
 
+/// Hands memory that malloc holds free back to the system (malloc_trim(0)).
+void med_release_free_memory(void);
+
+/// One malloc arena for every thread (mallopt M_ARENA_MAX 1).
+void med_single_malloc_arena(void);
+
 #endif

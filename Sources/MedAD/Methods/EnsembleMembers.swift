@@ -9,12 +9,17 @@ import MedNN
 public struct MemberPass {
     public let output: Tensor
     public let backward: (Tensor) -> Tensor
+    /// Called once the member's gradients are taken (a learner drops its activations).
+    public let done: () -> Void
 
-    public init(output: Tensor, backward: @escaping (Tensor) -> Tensor) { (self.output, self.backward) = (output, backward) }
+    public init(output: Tensor, backward: @escaping (Tensor) -> Tensor, done: @escaping () -> Void = {}) {
+        (self.output, self.backward, self.done) = (output, backward, done)
+    }
 
-    /// A network's eval-mode pass on x: its output, and its backward from the output.
+    /// A network's eval-mode pass on x: its output, its backward from the output; its activations are dropped
+    /// when done, so an ensemble's scoring holds one learner's at a time.
     public init(_ network: AutoEncoder, _ x: Tensor) throws {
-        self.init(output: try network.forward(x, training: false)) { network.backward($0)! }
+        self.init(output: try network.forward(x, training: false), backward: { network.backward($0)! }, done: network.releaseCaches)
     }
 }
 
@@ -55,6 +60,7 @@ public enum EnsembleMembers {
                 let dxU = inputGradient(Loss.precisionWeightedError(output, x))
                 dualU.append((0..<n * plane).map { abs(mean[$0] - x.data[$0]) * dxU.data[$0] * Float(n) })
             }
+            member.done()
         }
         return MemberSet(
             input: x, reconstructions: means, logVariances: uncertainty ? logVariances : nil, dual: dual,

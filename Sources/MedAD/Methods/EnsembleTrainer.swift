@@ -24,14 +24,15 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     public var repulsionWeight: Float = 1
     /// The block output the repulsion compares (en1…en4, z, de, de1…de4).
     public var feature = "z"
-    public var inputSize = 64
-    public var baseWidth = 16
-    public var latentSize = 16
-    public var hiddenSize = 2048
+    /// The architecture's defaults are MedNN's (AutoEncoderConfig), written once there.
+    public var inputSize = AutoEncoderConfig().inputSize
+    public var baseWidth = AutoEncoderConfig().baseWidth
+    public var latentSize = AutoEncoderConfig().latentSize
+    public var hiddenSize = AutoEncoderConfig().hiddenSize
     /// The D2UE reference's MemAE as its code runs: 25 items, shrink threshold 0.0025 (its configs say 0.0, but
     /// its model factory never passes that on, so MemBottleNeck's default applies).
     public var memoryItems = 25
-    public var shrinkThreshold: Float = 0.0025
+    public var shrinkThreshold = AutoEncoderConfig().shrinkThreshold
     public var entropyWeight: Float = 0.0002
     /// Validation AUROC/AP of each learner on the test part at epoch 1, every this many epochs and at the last
     /// (the reference logs epoch 1 and every 25th); 0: first and last only.
@@ -150,45 +151,6 @@ public struct TrainingError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Runs one write at a time on a background thread; submit waits for the previous write and rethrows its error.
-final class BackgroundWriter: @unchecked Sendable {  // its state is touched under `done` only
-    private let queue = DispatchQueue(label: "medad.checkpoints")
-    private let done = DispatchSemaphore(value: 1)
-    private var failure: Error?
-
-    func submit(_ write: @escaping () throws -> Void) throws {
-        done.wait()
-        if let failure {
-            self.failure = nil
-            done.signal()
-            throw failure
-        }
-        // The write owns what it captured (a copy-on-write snapshot of the weights and records; the store is
-        // used by one write at a time): nothing it touches is shared with the training thread.
-        nonisolated(unsafe) let write = write
-        queue.async {
-            do { try write() } catch { self.failure = error }
-            self.done.signal()
-        }
-    }
-
-    /// Waits for the pending write; rethrows its error.
-    func finish() throws {
-        done.wait()
-        defer { done.signal() }
-        if let failure {
-            self.failure = nil
-            throw failure
-        }
-    }
-
-    /// Waits for the pending write and drops its error (on the way out of another failure).
-    func drain() {
-        done.wait()
-        done.signal()
-    }
-}
-
 /// Shortest round-trip text of a metric or loss.
 func format(_ value: Double) -> String { String(format: "%.8g", value) }
 
@@ -198,6 +160,12 @@ public protocol CheckpointStore {
     /// last finished epoch (1-based) and the records of every finished epoch. Nil when there is none.
     func load(learner: Int) throws -> (tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord])?
     func save(learner: Int, tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord]) throws
+    /// Seconds between saves; every network's last epoch is always saved. 0: every epoch.
+    var interval: Double { get }
+}
+
+extension CheckpointStore {
+    public var interval: Double { 0 }
 }
 
 public final class EnsembleTrainer {
@@ -226,6 +194,7 @@ public final class EnsembleTrainer {
         for k in 0..<settings.networks {
             let (model, learnerRecords) = try trainLearner(k, earlier: finished, store: store, progress: progress)
             model.setFrozen(true)
+            model.releaseCaches()
             finished.append(model)
             records += learnerRecords
         }
@@ -250,10 +219,10 @@ public final class EnsembleTrainer {
             startEpoch = saved.epoch + 1
         }
         let terms = objectiveTerms(earlier: earlier)
-        // Each epoch's checkpoint is written while the next epoch trains (the snapshot's arrays are copy-on-write,
-        // so training on does not touch it); at most one write is pending, and all are done before returning.
-        let writer = BackgroundWriter()
-        defer { writer.drain() }
+        // Checkpoints are written in place, between epochs: the state_dict shares the weights' storage, so a save
+        // costs no copy of them (a background writer needed a snapshot of weights and Adam's moments, 100 MB at
+        // the demo's size). At most one save per store.interval seconds keeps that cost small.
+        var lastSave = DispatchTime.now().uptimeNanoseconds
         if startEpoch <= settings.epochs {
             for epoch in startEpoch...settings.epochs {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -265,14 +234,16 @@ public final class EnsembleTrainer {
                 }
                 record.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 records.append(record)
-                var tensors = model.stateDict()
-                for (name, value) in adam.stateDict() { tensors["optimizer.\(name)"] = value }
-                let snapshot = records
-                try writer.submit { try store.save(learner: k, tensors: tensors, epoch: epoch, records: snapshot) }
+                let now = DispatchTime.now().uptimeNanoseconds
+                if epoch == settings.epochs || Double(now - lastSave) / 1e9 >= store.interval {
+                    var tensors = model.stateDict()
+                    for (name, value) in adam.stateDict() { tensors["optimizer.\(name)"] = value }
+                    try store.save(learner: k, tensors: tensors, epoch: epoch, records: records)
+                    lastSave = DispatchTime.now().uptimeNanoseconds
+                }
                 progress(record)
             }
         }
-        try writer.finish()
         return (model, records)
     }
 

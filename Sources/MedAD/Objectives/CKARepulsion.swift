@@ -18,8 +18,8 @@ public struct CKARepulsion: ObjectiveTerm {
         var repulsion = 0.0
         let scale = weight / Float(earlier.count)
         for other in earlier {
-            _ = try other.forward(input, training: false)
-            let cka = LinearCKA.compute(mine, other.feature(feature)!)
+            // Only up to the compared block, keeping no activations: a frozen learner costs its weights alone.
+            let cka = LinearCKA.compute(mine, try other.features(input, upTo: feature))
             repulsion += cka.value / Double(earlier.count)
             for i in gradient.indices { gradient[i] += scale * cka.dX.data[i] }
         }

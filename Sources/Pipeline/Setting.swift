@@ -1,0 +1,106 @@
+// Typed settings: a stage's parameters bound to the fields of its settings struct. Each binding owns the name,
+// the range, the help and the field it fills; the default is the struct's own (read from a default instance),
+// so no default is written twice, and code never reads a parameter by its name (a misspelt name in a manifest
+// fails validation against the bindings; there is none in code to misspell).
+import Foundation
+
+public struct Setting<Root>: Sendable {
+    public let name: String
+    let type: ParameterType
+    let help: String
+    /// Given only when the manifest gives it (its field keeps the struct's default otherwise); the default is
+    /// then named in the help, not written into the stage's parameters.
+    public let isOptional: Bool
+    let value: @Sendable (Root) -> ParameterValue
+    let assign: @Sendable (inout Root, ParameterValue) -> Void
+
+    /// The ParameterSpec a manifest is validated against, its default taken from `defaults`.
+    public func spec(defaults: Root) -> ParameterSpec {
+        isOptional
+            ? ParameterSpec(name, type, optional: "\(help) (default \(Self.text(value(defaults))))")
+            : ParameterSpec(name, type, default: value(defaults), help: help)
+    }
+
+    static func text(_ value: ParameterValue) -> String {
+        switch value {
+        case .int(let v): return String(v)
+        case .double(let v): return String(v)
+        case .bool(let v): return String(v)
+        case .string(let v): return v
+        case .strings(let v): return v.joined(separator: ", ")
+        }
+    }
+
+    public static func int(
+        _ name: String, _ field: WritableKeyPath<Root, Int> & Sendable, _ range: ClosedRange<Int>, optional: Bool = false, _ help: String
+    ) -> Setting {
+        Setting(
+            name: name, type: .int(range), help: help, isOptional: optional, value: { .int($0[keyPath: field]) },
+            assign: { root, value in if case .int(let v) = value { root[keyPath: field] = v } })
+    }
+
+    /// A seed: an integer in the manifest, UInt64 in the settings.
+    public static func seed(_ name: String, _ field: WritableKeyPath<Root, UInt64> & Sendable, _ help: String) -> Setting {
+        Setting(
+            name: name, type: .int(0...Int(Int32.max)), help: help, isOptional: false, value: { .int(Int($0[keyPath: field])) },
+            assign: { root, value in if case .int(let v) = value { root[keyPath: field] = UInt64(v) } })
+    }
+
+    /// A Float field; its default enters the parameters as the Float's shortest decimal (5e-4, not 0.000500000024).
+    public static func float(
+        _ name: String, _ field: WritableKeyPath<Root, Float> & Sendable, _ range: ClosedRange<Double>, optional: Bool = false,
+        _ help: String
+    ) -> Setting {
+        Setting(
+            name: name, type: .double(range), help: help, isOptional: optional, value: { .double(Double("\($0[keyPath: field])")!) },
+            assign: { root, value in root[keyPath: field] = Float(Self.number(value)) })
+    }
+
+    public static func double(
+        _ name: String, _ field: WritableKeyPath<Root, Double> & Sendable, _ range: ClosedRange<Double>, optional: Bool = false,
+        _ help: String
+    ) -> Setting {
+        Setting(
+            name: name, type: .double(range), help: help, isOptional: optional, value: { .double($0[keyPath: field]) },
+            assign: { root, value in root[keyPath: field] = Self.number(value) })
+    }
+
+    /// One of `words`, stored as the word.
+    public static func choice(
+        _ name: String, _ field: WritableKeyPath<Root, String> & Sendable, _ words: [String], optional: Bool = false, _ help: String
+    ) -> Setting {
+        Setting(
+            name: name, type: .choice(words), help: help, isOptional: optional, value: { .string($0[keyPath: field]) },
+            assign: { root, value in if case .string(let v) = value { root[keyPath: field] = v } })
+    }
+
+    /// One of an enumeration's raw values.
+    public static func choice<Value: RawRepresentable & CaseIterable & SendableMetatype>(
+        _ name: String, _ field: WritableKeyPath<Root, Value> & Sendable, _ help: String
+    ) -> Setting where Value.RawValue == String {
+        Setting(
+            name: name, type: .choice(Value.allCases.map(\.rawValue)), help: help, isOptional: false,
+            value: { .string($0[keyPath: field].rawValue) },
+            assign: { root, value in if case .string(let v) = value, let parsed = Value(rawValue: v) { root[keyPath: field] = parsed } })
+    }
+
+    static func number(_ value: ParameterValue) -> Double {
+        switch value {
+        case .double(let v): return v
+        case .int(let v): return Double(v)
+        default: return .nan
+        }
+    }
+}
+
+extension Array {
+    /// The parameters a stage kind declares, defaults from `defaults`.
+    public func specs<Root>(defaults: Root) -> [ParameterSpec] where Element == Setting<Root> { map { $0.spec(defaults: defaults) } }
+
+    /// Settings from validated parameters: `defaults` with every given value written into its field.
+    public func apply<Root>(_ parameters: Parameters, to defaults: Root) -> Root where Element == Setting<Root> {
+        var root = defaults
+        for setting in self { if let value = parameters.values[setting.name] { setting.assign(&root, value) } }
+        return root
+    }
+}
