@@ -20,6 +20,14 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// Fisher–Yates with this generator, the one shuffle medad uses (split, synthetic set, training order): the
+    /// same seed gives the same order on every platform and Swift version, which the standard library's
+    /// shuffle(using:) does not promise.
+    public mutating func shuffle<T>(_ items: inout [T]) {
+        guard items.count > 1 else { return }
+        for i in stride(from: items.count - 1, to: 0, by: -1) { items.swapAt(i, Int(next() % UInt64(i + 1))) }
+    }
+
     /// Uniform in [lower, upper).
     public mutating func uniform(_ lower: Double = 0, _ upper: Double = 1) -> Double {
         lower + (upper - lower) * Double(next() >> 11) / Double(1 << 53)

@@ -183,7 +183,7 @@ public enum MedADProtocol {
         let firstImage = byGroup.mapValues { $0.map(\.imageID).min()! }
         var groups = byGroup.keys.sorted { firstImage[$0]! < firstImage[$1]! }
         var generator = SeededGenerator(seed: seed)
-        shuffle(&groups, &generator)
+        generator.shuffle(&groups)
         let ordered = groups.map { byGroup[$0]!.sorted { $0.imageID < $1.imageID } }
 
         var result: [String: (SplitPart, SplitLabel)] = [:]
@@ -215,16 +215,6 @@ public enum MedADProtocol {
                 "after keeping each patient's images in one part, \(what) are missing; lower the counts or set group_by_patient: false")
         }
         return result
-    }
-
-    /// Fisher–Yates with our own generator: the same seed gives the same order on every platform and
-    /// Swift version (the standard library's shuffle makes no such promise).
-    static func shuffle<T>(_ items: inout [T], _ generator: inout SeededGenerator) {
-        guard items.count > 1 else { return }
-        for i in stride(from: items.count - 1, to: 0, by: -1) {
-            let j = Int(generator.next() % UInt64(i + 1))
-            items.swapAt(i, j)
-        }
     }
 }
 

@@ -28,7 +28,7 @@ public struct SyntheticChestSet: Sendable {
         var order: [ChestFinding] = []
         for finding in ChestFinding.allCases { order += Array(repeating: finding, count: counts[finding] ?? 0) }
         var rng = SeededGenerator(seed: seed, index: UInt64.max)
-        order.shuffle(using: &rng)
+        rng.shuffle(&order)
         self.order = order
     }
 

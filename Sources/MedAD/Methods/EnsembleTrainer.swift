@@ -251,7 +251,7 @@ public final class EnsembleTrainer {
     public func order(learner: Int, epoch: Int) -> [Int] {
         var generator = SeededGenerator(seed: settings.seed ^ 0x5EED_0F_E90C, index: UInt64(learner) << 32 | UInt64(epoch))
         var indices = Array(0..<train.count)
-        for i in stride(from: indices.count - 1, to: 0, by: -1) { indices.swapAt(i, Int(generator.next() % UInt64(i + 1))) }
+        generator.shuffle(&indices)
         return indices
     }
 
