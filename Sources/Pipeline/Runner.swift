@@ -62,8 +62,6 @@ public struct RunSummary: Sendable {
 public final class Runner: Sendable {
     public let manifest: Manifest
     public let registry: StageRegistry
-    /// Held by the stage that uses every core while it runs.
-    let alone = DispatchSemaphore(value: 1)
     /// The process's peak resident memory before each reset of it (a stage that runs alone starts a new one):
     /// with the peak at the end, the run's peak is the largest of them.
     let peaks = Mutex<Double>(0)
@@ -237,6 +235,11 @@ public final class Runner: Sendable {
         let results = Mutex<[String: StageResult]>([:])
         var launched = Set<String>()
         let inPlan = Set(plan.map(\.declaration.name))
+        // The running stage that uses every core: others of its sort wait until it is done (they would only slow
+        // each other, and so each one's peak memory is its own). They wait here, unlaunched: a stage blocked on a
+        // Dispatch thread would leave concurrentPerform in the running one without a worker (Linux's libdispatch
+        // cannot see blocked threads), and it then ran on one core.
+        var exclusive: String?
 
         for stage in plan where !stage.willRun {
             reporter.info(describe(stage, dryRun: false))
@@ -246,6 +249,7 @@ public final class Runner: Sendable {
         while true {
             var toLaunch: [PlannedStage] = []
             results.withLock { results in
+                if let name = exclusive, results[name] != nil { exclusive = nil }
                 for stage in plan where results[stage.declaration.name] == nil && !launched.contains(stage.declaration.name) {
                     let parents = stage.declaration.after.filter(inPlan.contains)
                     if let bad = parents.first(where: { p in
@@ -259,6 +263,10 @@ public final class Runner: Sendable {
                         continue
                     }
                     if parents.allSatisfy({ results[$0] != nil }) {
+                        if registry.kinds[stage.declaration.kind]!.usesEveryCore {
+                            if exclusive != nil { continue }
+                            exclusive = stage.declaration.name
+                        }
                         launched.insert(stage.declaration.name)
                         toLaunch.append(stage)
                     }
@@ -284,10 +292,6 @@ public final class Runner: Sendable {
         let declaration = planned.declaration
         let name = declaration.name
         let kind = registry.kinds[declaration.kind]!
-        // Stages that use every core run one at a time: they would only slow each other, and so their peak
-        // memory is their own.
-        if kind.usesEveryCore { alone.wait() }
-        defer { if kind.usesEveryCore { alone.signal() } }
         reporter.info(describe(planned, dryRun: false))
         reporter.stageStarted(name)
         defer { reporter.stageEnded(name) }

@@ -109,7 +109,7 @@ public struct AggregateStage: Stage {
                     maps: HTMLReport.pngFiles(in: s.folder.appendingPathComponent("maps"))))
         }
         let report = HTMLReport.html(
-            title: "medad: \(context.name)",
+            title: "medad: \(context.runDirectory.lastPathComponent), stage \(context.name)",
             tables: [
                 (
                     "Methods and scores",
