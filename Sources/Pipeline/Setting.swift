@@ -14,11 +14,21 @@ public struct Setting<Root>: Sendable {
     let value: @Sendable (Root) -> ParameterValue
     let assign: @Sendable (inout Root, ParameterValue) -> Void
 
+    /// Given-only settings whose field has a default of its own name it in the help.
+    let namesDefault: Bool
+
+    init(
+        name: String, type: ParameterType, help: String, isOptional: Bool, namesDefault: Bool? = nil,
+        value: @escaping @Sendable (Root) -> ParameterValue, assign: @escaping @Sendable (inout Root, ParameterValue) -> Void
+    ) {
+        (self.name, self.type, self.help, self.isOptional, self.value, self.assign) = (name, type, help, isOptional, value, assign)
+        self.namesDefault = namesDefault ?? isOptional
+    }
+
     /// The ParameterSpec a manifest is validated against, its default taken from `defaults`.
     public func spec(defaults: Root) -> ParameterSpec {
-        isOptional
-            ? ParameterSpec(name, type, optional: "\(help) (default \(Self.text(value(defaults))))")
-            : ParameterSpec(name, type, default: value(defaults), help: help)
+        guard isOptional else { return ParameterSpec(name, type, default: value(defaults), help: help) }
+        return ParameterSpec(name, type, optional: namesDefault ? "\(help) (default \(Self.text(value(defaults))))" : help)
     }
 
     static func text(_ value: ParameterValue) -> String {
@@ -65,6 +75,12 @@ public struct Setting<Root>: Sendable {
             assign: { root, value in root[keyPath: field] = Self.number(value) })
     }
 
+    public static func string(_ name: String, _ field: WritableKeyPath<Root, String> & Sendable, _ help: String) -> Setting {
+        Setting(
+            name: name, type: .string, help: help, isOptional: false, value: { .string($0[keyPath: field]) },
+            assign: { root, value in if case .string(let v) = value { root[keyPath: field] = v } })
+    }
+
     /// One of `words`, stored as the word.
     public static func choice(
         _ name: String, _ field: WritableKeyPath<Root, String> & Sendable, _ words: [String], optional: Bool = false, _ help: String
@@ -82,6 +98,62 @@ public struct Setting<Root>: Sendable {
             name: name, type: .choice(Value.allCases.map(\.rawValue)), help: help, isOptional: false,
             value: { .string($0[keyPath: field].rawValue) },
             assign: { root, value in if case .string(let v) = value, let parsed = Value(rawValue: v) { root[keyPath: field] = parsed } })
+    }
+
+    public static func bool(_ name: String, _ field: WritableKeyPath<Root, Bool> & Sendable, _ help: String) -> Setting {
+        Setting(
+            name: name, type: .bool, help: help, isOptional: false, value: { .bool($0[keyPath: field]) },
+            assign: { root, value in if case .bool(let v) = value { root[keyPath: field] = v } })
+    }
+
+    /// A list of words, each one of `allowed` when given.
+    public static func strings(
+        _ name: String, _ field: WritableKeyPath<Root, [String]> & Sendable, allowed: [String]? = nil, _ help: String
+    ) -> Setting {
+        Setting(
+            name: name, type: .strings(allowed: allowed), help: help, isOptional: false, value: { .strings($0[keyPath: field]) },
+            assign: { root, value in if case .strings(let v) = value { root[keyPath: field] = v } })
+    }
+
+    /// Absent unless the manifest gives it (nil, then); `type` a number, string, choice, list or path kind.
+    public static func optional<Value>(
+        _ name: String, _ field: WritableKeyPath<Root, Value?> & Sendable, _ type: ParameterType, _ help: String,
+        from parse: @escaping @Sendable (ParameterValue) -> Value?
+    ) -> Setting {
+        Setting(
+            name: name, type: type, help: help, isOptional: true, namesDefault: false, value: { _ in .string("") },
+            assign: { root, value in root[keyPath: field] = parse(value) })
+    }
+
+    public static func optionalInt(
+        _ name: String, _ field: WritableKeyPath<Root, Int?> & Sendable, _ range: ClosedRange<Int>, _ help: String
+    ) -> Setting {
+        optional(name, field, .int(range), help) { if case .int(let v) = $0 { v } else { nil } }
+    }
+
+    public static func optionalDouble(
+        _ name: String, _ field: WritableKeyPath<Root, Double?> & Sendable, _ range: ClosedRange<Double>?, _ help: String
+    ) -> Setting {
+        optional(name, field, .double(range), help) { number($0) }
+    }
+
+    public static func optionalString(
+        _ name: String, _ field: WritableKeyPath<Root, String?> & Sendable, _ help: String, type: ParameterType = .string
+    ) -> Setting {
+        optional(name, field, type, help) { if case .string(let v) = $0 { v } else { nil } }
+    }
+
+    public static func optionalStrings(_ name: String, _ field: WritableKeyPath<Root, [String]?> & Sendable, _ help: String) -> Setting {
+        optional(name, field, .strings(allowed: nil), help) { if case .strings(let v) = $0 { v } else { nil } }
+    }
+
+    /// A file or folder; the manifest resolves it against its own folder.
+    public static func path(_ name: String, _ field: WritableKeyPath<Root, URL?> & Sendable, _ help: String) -> Setting {
+        optional(name, field, .path, help) { if case .string(let v) = $0 { URL(fileURLWithPath: v) } else { nil } }
+    }
+
+    public static func paths(_ name: String, _ field: WritableKeyPath<Root, [URL]?> & Sendable, _ help: String) -> Setting {
+        optional(name, field, .paths, help) { if case .strings(let v) = $0 { v.map { URL(fileURLWithPath: $0) } } else { nil } }
     }
 
     static func number(_ value: ParameterValue) -> Double {

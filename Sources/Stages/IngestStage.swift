@@ -14,30 +14,35 @@ public struct IngestStage: Stage {
     public static let kind = "ingest"
     public static let summary =
         "DICOM, PNG and JPEG files found by content, decoded in isolated workers, one row per image with a pseudonymous patient key"
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec(
-            "inputs", .paths, optional: "folders to walk recursively (default: the dicom/ folder of an upstream synthesize stage)"),
-        ParameterSpec(
-            "include", .strings(allowed: nil), default: .strings(["*"]),
-            help: "glob patterns a file must match (a pattern with '/' matches the path below the input folder, otherwise the file name)"),
-        ParameterSpec(
-            "exclude", .strings(allowed: nil), default: .strings(["*.csv", "*.json", "*.txt", "*.md"]),
-            help: "glob patterns of files to skip (hidden files are always skipped)"),
-        ParameterSpec(
-            "frames", .choice(["first", "all"]), default: .string("first"),
-            help: "multi-frame files: the first frame, or every frame as its own image"),
-        ParameterSpec(
-            "max_pixels", .int(1...2_000_000_000), default: .int(100_000_000), help: "images with more samples than this are errors"),
-        ParameterSpec("secret_file", .path, optional: "file holding the secret for patient keys"),
-        ParameterSpec("secret_env", .string, optional: "environment variable holding the secret for patient keys"),
-        ParameterSpec("keep_patient_ids", .bool, default: .bool(false), help: "also write raw Patient IDs (a warning is logged)"),
-        ParameterSpec(
-            "follow_symlinks", .bool, default: .bool(false),
-            help: "follow symbolic links that stay inside the input folders (loops are detected); otherwise each link is an error row"),
-        ParameterSpec(
-            "decode_timeout", .double(0.1...86_400), default: .double(120),
-            help: "seconds one file may take to decode before its worker is killed"),
+    struct Settings {
+        var inputs: [URL]?
+        var include = ["*"]
+        var exclude = ["*.csv", "*.json", "*.txt", "*.md"]
+        var frames = "first"
+        var maxPixels = 100_000_000
+        var secretFile: URL?
+        var secretEnv: String?
+        var keepPatientIDs = false
+        var followSymlinks = false
+        var decodeTimeout = 120.0
+    }
+    static let settings: [Setting<Settings>] = [
+        .paths("inputs", \.inputs, "folders to walk recursively (default: the dicom/ folder of an upstream synthesize stage)"),
+        .strings(
+            "include", \.include,
+            "glob patterns a file must match (a pattern with '/' matches the path below the input folder, otherwise the file name)"),
+        .strings("exclude", \.exclude, "glob patterns of files to skip (hidden files are always skipped)"),
+        .choice("frames", \.frames, ["first", "all"], "multi-frame files: the first frame, or every frame as its own image"),
+        .int("max_pixels", \.maxPixels, 1...2_000_000_000, "images with more samples than this are errors"),
+        .path("secret_file", \.secretFile, "file holding the secret for patient keys"),
+        .optionalString("secret_env", \.secretEnv, "environment variable holding the secret for patient keys"),
+        .bool("keep_patient_ids", \.keepPatientIDs, "also write raw Patient IDs (a warning is logged)"),
+        .bool(
+            "follow_symlinks", \.followSymlinks,
+            "follow symbolic links that stay inside the input folders (loops are detected); otherwise each link is an error row"),
+        .double("decode_timeout", \.decodeTimeout, 0.1...86_400, "seconds one file may take to decode before its worker is killed"),
     ]
+    public static let parameters = settings.specs(defaults: Settings())
 
     public static let columns =
         ["image_id", "frame", "input_dir", "path", "size", "mtime_ns", "content_hash"]
@@ -45,25 +50,23 @@ public struct IngestStage: Stage {
     static let keyIDFile = "patient_key_id.txt"
     static let generatedSecret = "secrets/patient-key.secret"
 
-    let parameters: Parameters
+    let settings: Settings
 
     public init(parameters: Parameters) throws {
-        if parameters.has("secret_file") && parameters.has("secret_env") {
+        settings = Self.settings.apply(parameters, to: Settings())
+        if settings.secretFile != nil && settings.secretEnv != nil {
             throw ParameterError(key: "secret_env", "give secret_file or secret_env, not both")
         }
-        if let name = parameters.optionalString("secret_env"), ProcessInfo.processInfo.environment[name]?.isEmpty ?? true {
+        if let name = settings.secretEnv, ProcessInfo.processInfo.environment[name]?.isEmpty ?? true {
             throw ParameterError(key: "secret_env", "environment variable \(name) is not set or empty")
         }
-        self.parameters = parameters
     }
 
-    public func inputFiles() throws -> [URL] {
-        (parameters.has("inputs") ? parameters.urls("inputs") : []) + (parameters.has("secret_file") ? [parameters.url("secret_file")] : [])
-    }
+    public func inputFiles() throws -> [URL] { (settings.inputs ?? []) + (settings.secretFile.map { [$0] } ?? []) }
 
     /// A secret from the environment enters the fingerprint by its key id, never by its value.
     public func fingerprintSalt() throws -> String {
-        guard let name = parameters.optionalString("secret_env"), let value = ProcessInfo.processInfo.environment[name] else { return "" }
+        guard let name = settings.secretEnv, let value = ProcessInfo.processInfo.environment[name] else { return "" }
         return Self.keyID(Data(value.utf8))
     }
 
@@ -93,7 +96,7 @@ public struct IngestStage: Stage {
         let secret = try loadSecret(context)
         let keyID = Self.keyID(secret)
         let key = SymmetricKey(data: secret)
-        let keepIDs = parameters.bool("keep_patient_ids")
+        let keepIDs = settings.keepPatientIDs
         if keepIDs { context.warn("keep_patient_ids is on: raw Patient IDs are written to ingest.csv") }
 
         var files: [Found] = []
@@ -103,10 +106,9 @@ public struct IngestStage: Stage {
             for problem in problems { context.recordError(item: problem.item, reason: problem.reason) }
         }
         let previous = previousRows(context, keyID: keyID)
-        let workers = try DecoderWorkers(timeout: parameters.double("decode_timeout"))
-        let request = { (path: String) in
-            ProbeRequest(path: path, allFrames: self.parameters.string("frames") == "all", maxPixels: self.parameters.int("max_pixels"))
-        }
+        let workers = try DecoderWorkers(timeout: settings.decodeTimeout)
+        let (allFrames, maxPixels) = (settings.frames == "all", settings.maxPixels)
+        let request = { (path: String) in ProbeRequest(path: path, allFrames: allFrames, maxPixels: maxPixels) }
         let counter = Counter()
         let results = context.forEachItem(files, id: \.relative) { file -> [[String: String]] in
             let url = file.root.appendingPathComponent(file.relative)
@@ -163,14 +165,14 @@ public struct IngestStage: Stage {
     }
 
     func inputRoots(_ context: StageContext) throws -> [URL] {
-        if parameters.has("inputs") {
-            for root in parameters.urls("inputs") {
+        if let inputs = settings.inputs {
+            for root in inputs {
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
                     throw StageFailure("input folder \(root.path) does not exist")
                 }
             }
-            return parameters.urls("inputs")
+            return inputs
         }
         guard context.upstreamKinds.values.contains(SynthesizeStage.kind) else {
             throw StageFailure("ingest needs 'inputs' (folders to walk), or an upstream synthesize stage in its 'after'")
@@ -180,13 +182,13 @@ public struct IngestStage: Stage {
 
     /// The secret behind patient keys: from a file, the environment, or generated once in the run directory.
     func loadSecret(_ context: StageContext) throws -> Data {
-        if parameters.has("secret_file") {
-            let data = try Data(contentsOf: parameters.url("secret_file"))
+        if let file = settings.secretFile {
+            let data = try Data(contentsOf: file)
             let trimmed = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !trimmed.isEmpty else { throw StageFailure("secret_file \(parameters.string("secret_file")) is empty") }
+            guard !trimmed.isEmpty else { throw StageFailure("secret_file \(file.path) is empty") }
             return Data(trimmed.utf8)
         }
-        if let name = parameters.optionalString("secret_env") {
+        if let name = settings.secretEnv {
             guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
                 throw StageFailure("environment variable \(name) is not set or empty")
             }
@@ -212,8 +214,7 @@ public struct IngestStage: Stage {
     /// not be taken (each becomes an error row): symbolic links unless `follow_symlinks`, links that leave the
     /// input folders or loop, unreadable folders. Hidden files and folders are skipped.
     func walk(_ root: URL, allRoots: [URL]) throws -> (found: [Found], problems: [(item: String, reason: String)]) {
-        let include = parameters.strings("include"), exclude = parameters.strings("exclude")
-        let follow = parameters.bool("follow_symlinks")
+        let (include, exclude, follow) = (settings.include, settings.exclude, settings.followSymlinks)
         func matches(_ patterns: [String], _ relative: String) -> Bool {
             let name = (relative as NSString).lastPathComponent
             return patterns.contains { fnmatch($0, $0.contains("/") ? relative : name, 0) == 0 }

@@ -10,28 +10,40 @@ public struct NormalizeStage: Stage {
     public static let summary = "grey PNGs of a fixed size through named steps (default: the Med-AD preprocessing), written with libpng"
     static let resizeStep = "resize"
     public static let defaultSteps = ["rescale", "invert_monochrome1", "minmax", resizeStep]
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec(
-            "steps", .strings(allowed: GreyLevelStep.allCases.map(\.rawValue) + [resizeStep]), default: .strings(defaultSteps),
-            help: "the chain, in order; resize comes last; colour input is first reduced to grey as Pillow's convert('L')"),
-        ParameterSpec("size", .int(8...8192), default: .int(512), help: "output rows and columns"),
-        ParameterSpec(
-            "aspect", .choice(AspectHandling.allCases.map(\.rawValue)), default: .string("stretch"),
-            help: "non-square input: stretch (Med-AD), pad (ImageOps.pad) or crop (ImageOps.fit)"),
-        ParameterSpec("bit_depth", .choice(["8", "16"]), default: .string("8"), help: "bits per PNG sample"),
-        ParameterSpec("window_center", .double(nil), optional: "window centre for the window step (default: the header's)"),
-        ParameterSpec("window_width", .double(1...Double(Int32.max)), optional: "window width for the window step (default: the header's)"),
-        ParameterSpec("clip_low", .double(0...100), default: .double(0.5), help: "low percentile of clip_percentiles"),
-        ParameterSpec("clip_high", .double(0...100), default: .double(99.5), help: "high percentile of clip_percentiles"),
+    struct Settings {
+        var steps = defaultSteps
+        var size = 512
+        var aspect = AspectHandling.stretch
+        var bitDepth = "8"
+        var windowCenter: Double?
+        var windowWidth: Double?
+        var clipLow = 0.5
+        var clipHigh = 99.5
+    }
+    static let settings: [Setting<Settings>] = [
+        .strings(
+            "steps", \.steps, allowed: GreyLevelStep.allCases.map(\.rawValue) + [resizeStep],
+            "the chain, in order; resize comes last; colour input is first reduced to grey as Pillow's convert('L')"),
+        .int("size", \.size, 8...8192, "output rows and columns"),
+        .choice("aspect", \.aspect, "non-square input: stretch (Med-AD), pad (ImageOps.pad) or crop (ImageOps.fit)"),
+        .choice("bit_depth", \.bitDepth, ["8", "16"], "bits per PNG sample"),
+        .optionalDouble("window_center", \.windowCenter, nil, "window centre for the window step (default: the header's)"),
+        .optionalDouble("window_width", \.windowWidth, 1...Double(Int32.max), "window width for the window step (default: the header's)"),
+        .double("clip_low", \.clipLow, 0...100, "low percentile of clip_percentiles"),
+        .double("clip_high", \.clipHigh, 0...100, "high percentile of clip_percentiles"),
     ]
+    public static let parameters = settings.specs(defaults: Settings())
     public static let columns = ["image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe"]
 
     let recipe: GreyLevelRecipe
     let resize: Bool
-    let parameters: Parameters
+    let settings: Settings
+    /// The parameters as canonical JSON: a reused PNG must have been made with all of them.
+    let recipeText: String
 
     public init(parameters: Parameters) throws {
-        let names = parameters.strings("steps")
+        let s = Self.settings.apply(parameters, to: Settings())
+        let names = s.steps
         if Set(names).count != names.count { throw ParameterError(key: "steps", "a step is named twice") }
         if let index = names.firstIndex(of: Self.resizeStep), index != names.count - 1 {
             throw ParameterError(key: "steps", "resize must be the last step (Pillow resizes the finished 8- or 16-bit image)")
@@ -43,20 +55,19 @@ public struct NormalizeStage: Stage {
             throw ParameterError(
                 key: "steps", "invert_monochrome1 must come after window/voi_lut (DICOM inverts last; inverting first flips the window)")
         }
-        if parameters.has("window_center") != parameters.has("window_width") {
+        if (s.windowCenter == nil) != (s.windowWidth == nil) {
             throw ParameterError(key: "window_width", "give window_center and window_width together")
         }
-        if parameters.double("clip_low") >= parameters.double("clip_high") {
-            throw ParameterError(key: "clip_high", "must be above clip_low")
-        }
-        var recipe = GreyLevelRecipe(steps: steps, outputBits: Int(parameters.string("bit_depth"))!)
-        recipe.windowCenter = parameters.optionalDouble("window_center")
-        recipe.windowWidth = parameters.optionalDouble("window_width")
-        recipe.lowPercentile = parameters.double("clip_low")
-        recipe.highPercentile = parameters.double("clip_high")
+        if s.clipLow >= s.clipHigh { throw ParameterError(key: "clip_high", "must be above clip_low") }
+        var recipe = GreyLevelRecipe(steps: steps, outputBits: Int(s.bitDepth)!)
+        recipe.windowCenter = s.windowCenter
+        recipe.windowWidth = s.windowWidth
+        recipe.lowPercentile = s.clipLow
+        recipe.highPercentile = s.clipHigh
         self.recipe = recipe
         self.resize = names.last == Self.resizeStep
-        self.parameters = parameters
+        self.settings = s
+        recipeText = String(decoding: parameters.canonicalJSON, as: UTF8.self)
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {
@@ -65,14 +76,13 @@ public struct NormalizeStage: Stage {
         let folder = context.outputDirectory.appendingPathComponent("png")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let previous = previousRows(context)
-        let settings = String(decoding: parameters.canonicalJSON, as: UTF8.self)
         let counter = Counter()
         let rows = context.forEachItem(ingest.rows, id: { $0["image_id"] ?? "?" }) { row -> [String] in
             let id = row["image_id"] ?? ""
             let name = SafeName.fileName(id) + ".png"
             let file = "png/" + name
             let output = try SafeName.child(folder, name)
-            let recipeID = Self.recipeID(settings: settings, row: row)
+            let recipeID = Self.recipeID(settings: recipeText, row: row)
             if let old = previous.rows[id], old["recipe"] == recipeID, let oldFolder = previous.folder,
                 link(oldFolder.appendingPathComponent(file).path, output.path) == 0
             {
@@ -90,7 +100,7 @@ public struct NormalizeStage: Stage {
         let written = rows.compactMap { $0 }
         try context.writeCSV("normalize.csv", header: Self.columns, rows: written)
         context.log(
-            "\(written.count) PNGs of \(parameters.int("size"))² in png/: \(counter.decoded) made, \(counter.reused) unchanged and reused")
+            "\(written.count) PNGs of \(settings.size)² in png/: \(counter.decoded) made, \(counter.reused) unchanged and reused")
         return StageOutcome(rows: written.count, items: ingest.rows.count)
     }
 
@@ -139,10 +149,8 @@ public struct NormalizeStage: Stage {
         applied += grey.applied
         var pixels = grey.pixels, width = image.width, height = image.height
         if resize {
-            let size = parameters.int("size")
-            pixels = try Geometry.square(
-                pixels, width: width, height: height, size: size,
-                aspect: AspectHandling(rawValue: parameters.string("aspect"))!)
+            let size = settings.size
+            pixels = try Geometry.square(pixels, width: width, height: height, size: size, aspect: settings.aspect)
             if width != size || height != size { applied.append(Self.resizeStep) }
             width = size
             height = size

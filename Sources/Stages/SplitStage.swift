@@ -8,60 +8,73 @@ public struct SplitStage: Stage {
     public static let kind = "split"
     public static let summary =
         "the Med-AD train/unlabeled/test split from a dataset's labels or a published JSON split, grouped by patient"
+    struct Settings {
+        var mode = "build"
+        var dataset = MedADDataset.rsna
+        var labels: URL?
+        var normalFolders: [String]?
+        var abnormalFolders: [String]?
+        var idColumn = "image_id"
+        var labelColumn = "label"
+        var normalValues: [String]?
+        var abnormalValues: [String]?
+        var preset: String?
+        /// train_normal, unlabeled_normal, unlabeled_abnormal, test_normal, test_abnormal.
+        var counts: [Int?] = Array(repeating: nil, count: 5)
+        var seed: UInt64 = 8
+        var groupByPatient = true
+        var importFile: URL?
+    }
     static let countNames = ["train_normal", "unlabeled_normal", "unlabeled_abnormal", "test_normal", "test_abnormal"]
-    public static let parameters: [ParameterSpec] =
+    static let settings: [Setting<Settings>] =
         [
-            ParameterSpec(
-                "mode", .choice(["build", "import"]), default: .string("build"), help: "build from labels, or import a published split file"
+            .choice("mode", \.mode, ["build", "import"], "build from labels, or import a published split file"),
+            .choice("dataset", \.dataset, "which adapter reads the labels"),
+            .path(
+                "labels", \.labels,
+                "label file: RSNA stage_2_detailed_class_info.csv, VinDr-CXR train.csv, or a generic CSV (default: an upstream synthesize stage's)"
             ),
-            ParameterSpec(
-                "dataset", .choice(MedADDataset.allCases.map(\.rawValue)), default: .string("rsna"), help: "which adapter reads the labels"),
-            ParameterSpec(
-                "labels", .path,
-                optional:
-                    "label file: RSNA stage_2_detailed_class_info.csv, VinDr-CXR train.csv, or a generic CSV (default: an upstream synthesize stage's)"
-            ),
-            ParameterSpec(
-                "normal_folders", .strings(allowed: nil), optional: "folder names of normal images (brain: notumor; lag: non_glaucoma)"),
-            ParameterSpec(
-                "abnormal_folders", .strings(allowed: nil),
-                optional: "folder names of abnormal images (brain: glioma, meningioma, pituitary; lag: suspicious_glaucoma)"),
-            ParameterSpec("id_column", .string, default: .string("image_id"), help: "generic: the id column (matched to file stems)"),
-            ParameterSpec("label_column", .string, default: .string("label"), help: "generic: the label column"),
-            ParameterSpec("normal_values", .strings(allowed: nil), optional: "generic: label values meaning normal"),
-            ParameterSpec(
-                "abnormal_values", .strings(allowed: nil), optional: "generic: label values meaning abnormal (default: every other value)"),
-            ParameterSpec(
-                "preset", .choice(["rsna", "vindr", "brain", "lag"]),
-                optional: "Med-AD counts (default: the dataset's own, unless counts are given)"),
-        ] + countNames.map { ParameterSpec($0, .int(0...10_000_000), optional: "images in this part (overrides the preset)") } + [
-            ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "the same seed and inputs give byte-identical outputs"),
-            ParameterSpec(
-                "group_by_patient", .bool, default: .bool(true),
-                help: "keep each patient's images out of one of train and test (by ingest's patient_key)"),
-            ParameterSpec("import_file", .path, optional: "import mode: the published JSON split"),
+            .optionalStrings("normal_folders", \.normalFolders, "folder names of normal images (brain: notumor; lag: non_glaucoma)"),
+            .optionalStrings(
+                "abnormal_folders", \.abnormalFolders,
+                "folder names of abnormal images (brain: glioma, meningioma, pituitary; lag: suspicious_glaucoma)"),
+            .string("id_column", \.idColumn, "generic: the id column (matched to file stems)"),
+            .string("label_column", \.labelColumn, "generic: the label column"),
+            .optionalStrings("normal_values", \.normalValues, "generic: label values meaning normal"),
+            .optionalStrings("abnormal_values", \.abnormalValues, "generic: label values meaning abnormal (default: every other value)"),
+            .optionalString(
+                "preset", \.preset, "Med-AD counts (default: the dataset's own, unless counts are given)",
+                type: .choice(["rsna", "vindr", "brain", "lag"])),
         ]
+        + countNames.indices.map { i in
+            .optionalInt(countNames[i], \Settings.counts[i], 0...10_000_000, "images in this part (overrides the preset)")
+        } + [
+            .seed("seed", \.seed, "the same seed and inputs give byte-identical outputs"),
+            .bool(
+                "group_by_patient", \.groupByPatient, "keep each patient's images out of one of train and test (by ingest's patient_key)"),
+            .path("import_file", \.importFile, "import mode: the published JSON split"),
+        ]
+    public static let parameters = settings.specs(defaults: Settings())
     public static let columns = ["image_id", "part", "label", "patient_key", "source_label", "grouping"]
 
-    let parameters: Parameters
-    let dataset: MedADDataset
+    let settings: Settings
+    var dataset: MedADDataset { settings.dataset }
     let counts: SplitCounts?
 
     public init(parameters: Parameters) throws {
-        self.parameters = parameters
-        dataset = MedADDataset(rawValue: parameters.string("dataset"))!
-        let importing = parameters.string("mode") == "import"
-        if importing && !parameters.has("import_file") { throw ParameterError(key: "import_file", "import mode needs import_file") }
-        if dataset == .generic && !importing && !parameters.has("normal_values") {
+        settings = Self.settings.apply(parameters, to: Settings())
+        let dataset = settings.dataset
+        let importing = settings.mode == "import"
+        if importing && settings.importFile == nil { throw ParameterError(key: "import_file", "import mode needs import_file") }
+        if dataset == .generic && !importing && settings.normalValues == nil {
             throw ParameterError(key: "normal_values", "the generic adapter needs the label values that mean normal")
         }
-        if [.vindr, .generic].contains(dataset) && !importing && !parameters.has("labels") {
+        if [.vindr, .generic].contains(dataset) && !importing && settings.labels == nil {
             throw ParameterError(key: "labels", "the \(dataset.rawValue) adapter needs a label file")
         }
         let preset =
-            parameters.optionalString("preset").flatMap(MedADDataset.init(rawValue:)).flatMap { SplitCounts.presets[$0] }
-            ?? SplitCounts.presets[dataset]
-        let given = Self.countNames.map { parameters.has($0) ? parameters.int($0) : nil }
+            settings.preset.flatMap(MedADDataset.init(rawValue:)).flatMap { SplitCounts.presets[$0] } ?? SplitCounts.presets[dataset]
+        let given = settings.counts
         if importing {
             counts = nil
         } else if let preset {
@@ -78,7 +91,7 @@ public struct SplitStage: Stage {
     }
 
     public func inputFiles() throws -> [URL] {
-        ["labels", "import_file"].filter(parameters.has).map(parameters.url)
+        [settings.labels, settings.importFile].compactMap { $0 }
     }
 
     /// An ingested, normalized image.
@@ -95,7 +108,7 @@ public struct SplitStage: Stage {
         let images = try loadImages(context)
         let rows: [[String]]
         let file: MedADSplitFile
-        if parameters.string("mode") == "import" {
+        if settings.mode == "import" {
             (rows, file) = try importSplit(images, context: context)
         } else {
             (rows, file) = try buildSplit(images, context: context)
@@ -135,7 +148,7 @@ public struct SplitStage: Stage {
     /// The dataset's labels, keyed as its adapter keys them, and the key of each image.
     func labels(_ images: [Image], context: StageContext) throws -> (labels: [String: SourceLabel], key: (Image) -> String) {
         func table() throws -> [[String: String]] {
-            if parameters.has("labels") { return try CSV.read(parameters.url("labels")).rows }
+            if let labels = settings.labels { return try CSV.read(labels).rows }
             guard context.upstreamKinds.values.contains(SynthesizeStage.kind) else {
                 throw StageFailure("split needs 'labels' (the dataset's label file) or an upstream synthesize stage in its 'after'")
             }
@@ -148,18 +161,13 @@ public struct SplitStage: Stage {
             case .generic:
                 return (
                     try DatasetAdapter.generic(
-                        table(), idColumn: parameters.string("id_column"), labelColumn: parameters.string("label_column"),
-                        normalValues: Set(parameters.strings("normal_values")),
-                        abnormalValues: parameters.has("abnormal_values") ? Set(parameters.strings("abnormal_values")) : nil), \.stem
+                        table(), idColumn: settings.idColumn, labelColumn: settings.labelColumn,
+                        normalValues: Set(settings.normalValues ?? []), abnormalValues: settings.abnormalValues.map(Set.init)), \.stem
                 )
             case .brain, .lag:
-                let normal =
-                    parameters.has("normal_folders")
-                    ? parameters.strings("normal_folders") : (dataset == .brain ? ["notumor"] : ["non_glaucoma"])
+                let normal = settings.normalFolders ?? (dataset == .brain ? ["notumor"] : ["non_glaucoma"])
                 let abnormal =
-                    parameters.has("abnormal_folders")
-                    ? parameters.strings("abnormal_folders")
-                    : (dataset == .brain ? ["glioma", "meningioma", "pituitary"] : ["suspicious_glaucoma"])
+                    settings.abnormalFolders ?? (dataset == .brain ? ["glioma", "meningioma", "pituitary"] : ["suspicious_glaucoma"])
                 return (DatasetAdapter.folders(images.map(\.path), normal: Set(normal), abnormal: Set(abnormal)), \.path)
             }
         } catch let error as SplitError {
@@ -168,7 +176,7 @@ public struct SplitStage: Stage {
     }
 
     func grouping(_ image: Image) -> (group: String, kind: String) {
-        guard parameters.bool("group_by_patient") else { return ("image:\(image.id)", "image") }
+        guard settings.groupByPatient else { return ("image:\(image.id)", "image") }
         return image.patientKey.isEmpty ? ("image:\(image.id)", "image (no patient key)") : ("patient:\(image.patientKey)", "patient")
     }
 
@@ -197,7 +205,7 @@ public struct SplitStage: Stage {
         let orphans = labels.keys.filter { !ingestedKeys.contains($0) }.sorted()
         for orphan in orphans { context.recordError(item: orphan, reason: "label for an image that was not ingested or not normalized") }
         let assignment: [String: (SplitPart, SplitLabel)]
-        do { assignment = try MedADProtocol.assign(candidates, counts: counts!, seed: UInt64(parameters.int("seed"))) } catch let error
+        do { assignment = try MedADProtocol.assign(candidates, counts: counts!, seed: settings.seed) } catch let error
             as SplitError
         {
             throw StageFailure(error.description)
@@ -217,8 +225,9 @@ public struct SplitStage: Stage {
     /// A published split: names map to images by PNG name, file name or file stem; unknown names are errors rows.
     func importSplit(_ images: [Image], context: StageContext) throws -> ([[String]], MedADSplitFile) {
         let file: MedADSplitFile
-        do { file = try MedADSplitFile.decode(try Data(contentsOf: parameters.url("import_file"))) } catch let error as SplitError {
-            throw StageFailure("\(parameters.string("import_file")): \(error.description)")
+        let importFile = settings.importFile!
+        do { file = try MedADSplitFile.decode(try Data(contentsOf: importFile)) } catch let error as SplitError {
+            throw StageFailure("\(importFile.path): \(error.description)")
         }
         var lookup: [String: Image] = [:]
         for image in images {

@@ -9,20 +9,30 @@ public struct SynthesizeStage: Stage {
     public static let summary = "chest-radiograph phantoms as DICOM over many transfer syntaxes, with an RSNA-format label CSV"
     /// Every syntax medad writes except deflated, which real archives rarely hold.
     public static let defaultSyntaxes = DICOMTransferSyntax.allCases.filter { $0 != .deflated }
-    public static let parameters: [ParameterSpec] = [
-        ParameterSpec("seed", .int(0...Int(Int32.max)), default: .int(8), help: "seed; the same seed gives the same files"),
-        ParameterSpec("size", .int(16...4096), default: .int(256), help: "image rows and columns"),
-        ParameterSpec("normal", .int(0...1_000_000), default: .int(600), help: "images of class Normal"),
-        ParameterSpec("lung_opacity", .int(0...1_000_000), default: .int(400), help: "images of class Lung Opacity (1–3 masses)"),
-        ParameterSpec(
-            "not_normal", .int(0...1_000_000), default: .int(100), help: "images of class No Lung Opacity / Not Normal (enlarged heart)"),
-        ParameterSpec(
-            "transfer_syntaxes", .strings(allowed: DICOMTransferSyntax.allCases.map(\.rawValue)),
-            default: .strings(defaultSyntaxes.map(\.rawValue)),
-            help: "transfer syntaxes to spread the files over, in turn"),
-        ParameterSpec("monochrome1_fraction", .double(0...1), default: .double(0.3), help: "share of images stored MONOCHROME1 (inverted)"),
-        ParameterSpec("jpeg_quality", .int(1...100), default: .int(92), help: "quality of JPEG baseline files"),
+    public struct Settings: Sendable {
+        public var seed: UInt64 = 8
+        public var size = 256
+        public var normal = 600
+        public var lungOpacity = 400
+        public var notNormal = 100
+        public var transferSyntaxes = defaultSyntaxes.map(\.rawValue)
+        public var monochrome1Fraction = 0.3
+        public var jpegQuality = 92
+        public init() {}
+    }
+    static let settings: [Setting<Settings>] = [
+        .seed("seed", \.seed, "seed; the same seed gives the same files"),
+        .int("size", \.size, 16...4096, "image rows and columns"),
+        .int("normal", \.normal, 0...1_000_000, "images of class Normal"),
+        .int("lung_opacity", \.lungOpacity, 0...1_000_000, "images of class Lung Opacity (1–3 masses)"),
+        .int("not_normal", \.notNormal, 0...1_000_000, "images of class No Lung Opacity / Not Normal (enlarged heart)"),
+        .strings(
+            "transfer_syntaxes", \.transferSyntaxes, allowed: DICOMTransferSyntax.allCases.map(\.rawValue),
+            "transfer syntaxes to spread the files over, in turn"),
+        .double("monochrome1_fraction", \.monochrome1Fraction, 0...1, "share of images stored MONOCHROME1 (inverted)"),
+        .int("jpeg_quality", \.jpegQuality, 1...100, "quality of JPEG baseline files"),
     ]
+    public static let parameters = settings.specs(defaults: Settings())
 
     /// Column order of synthesize.csv.
     public static let columns = [
@@ -36,16 +46,14 @@ public struct SynthesizeStage: Stage {
     let dataset: SyntheticChestSet
 
     public init(parameters: Parameters) throws {
-        let counts: [ChestFinding: Int] = [
-            .normal: parameters.int("normal"), .lungOpacity: parameters.int("lung_opacity"), .notNormal: parameters.int("not_normal"),
-        ]
+        let s = Self.settings.apply(parameters, to: Settings())
+        let counts: [ChestFinding: Int] = [.normal: s.normal, .lungOpacity: s.lungOpacity, .notNormal: s.notNormal]
         guard counts.values.reduce(0, +) > 0 else { throw ParameterError(key: "normal", "no images requested (all counts are 0)") }
-        let syntaxes = parameters.strings("transfer_syntaxes").compactMap(DICOMTransferSyntax.init(rawValue:))
+        let syntaxes = s.transferSyntaxes.compactMap(DICOMTransferSyntax.init(rawValue:))
         guard !syntaxes.isEmpty else { throw ParameterError(key: "transfer_syntaxes", "empty list") }
         dataset = SyntheticChestSet(
-            seed: UInt64(parameters.int("seed")), size: parameters.int("size"), counts: counts,
-            syntaxes: syntaxes, monochrome1Fraction: parameters.double("monochrome1_fraction"),
-            jpegQuality: parameters.int("jpeg_quality"))
+            seed: s.seed, size: s.size, counts: counts, syntaxes: syntaxes, monochrome1Fraction: s.monochrome1Fraction,
+            jpegQuality: s.jpegQuality)
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {

@@ -11,16 +11,19 @@ struct Synthesize: ParsableCommand {
     @Argument(help: "Folder to write into (created if needed).")
     var output: String
 
-    @Option(help: "Seed; the same seed gives the same files.")
-    var seed = 8
-    @Option(help: "Image rows and columns.")
-    var size = 256
-    @Option(help: "Images of class Normal.")
-    var normal = 600
-    @Option(name: .customLong("lung-opacity"), help: "Images of class Lung Opacity.")
-    var lungOpacity = 400
-    @Option(name: .customLong("not-normal"), help: "Images of class No Lung Opacity / Not Normal.")
-    var notNormal = 100
+    // Unset options take the synthesize stage's defaults (SynthesizeStage.Settings).
+    @Option(help: "Seed; the same seed gives the same files (default \(SynthesizeStage.Settings().seed)).")
+    var seed: Int?
+    @Option(help: "Image rows and columns (default \(SynthesizeStage.Settings().size)).")
+    var size: Int?
+    @Option(help: "Images of class Normal (default \(SynthesizeStage.Settings().normal)).")
+    var normal: Int?
+    @Option(name: .customLong("lung-opacity"), help: "Images of class Lung Opacity (default \(SynthesizeStage.Settings().lungOpacity)).")
+    var lungOpacity: Int?
+    @Option(
+        name: .customLong("not-normal"),
+        help: "Images of class No Lung Opacity / Not Normal (default \(SynthesizeStage.Settings().notNormal)).")
+    var notNormal: Int?
     @Flag(help: "Rewrite the files even when nothing changed.")
     var force = false
     @Flag(help: "Print errors only.")
@@ -28,13 +31,15 @@ struct Synthesize: ParsableCommand {
 
     func run() throws {
         let folder = URL(fileURLWithPath: output).standardizedFileURL
+        let given = [("seed", seed), ("size", size), ("normal", normal), ("lung_opacity", lungOpacity), ("not_normal", notNormal)]
+        let params = given.compactMap { name, value in value.map { "\(name): \($0)" } }.joined(separator: ", ")
         let yaml = """
             name: synthesize
             run_dir: \(folder.path)
             stages:
               synthesize:
                 kind: synthesize
-                params: {seed: \(seed), size: \(size), normal: \(normal), lung_opacity: \(lungOpacity), not_normal: \(notNormal)}
+                params: {\(params)}
             """
         let manifest: Manifest
         do {
