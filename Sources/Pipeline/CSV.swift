@@ -72,6 +72,41 @@ public enum CSV {
     /// upstream stage's table edited by hand, or written by another medad version, fails with the column's name);
     /// errors name the file and line.
     public static func read(_ url: URL, requiring: [String] = []) throws -> (header: [String], rows: [[String: String]]) {
+        let table = try self.table(url, requiring: requiring)
+        return (table.header, table.rows.map(\.values))
+    }
+
+    /// One row of a table read from a file, with where it came from, so that a value that does not parse is an
+    /// error naming file, line and column.
+    public struct Row: Sendable {
+        public let values: [String: String]
+        public let file: String
+        public let line: Int
+
+        public subscript(_ column: String) -> String? { values[column] }
+
+        /// The column's number; nil when the field is empty (absent), an error naming file, line and column when it
+        /// is not a finite number.
+        public func number(_ column: String) throws -> Double? {
+            guard let text = values[column], !text.isEmpty else { return nil }
+            guard let value = Double(text), value.isFinite else { throw problem(column, text, "is not a finite number") }
+            return value
+        }
+
+        /// The column's integer; nil when empty, an error naming file, line and column when it is not an integer.
+        public func integer(_ column: String) throws -> Int? {
+            guard let text = values[column], !text.isEmpty else { return nil }
+            guard let value = Int(text) else { throw problem(column, text, "is not an integer") }
+            return value
+        }
+
+        func problem(_ column: String, _ text: String, _ what: String) -> CSVError {
+            CSVError("\(file): line \(line): column '\(column)': '\(text.prefix(40))' \(what)")
+        }
+    }
+
+    /// As read, each row keeping its file and line.
+    public static func table(_ url: URL, requiring: [String] = []) throws -> (header: [String], rows: [Row]) {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw CSVError("\(url.path): cannot read (\(FileProblem.describe(error)))")
@@ -85,11 +120,11 @@ public enum CSV {
         if let duplicate = header.first(where: { name in header.filter { $0 == name }.count > 1 }) {
             throw CSVError("\(url.path): line 1: column '\(duplicate)' appears twice")
         }
-        let rows = try records.dropFirst().map { record -> [String: String] in
+        let rows = try records.dropFirst().map { record -> Row in
             guard record.fields.count == header.count else {
                 throw CSVError("\(url.path): line \(record.line): \(record.fields.count) fields, the header has \(header.count)")
             }
-            return Dictionary(uniqueKeysWithValues: zip(header, record.fields))
+            return Row(values: Dictionary(uniqueKeysWithValues: zip(header, record.fields)), file: url.path, line: record.line)
         }
         return (header, rows)
     }

@@ -39,19 +39,19 @@ public struct AggregateStage: Stage {
 
     /// score.csv as (score names, labels, one column of values per score).
     static func readScores(_ url: URL) throws -> (names: [String], labels: [Int], columns: [[Double]], ids: [String]) {
-        let table = try CSV.read(url, requiring: ["image_id", "label"])
+        let table = try CSV.table(url, requiring: ["image_id", "label"])
         let names = table.header.filter { $0 != "image_id" && $0 != "label" }
         var labels: [Int] = [], ids: [String] = []
         var columns = [[Double]](repeating: [], count: names.count)
-        for (line, row) in table.rows.enumerated() {
-            guard let label = Int(row["label"] ?? ""), label == 0 || label == 1 else {
-                throw StageFailure("\(url.path) row \(line + 2): label must be 0 or 1")
+        for row in table.rows {
+            guard let label = try row.integer("label"), label == 0 || label == 1 else {
+                throw StageFailure("\(url.path): line \(row.line): column 'label' must be 0 or 1")
             }
             labels.append(label)
             ids.append(row["image_id"] ?? "")
             for (c, name) in names.enumerated() {
-                guard let value = Double(row[name] ?? ""), value.isFinite else {
-                    throw StageFailure("\(url.path) row \(line + 2): '\(name)' is not a finite number")
+                guard let value = try row.number(name) else {
+                    throw StageFailure("\(url.path): line \(row.line): column '\(name)' is empty")
                 }
                 columns[c].append(value)
             }

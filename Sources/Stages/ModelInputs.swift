@@ -10,7 +10,7 @@ import Pipeline
 enum ModelInputs {
     /// split.csv's rows for the given parts (and labels, if given), sorted by image id, as an ImageSet.
     static func load(_ context: StageContext, parts: Set<String>, labels: Set<Int>? = nil, size: Int) throws -> ImageSet {
-        let split = try CSV.read(
+        let split = try CSV.table(
             try context.upstream(ofKind: SplitStage.kind).appendingPathComponent("split.csv"),
             requiring: ["image_id", "part", "label"]
         ).rows
@@ -20,12 +20,17 @@ enum ModelInputs {
                 row in
                 row["image_id"].flatMap { id in row["file"].map { (id, $0) } }
             }, uniquingKeysWith: { first, _ in first })
-        let rows = split.filter { parts.contains($0["part"] ?? "") && (labels == nil || labels!.contains(Int($0["label"] ?? "") ?? -1)) }
-            .sorted { ($0["image_id"] ?? "") < ($1["image_id"] ?? "") }
+        let rows = try split.filter { row in
+            guard parts.contains(row["part"] ?? "") else { return false }
+            guard let label = try row.integer("label"), label == 0 || label == 1 else {
+                throw CSVError("\(row.file): line \(row.line): column 'label' must be 0 or 1")
+            }
+            return labels?.contains(label) ?? true
+        }.sorted { ($0["image_id"] ?? "") < ($1["image_id"] ?? "") }
         let loaded = context.forEachItem(rows, id: { $0["image_id"] ?? "?" }) { row -> (String, Int, [Float]) in
             let id = row["image_id"] ?? ""
             guard let file = files[id] else { throw StageFailure("no normalized PNG for \(id) in normalize.csv") }
-            guard let label = Int(row["label"] ?? "") else { throw StageFailure("split.csv: bad label for \(id)") }
+            let label = try row.integer("label")!
             return (id, label, try pixels(try SafeName.descendant(normalizeDirectory, file).path, size: size))
         }
         let images = loaded.compactMap { $0 }

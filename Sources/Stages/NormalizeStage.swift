@@ -71,7 +71,7 @@ public struct NormalizeStage: Stage {
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {
-        let ingest = try CSV.read(
+        let ingest = try CSV.table(
             try context.upstream(ofKind: IngestStage.kind).appendingPathComponent("ingest.csv"), requiring: IngestStage.columns)
         let folder = context.outputDirectory.appendingPathComponent("png")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -82,7 +82,7 @@ public struct NormalizeStage: Stage {
             let name = SafeName.fileName(id) + ".png"
             let file = "png/" + name
             let output = try SafeName.child(folder, name)
-            let recipeID = Self.recipeID(settings: recipeText, row: row)
+            let recipeID = Self.recipeID(settings: recipeText, row: row.values)
             if let old = previous.rows[id], old["recipe"] == recipeID, let oldFolder = previous.folder,
                 link(oldFolder.appendingPathComponent(file).path, output.path) == 0
             {
@@ -111,7 +111,7 @@ public struct NormalizeStage: Stage {
     }
 
     /// Decodes one ingested image, runs the chain and writes the PNG.
-    func normalize(_ row: [String: String], to output: URL) throws -> Normalized {
+    func normalize(_ row: CSV.Row, to output: URL) throws -> Normalized {
         let path = URL(fileURLWithPath: row["input_dir"] ?? "").appendingPathComponent(row["path"] ?? "").path
         guard let (size, mtime) = try? IngestStage.identity(path) else {
             throw ImageError("source file is gone or unreadable: \(row["path"] ?? "")")
@@ -121,15 +121,16 @@ public struct NormalizeStage: Stage {
         }
         var header = GreyLevelHeader()
         header.photometric = row["photometric_interpretation"] ?? ""
-        header.rescaleSlope = Double(row["rescale_slope"] ?? "") ?? 1
-        header.rescaleIntercept = Double(row["rescale_intercept"] ?? "") ?? 0
-        header.windowCenter = Double(row["window_center"] ?? "")
-        header.windowWidth = Double(row["window_width"] ?? "")
+        // Empty means the header had none (slope 1, intercept 0); anything else must parse, or the row fails.
+        header.rescaleSlope = try row.number("rescale_slope") ?? 1
+        header.rescaleIntercept = try row.number("rescale_intercept") ?? 0
+        header.windowCenter = try row.number("window_center")
+        header.windowWidth = try row.number("window_width")
         var image: PixelImage
         switch row["format"] {
         case "dicom":
             let dicom = try DICOMFile(path: path)
-            image = try dicom.decodeFrame(Int(row["frame"] ?? "0") ?? 0)
+            image = try dicom.decodeFrame(try row.integer("frame") ?? 0)
             if recipe.steps.contains(.voiLUT) { header.voiLUT = try dicom.voiLUT() }
         case "png":
             image = try PNGCodec.read(path: path)
@@ -159,9 +160,14 @@ public struct NormalizeStage: Stage {
         return Normalized(applied: applied, statistics: grey.statistics, size: width)
     }
 
-    /// Identifies what made a PNG: the settings, the source content and frame, and medad's version.
+    /// The ingest.csv columns the grey-level steps read.
+    static let greyLevelColumns = ["photometric_interpretation", "rescale_slope", "rescale_intercept", "window_center", "window_width"]
+
+    /// Identifies what made a PNG: the settings, the source content and frame, the header values the grey-level
+    /// steps read (as ingest.csv gives them), and medad's version.
     static func recipeID(settings: String, row: [String: String]) -> String {
-        let text = [medadVersion, settings, row["content_hash"] ?? "", row["frame"] ?? ""].joined(separator: "\n")
+        let source = ["content_hash", "frame", "format"] + greyLevelColumns
+        let text = ([medadVersion, settings] + source.map { row[$0] ?? "" }).joined(separator: "\n")
         return SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 

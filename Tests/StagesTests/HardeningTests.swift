@@ -138,6 +138,26 @@ final class HardeningTests: XCTestCase, MedadCLI {
         XCTAssertFalse(FileManager.default.fileExists(atPath: url("edited.png").path))
     }
 
+    /// A hand-edited value that does not parse is an item error naming file, line and column, never a default
+    /// (a rescale slope of 'abc' once became slope 1).
+    func testHandEditedUpstreamValuesNameFileLineAndColumn() throws {
+        try FileManager.default.copyItem(at: hostile.appendingPathComponent("control_native.dcm"), to: url("in/a.dcm"))
+        let manifest = try ingestManifest()
+        XCTAssertEqual(try medad("run", manifest).code, 0)
+        let csv = url("run/ingest/ingest.csv")
+        let ingest = try CSV.read(csv)
+        var row = try XCTUnwrap(ingest.rows.first)
+        row["rescale_slope"] = "abc"
+        try CSV.write(csv, header: ingest.header, rows: [ingest.header.map { row[$0] ?? "" }])
+        XCTAssertEqual(try medad("run", manifest, "--stage", "normalize").code, 0)
+        let errors = try table("run/normalize/errors.csv")
+        XCTAssertEqual(errors.count, 1)
+        XCTAssertTrue(
+            errors[0]["reason"]!.contains("ingest/ingest.csv: line 2: column 'rescale_slope': 'abc' is not a finite number"),
+            errors[0]["reason"]!)
+        XCTAssertTrue(try table("run/normalize/normalize.csv").isEmpty)
+    }
+
     func testSafeNamesAreInjectivePlainComponents() throws {
         let ids = [
             "1.2.840.10008", "../x", "..", ".", "", "%", "%25", "a/b", "a%2Fb", "a b", "ü", "x\ny", "~",
@@ -350,6 +370,6 @@ final class HardeningTests: XCTestCase, MedadCLI {
         try (lines.joined(separator: "\n") + "\n").write(to: scores, atomically: true, encoding: .utf8)
         let aggregate = try medad("run", manifest, "--stage", "aggregate")
         XCTAssertEqual(aggregate.code, 2, aggregate.output)
-        XCTAssertTrue(aggregate.output.contains("score.csv row 3") && aggregate.output.contains("not a finite number"), aggregate.output)
+        XCTAssertTrue(aggregate.output.contains("score.csv: line 3: column 'rec_0': 'nan' is not a finite number"), aggregate.output)
     }
 }
