@@ -182,6 +182,11 @@ public final class StageContext: Sendable {
         try CSV.write(outputDirectory.appendingPathComponent(file), header: header, rows: rows)
     }
 
+    /// Writes a stage table of typed rows into the output folder.
+    public func writeCSV<R: CSVRecord>(_ file: String, records: [R]) throws {
+        try CSV.write(outputDirectory.appendingPathComponent(file), records: records)
+    }
+
     /// Progress of work that is not a list of items (epochs, batches): drawn on a terminal like forEachItem's.
     public func progress(done: Int, total: Int) { reporter.progress(stage: name, done: done, total: total) }
 

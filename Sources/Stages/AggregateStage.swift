@@ -23,14 +23,6 @@ public struct AggregateStage: Stage {
         .double("specificity", \.specificity, 0...1, "specificity at which sensitivity is reported"),
     ]
     public static let parameters = settings.specs(defaults: Settings())
-    public static let columns = [
-        "stage", "method", "backbone", "seed", "score", "auroc", "auroc_low", "auroc_high", "ap", "ap_low", "ap_high",
-        "sensitivity_at_specificity", "specificity", "images", "normal", "abnormal",
-    ]
-    public static let costColumns = [
-        "stage", "method", "backbone", "networks", "members", "parameters", "train_seconds", "score_ms_per_image",
-        "train_peak_mb", "score_peak_mb",
-    ]
     public static let reportFile = "report.html"
 
     let settings: Settings
@@ -81,8 +73,7 @@ public struct AggregateStage: Stage {
                 stage: stage, folder: folder, method: try ScoredMethod(file: folder.appendingPathComponent(ScoredMethod.file)),
                 names: names, labels: labels, columns: columns)
         }
-        let text = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "" }
-        var rows: [[String]] = []
+        var rows: [AggregateRow] = []
         for s in scored {
             let abnormal = s.labels.filter { $0 == 1 }.count
             for (c, name) in s.names.enumerated() {
@@ -90,17 +81,18 @@ public struct AggregateStage: Stage {
                 let auroc = Metrics.bootstrap(scores, s.labels, resamples: settings.resamples, seed: settings.seed, metric: Metrics.auroc)
                 let ap = Metrics.bootstrap(
                     scores, s.labels, resamples: settings.resamples, seed: settings.seed, metric: Metrics.averagePrecision)
-                rows.append([
-                    s.stage, s.method.method, s.method.backbone, String(s.method.seed), name, text(Metrics.auroc(scores, s.labels)),
-                    text(auroc?.low), text(auroc?.high), text(Metrics.averagePrecision(scores, s.labels)), text(ap?.low), text(ap?.high),
-                    text(Metrics.sensitivity(atSpecificity: settings.specificity, scores, s.labels)), text(settings.specificity),
-                    String(s.labels.count), String(s.labels.count - abnormal), String(abnormal),
-                ])
+                rows.append(
+                    AggregateRow(
+                        stage: s.stage, method: s.method.method, backbone: s.method.backbone, seed: s.method.seed, score: name,
+                        auroc: Metrics.auroc(scores, s.labels), aurocLow: auroc?.low, aurocHigh: auroc?.high,
+                        ap: Metrics.averagePrecision(scores, s.labels), apLow: ap?.low, apHigh: ap?.high,
+                        sensitivity: Metrics.sensitivity(atSpecificity: settings.specificity, scores, s.labels),
+                        specificity: settings.specificity, images: s.labels.count, normal: s.labels.count - abnormal, abnormal: abnormal))
             }
         }
-        try context.writeCSV("aggregate.csv", header: Self.columns, rows: rows)
+        try context.writeCSV("aggregate.csv", records: rows)
         let costs = try scored.map { try costRow($0, context: context) }
-        try context.writeCSV("costs.csv", header: Self.costColumns, rows: costs)
+        try context.writeCSV("costs.csv", records: costs)
         var sections: [HTMLReport.Section] = []
         for s in scored {
             sections.append(
@@ -113,12 +105,13 @@ public struct AggregateStage: Stage {
             tables: [
                 (
                     "Methods and scores",
-                    "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.", [Self.columns] + rows
+                    "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.",
+                    [AggregateRow.columns] + rows.map(\.fields)
                 ),
                 (
                     "Costs",
                     "Whole-stage wall time (training: all networks; scoring: per test image, maps included) and the process's peak resident memory while the stage ran alone.",
-                    [Self.costColumns] + costs
+                    [CostRow.columns] + costs.map(\.fields)
                 ),
             ], sections: sections)
         try AtomicFile.write(Data(report.utf8), to: context.outputDirectory.appendingPathComponent(Self.reportFile))
@@ -128,19 +121,18 @@ public struct AggregateStage: Stage {
 
     /// A method's costs from its score stage's stage.json and that of the train stage it read (found through
     /// the score stage's recorded upstream).
-    func costRow(_ s: Scored, context: StageContext) throws -> [String] {
+    func costRow(_ s: Scored, context: StageContext) throws -> CostRow {
         guard let score = StageRecord.read(s.folder.appendingPathComponent("stage.json")) else {
             throw StageFailure("\(s.folder.path)/stage.json: missing or unreadable")
         }
         let train = score.upstream.keys.sorted().lazy.compactMap { name in
             StageRecord.read(context.runDirectory.appendingPathComponent(name).appendingPathComponent("stage.json"))
         }.first { $0.kind == TrainStage.kind }
-        let one = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "" }
-        return [
-            s.stage, s.method.method, s.method.backbone, String(s.method.networks), String(s.method.members), String(s.method.parameters),
-            one(train?.seconds), String(format: "%.2f", score.seconds * 1000 / Double(max(score.items, 1))), one(train?.peakMemoryMB),
-            one(score.peakMemoryMB),
-        ]
+        return CostRow(
+            stage: s.stage, method: s.method.method, backbone: s.method.backbone, networks: s.method.networks, members: s.method.members,
+            parameters: s.method.parameters, trainSeconds: train?.seconds,
+            scoreMsPerImage: score.seconds * 1000 / Double(max(score.items, 1)),
+            trainPeakMB: train?.peakMemoryMB, scorePeakMB: score.peakMemoryMB)
     }
 
     /// plots/roc[_<stage>].png and plots/hist_[<stage>_]<score>.png; returns their paths, ROC first.
@@ -161,5 +153,91 @@ public struct AggregateStage: Stage {
             files.append(file)
         }
         return files
+    }
+}
+
+/// aggregate.csv: one row per score stage and score. Metrics with 4 decimals; empty where undefined (no
+/// intervals with resamples 0).
+public struct AggregateRow: CSVRecord, Equatable {
+    public static let columns = [
+        "stage", "method", "backbone", "seed", "score", "auroc", "auroc_low", "auroc_high", "ap", "ap_low", "ap_high",
+        "sensitivity_at_specificity", "specificity", "images", "normal", "abnormal",
+    ]
+    public var stage, method, backbone: String
+    public var seed: UInt64
+    public var score: String
+    public var auroc, aurocLow, aurocHigh, ap, apLow, apHigh, sensitivity: Double?
+    public var specificity: Double
+    public var images, normal, abnormal: Int
+
+    public var fields: [String] {
+        let text = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "" }
+        return [
+            stage, method, backbone, String(seed), score, text(auroc), text(aurocLow), text(aurocHigh), text(ap), text(apLow), text(apHigh),
+            text(sensitivity), text(specificity), String(images), String(normal), String(abnormal),
+        ]
+    }
+
+    public init(
+        stage: String, method: String, backbone: String, seed: UInt64, score: String, auroc: Double?, aurocLow: Double?,
+        aurocHigh: Double?, ap: Double?, apLow: Double?, apHigh: Double?, sensitivity: Double?, specificity: Double, images: Int,
+        normal: Int, abnormal: Int
+    ) {
+        (self.stage, self.method, self.backbone, self.seed, self.score) = (stage, method, backbone, seed, score)
+        (self.auroc, self.aurocLow, self.aurocHigh, self.ap, self.apLow, self.apHigh) = (auroc, aurocLow, aurocHigh, ap, apLow, apHigh)
+        (self.sensitivity, self.specificity) = (sensitivity, specificity)
+        (self.images, self.normal, self.abnormal) = (images, normal, abnormal)
+    }
+
+    public init(_ row: CSV.Row) throws {
+        self.init(
+            stage: row.text("stage"), method: row.text("method"), backbone: row.text("backbone"),
+            seed: UInt64(try row.requiredInteger("seed")), score: row.text("score"), auroc: try row.number("auroc"),
+            aurocLow: try row.number("auroc_low"), aurocHigh: try row.number("auroc_high"), ap: try row.number("ap"),
+            apLow: try row.number("ap_low"), apHigh: try row.number("ap_high"), sensitivity: try row.number("sensitivity_at_specificity"),
+            specificity: try row.requiredNumber("specificity"), images: try row.requiredInteger("images"),
+            normal: try row.requiredInteger("normal"), abnormal: try row.requiredInteger("abnormal"))
+    }
+}
+
+/// costs.csv: one row per method (score stage).
+public struct CostRow: CSVRecord, Equatable {
+    public static let columns = [
+        "stage", "method", "backbone", "networks", "members", "parameters", "train_seconds", "score_ms_per_image",
+        "train_peak_mb", "score_peak_mb",
+    ]
+    public var stage, method, backbone: String
+    public var networks, members, parameters: Int
+    /// Empty where the train stage's stage.json is gone or has no peak (a run made before peaks were recorded).
+    public var trainSeconds: Double?
+    public var scoreMsPerImage: Double
+    public var trainPeakMB, scorePeakMB: Double?
+
+    public var fields: [String] {
+        let one = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "" }
+        return [
+            stage, method, backbone, String(networks), String(members), String(parameters), one(trainSeconds),
+            String(format: "%.2f", scoreMsPerImage), one(trainPeakMB), one(scorePeakMB),
+        ]
+    }
+
+    public init(
+        stage: String, method: String, backbone: String, networks: Int, members: Int, parameters: Int, trainSeconds: Double?,
+        scoreMsPerImage: Double, trainPeakMB: Double?, scorePeakMB: Double?
+    ) {
+        (self.stage, self.method, self.backbone, self.networks, self.members, self.parameters) =
+            (stage, method, backbone, networks, members, parameters)
+        (self.trainSeconds, self.scoreMsPerImage, self.trainPeakMB, self.scorePeakMB) = (
+            trainSeconds, scoreMsPerImage, trainPeakMB, scorePeakMB
+        )
+    }
+
+    public init(_ row: CSV.Row) throws {
+        self.init(
+            stage: row.text("stage"), method: row.text("method"), backbone: row.text("backbone"),
+            networks: try row.requiredInteger("networks"),
+            members: try row.requiredInteger("members"), parameters: try row.requiredInteger("parameters"),
+            trainSeconds: try row.number("train_seconds"), scoreMsPerImage: try row.requiredNumber("score_ms_per_image"),
+            trainPeakMB: try row.number("train_peak_mb"), scorePeakMB: try row.number("score_peak_mb"))
     }
 }

@@ -35,13 +35,11 @@ public struct ComparisonReport {
                 dataset = "?"
             }
             let file = aggregate.folder.appendingPathComponent("aggregate.csv")
-            for row in try CSV.read(file, requiring: ["method", "backbone", "seed", "score", "auroc", "ap"]).rows {
-                guard let score = row["score"], let auroc = Double(row["auroc"] ?? ""), let ap = Double(row["ap"] ?? ""),
-                    let seed = UInt64(row["seed"] ?? "")
-                else { continue }
+            for row in try CSV.records(file, as: AggregateRow.self) {
+                guard let auroc = row.auroc, let ap = row.ap else { continue }
                 entries.append(
-                    Entry(
-                        method: "\(row["method"]!) \(row["backbone"]!)", score: score, dataset: dataset, seed: seed, auroc: auroc, ap: ap))
+                    Entry(method: "\(row.method) \(row.backbone)", score: row.score, dataset: dataset, seed: row.seed, auroc: auroc, ap: ap)
+                )
             }
         }
         self.entries = entries

@@ -33,7 +33,6 @@ public struct NormalizeStage: Stage {
         .double("clip_high", \.clipHigh, 0...100, "high percentile of clip_percentiles"),
     ]
     public static let parameters = settings.specs(defaults: Settings())
-    public static let columns = ["image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe"]
 
     let recipe: GreyLevelRecipe
     let resize: Bool
@@ -77,28 +76,28 @@ public struct NormalizeStage: Stage {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let previous = previousRows(context)
         let counter = Counter()
-        let rows = context.forEachItem(ingest.rows, id: { $0["image_id"] ?? "?" }) { row -> [String] in
+        let rows = context.forEachItem(ingest.rows, id: { $0["image_id"] ?? "?" }) { row -> NormalizeRow in
             let id = row["image_id"] ?? ""
             let name = SafeName.fileName(id) + ".png"
             let file = "png/" + name
             let output = try SafeName.child(folder, name)
             let recipeID = Self.recipeID(settings: recipeText, row: row.values)
-            if let old = previous.rows[id], old["recipe"] == recipeID, let oldFolder = previous.folder,
+            if let old = previous.rows[id], old.recipe == recipeID, let oldFolder = previous.folder,
                 link(oldFolder.appendingPathComponent(file).path, output.path) == 0
             {
                 counter.add(reused: 1)
-                return Self.columns.map { old[$0] ?? "" }
+                return old
             }
             let result = try normalize(row, to: output)
             counter.add(decoded: 1)
             let s = result.statistics
-            return [
-                id, file, String(result.size), String(result.size), String(recipe.outputBits), result.applied.joined(separator: ";"),
-                format(s.min), format(s.max), format(s.mean), format(s.standardDeviation), recipeID,
-            ]
+            return NormalizeRow(
+                imageID: id, file: file, width: result.size, height: result.size, bitDepth: recipe.outputBits,
+                steps: result.applied.joined(separator: ";"), min: format(s.min), max: format(s.max), mean: format(s.mean),
+                std: format(s.standardDeviation), recipe: recipeID)
         }
         let written = rows.compactMap { $0 }
-        try context.writeCSV("normalize.csv", header: Self.columns, rows: written)
+        try context.writeCSV("normalize.csv", records: written)
         context.log(
             "\(written.count) PNGs of \(settings.size)² in png/: \(counter.decoded) made, \(counter.reused) unchanged and reused")
         return StageOutcome(rows: written.count, items: ingest.rows.count)
@@ -171,12 +170,48 @@ public struct NormalizeStage: Stage {
         return SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
-    func previousRows(_ context: StageContext) -> (folder: URL?, rows: [String: [String: String]]) {
+    /// The last run's rows, to reuse PNGs whose recipe is unchanged; none when they cannot be read.
+    func previousRows(_ context: StageContext) -> (folder: URL?, rows: [String: NormalizeRow]) {
         guard let folder = context.previousOutputDirectory,
-            let table = try? CSV.read(folder.appendingPathComponent("normalize.csv")), table.header == Self.columns
+            let rows = try? CSV.records(folder.appendingPathComponent("normalize.csv"), as: NormalizeRow.self)
         else { return (nil, [:]) }
-        return (folder, Dictionary(table.rows.map { ($0["image_id"] ?? "", $0) }, uniquingKeysWith: { a, _ in a }))
+        return (folder, Dictionary(rows.map { ($0.imageID, $0) }, uniquingKeysWith: { a, _ in a }))
     }
 
     func format(_ value: Double) -> String { String(format: "%.6g", value) }
+}
+
+/// normalize.csv: one row per PNG written (statistics of the grey levels before resizing, as text; recipe: what
+/// made the PNG, for reuse).
+public struct NormalizeRow: CSVRecord, Equatable {
+    public static let columns = ["image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe"]
+    public var imageID: String
+    /// The PNG, relative to the stage folder (png/<safe name>.png).
+    public var file: String
+    public var width: Int
+    public var height: Int
+    public var bitDepth: Int
+    /// The steps applied, ';'-separated.
+    public var steps: String
+    public var min: String, max: String, mean: String, std: String
+    public var recipe: String
+
+    public init(
+        imageID: String, file: String, width: Int, height: Int, bitDepth: Int, steps: String, min: String, max: String, mean: String,
+        std: String, recipe: String
+    ) {
+        (self.imageID, self.file, self.width, self.height, self.bitDepth, self.steps) = (imageID, file, width, height, bitDepth, steps)
+        (self.min, self.max, self.mean, self.std, self.recipe) = (min, max, mean, std, recipe)
+    }
+
+    public var fields: [String] {
+        [imageID, file, String(width), String(height), String(bitDepth), steps, min, max, mean, std, recipe]
+    }
+
+    public init(_ row: CSV.Row) throws {
+        self.init(
+            imageID: row.text("image_id"), file: row.text("file"), width: try row.requiredInteger("width"),
+            height: try row.requiredInteger("height"), bitDepth: try row.requiredInteger("bit_depth"), steps: row.text("steps"),
+            min: row.text("min"), max: row.text("max"), mean: row.text("mean"), std: row.text("std"), recipe: row.text("recipe"))
+    }
 }

@@ -73,7 +73,7 @@ public struct ScoreStage: Stage {
         let method = ScoredMethod(
             method: training.method, backbone: training.backbone.rawValue, seed: training.seed, networks: learners.count, members: members,
             parameters: learners.reduce(0) { $0 + $1.parameters.reduce(0) { $0 + $1.value.count } })
-        try context.writeCSV(ScoredMethod.file, header: ScoredMethod.columns, rows: [method.row])
+        try context.writeCSV(ScoredMethod.file, records: [method])
         if settings.maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, training: training, learners: learners) }
         return StageOutcome(rows: rows.count, items: test.count)
     }
@@ -109,7 +109,7 @@ public struct ScoreStage: Stage {
 }
 
 /// method.csv: what the score stage scored with, one row (read by aggregate for its comparison and cost tables).
-public struct ScoredMethod: Equatable, Sendable {
+public struct ScoredMethod: CSVRecord, Equatable {
     public static let file = "method.csv"
     public static let columns = ["method", "backbone", "seed", "networks", "members", "parameters"]
     public var method: String
@@ -120,23 +120,28 @@ public struct ScoredMethod: Equatable, Sendable {
     public var members: Int
     public var parameters: Int
 
-    public var row: [String] { [method, backbone, String(seed), String(networks), String(members), String(parameters)] }
+    public var fields: [String] { [method, backbone, String(seed), String(networks), String(members), String(parameters)] }
 
     public init(method: String, backbone: String, seed: UInt64, networks: Int, members: Int, parameters: Int) {
         (self.method, self.backbone, self.seed, self.networks, self.members, self.parameters) =
             (method, backbone, seed, networks, members, parameters)
     }
 
-    /// Reads method.csv, naming the file, line and column of anything missing or malformed.
-    public init(file: URL) throws {
-        let table = try CSV.read(file, requiring: Self.columns)
-        guard let row = table.rows.first, table.rows.count == 1 else { throw StageFailure("\(file.path): needs exactly one row") }
-        func number(_ key: String) throws -> Int {
-            guard let value = Int(row[key]!), value >= 0 else { throw StageFailure("\(file.path):2: column '\(key)' is not a count") }
+    public init(_ row: CSV.Row) throws {
+        func count(_ column: String) throws -> Int {
+            let value = try row.requiredInteger(column)
+            guard value >= 0 else { throw CSVError("\(row.file): line \(row.line): column '\(column)' is negative") }
             return value
         }
         self.init(
-            method: row["method"]!, backbone: row["backbone"]!, seed: UInt64(try number("seed")), networks: try number("networks"),
-            members: try number("members"), parameters: try number("parameters"))
+            method: row.text("method"), backbone: row.text("backbone"), seed: UInt64(try count("seed")), networks: try count("networks"),
+            members: try count("members"), parameters: try count("parameters"))
+    }
+
+    /// Reads method.csv: exactly one row.
+    public init(file: URL) throws {
+        let rows = try CSV.records(file, as: Self.self)
+        guard rows.count == 1 else { throw StageFailure("\(file.path): needs exactly one row, has \(rows.count)") }
+        self = rows[0]
     }
 }

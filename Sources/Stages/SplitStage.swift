@@ -55,7 +55,6 @@ public struct SplitStage: Stage {
             .path("import_file", \.importFile, "import mode: the published JSON split"),
         ]
     public static let parameters = settings.specs(defaults: Settings())
-    public static let columns = ["image_id", "part", "label", "patient_key", "source_label", "grouping"]
 
     let settings: Settings
     var dataset: MedADDataset { settings.dataset }
@@ -106,20 +105,20 @@ public struct SplitStage: Stage {
 
     public func run(in context: StageContext) throws -> StageOutcome {
         let images = try loadImages(context)
-        let rows: [[String]]
+        let rows: [SplitRow]
         let file: MedADSplitFile
         if settings.mode == "import" {
             (rows, file) = try importSplit(images, context: context)
         } else {
             (rows, file) = try buildSplit(images, context: context)
         }
-        try context.writeCSV("split.csv", header: Self.columns, rows: rows)
+        try context.writeCSV("split.csv", records: rows)
         var summary: [[String]] = []
         for part in SplitPart.allCases {
             for label in [SplitLabel.normal, .abnormal] where !(part == .train && label == .abnormal) {
                 summary.append([
                     part.rawValue, String(label.rawValue),
-                    String(rows.filter { $0[1] == part.rawValue && $0[2] == String(label.rawValue) }.count),
+                    String(rows.filter { $0.part == part.rawValue && $0.label == label.rawValue }.count),
                 ])
             }
         }
@@ -136,10 +135,10 @@ public struct SplitStage: Stage {
             requiring: ["image_id", "path", "patient_key"]
         ).rows
         let normalized = Set(
-            try CSV.read(
-                try context.upstream(ofKind: NormalizeStage.kind).appendingPathComponent("normalize.csv"),
-                requiring: ["image_id"]
-            ).rows.map { $0["image_id"] ?? "" })
+            try CSV.records(
+                try context.upstream(ofKind: NormalizeStage.kind).appendingPathComponent("normalize.csv"), as: NormalizeRow.self
+            )
+            .map(\.imageID))
         return ingest.filter { normalized.contains($0["image_id"] ?? "") }
             .map { Image(id: $0["image_id"]!, path: $0["path"] ?? "", patientKey: $0["patient_key"] ?? "") }
             .sorted { $0.id < $1.id }
@@ -180,7 +179,7 @@ public struct SplitStage: Stage {
         return image.patientKey.isEmpty ? ("image:\(image.id)", "image (no patient key)") : ("patient:\(image.patientKey)", "patient")
     }
 
-    func buildSplit(_ images: [Image], context: StageContext) throws -> ([[String]], MedADSplitFile) {
+    func buildSplit(_ images: [Image], context: StageContext) throws -> ([SplitRow], MedADSplitFile) {
         let (labels, key) = try labels(images, context: context)
         // Two images under one label key would share a label silently: refuse.
         let byKey = Dictionary(grouping: images, by: key)
@@ -214,16 +213,18 @@ public struct SplitStage: Stage {
             "\(candidates.count) labeled images (\(leftOut) of a left-out class, \(orphans.count) labels without an image, \(images.count - candidates.count - leftOut) images without a label); counts \(counts!)"
         )
         let chosen = images.filter { assignment[$0.id] != nil }
-        let rows = chosen.map { image -> [String] in
+        let rows = chosen.map { image -> SplitRow in
             let (part, label) = assignment[image.id]!
-            return [image.id, part.rawValue, String(label.rawValue), image.patientKey, sources[image.id] ?? "", grouping(image).kind]
+            return SplitRow(
+                imageID: image.id, part: part.rawValue, label: label.rawValue, patientKey: image.patientKey,
+                sourceLabel: sources[image.id] ?? "", grouping: grouping(image).kind)
         }
         let file = MedADSplitFile(names: chosen.map { ($0.png, assignment[$0.id]!.0, assignment[$0.id]!.1) })
         return (rows, file)
     }
 
     /// A published split: names map to images by PNG name, file name or file stem; unknown names are errors rows.
-    func importSplit(_ images: [Image], context: StageContext) throws -> ([[String]], MedADSplitFile) {
+    func importSplit(_ images: [Image], context: StageContext) throws -> ([SplitRow], MedADSplitFile) {
         let file: MedADSplitFile
         let importFile = settings.importFile!
         do { file = try MedADSplitFile.decode(try Data(contentsOf: importFile)) } catch let error as SplitError {
@@ -236,7 +237,7 @@ public struct SplitStage: Stage {
             }
         }
         let labels = (try? labels(images, context: context))
-        var rows: [[String]] = []
+        var rows: [SplitRow] = []
         var named: [(String, SplitPart, SplitLabel)] = []
         var missing = 0
         for entry in file.entries {
@@ -247,12 +248,44 @@ public struct SplitStage: Stage {
                 continue
             }
             let source = labels.flatMap { l in l.labels[l.key(image)]?.text } ?? ""
-            rows.append([image.id, entry.part.rawValue, String(entry.label.rawValue), image.patientKey, source, "imported"])
+            rows.append(
+                SplitRow(
+                    imageID: image.id, part: entry.part.rawValue, label: entry.label.rawValue, patientKey: image.patientKey,
+                    sourceLabel: source, grouping: "imported"))
             named.append((entry.name, entry.part, entry.label))
         }
         if missing > 0 { context.warn("\(missing) names in the imported split match no ingested image (listed in errors.csv)") }
-        let ids = rows.map { $0[0] }
+        let ids = rows.map(\.imageID)
         if Set(ids).count != ids.count { throw StageFailure("the imported split names one image more than once (under different names)") }
-        return (rows.sorted { $0[0] < $1[0] }, MedADSplitFile(names: named))
+        return (rows.sorted { $0.imageID < $1.imageID }, MedADSplitFile(names: named))
+    }
+}
+
+/// split.csv: one row per image placed in a part (label 1 = abnormal).
+public struct SplitRow: CSVRecord, Equatable {
+    public static let columns = ["image_id", "part", "label", "patient_key", "source_label", "grouping"]
+    public var imageID: String
+    /// train, unlabeled or test.
+    public var part: String
+    public var label: Int
+    public var patientKey: String
+    /// The dataset's own label text.
+    public var sourceLabel: String
+    /// What kept images together: patient, image, image (no patient key), or imported.
+    public var grouping: String
+
+    public init(imageID: String, part: String, label: Int, patientKey: String, sourceLabel: String, grouping: String) {
+        (self.imageID, self.part, self.label, self.patientKey, self.sourceLabel, self.grouping) =
+            (imageID, part, label, patientKey, sourceLabel, grouping)
+    }
+
+    public var fields: [String] { [imageID, part, String(label), patientKey, sourceLabel, grouping] }
+
+    public init(_ row: CSV.Row) throws {
+        let label = try row.requiredInteger("label")
+        guard label == 0 || label == 1 else { throw CSVError("\(row.file): line \(row.line): column 'label' must be 0 or 1") }
+        self.init(
+            imageID: row.text("image_id"), part: row.text("part"), label: label, patientKey: row.text("patient_key"),
+            sourceLabel: row.text("source_label"), grouping: row.text("grouping"))
     }
 }

@@ -105,7 +105,7 @@ public struct TrainStage: Stage {
                         + (record.validationAP.map { " AP \(format($0))" } ?? ""))
             }
         }
-        try context.writeCSV("train.csv", header: EpochRecord.columns, rows: records.map(\.row))
+        try context.writeCSV("train.csv", records: records)
         try FileManager.default.createDirectory(
             at: context.outputDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
         for (k, model) in models.enumerated() {
@@ -160,7 +160,7 @@ struct CheckpointFolder: CheckpointStore {
         do {
             let (tensors, metadata) = try SafeTensors.read(weights)
             guard let epoch = metadata["epoch"].flatMap(Int.init) else { throw StageFailure("no epoch in its metadata") }
-            let records = try CSV.read(log).rows.map(EpochRecord.init(row:)).filter { $0.epoch <= epoch }
+            let records = try CSV.records(log, as: EpochRecord.self).filter { $0.epoch <= epoch }
             guard records.count == epoch else { throw StageFailure("\(records.count) epoch records for epoch \(epoch)") }
             inform("resuming from checkpoints: learner \(learner) at epoch \(epoch)")
             return (tensors, epoch, records)
@@ -172,9 +172,17 @@ struct CheckpointFolder: CheckpointStore {
 
     func save(learner: Int, tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord]) throws {
         // Records first: a kill between the two files leaves records ahead of the weights, which load trims.
-        try CSV.write(folder.appendingPathComponent("learner_\(learner).csv"), header: EpochRecord.columns, rows: records.map(\.row))
+        try CSV.write(folder.appendingPathComponent("learner_\(learner).csv"), records: records)
         try AtomicFile.write(to: folder.appendingPathComponent("learner_\(learner).safetensors")) { append in
             try SafeTensors.stream(tensors, metadata: ["epoch": String(epoch)], into: append)
         }
+    }
+}
+
+/// train.csv's row type (MedAD's EpochRecord, which knows nothing of the pipeline's CSV).
+extension EpochRecord: CSVRecord {
+    public var fields: [String] { row }
+    public init(_ row: CSV.Row) throws {
+        do { try self.init(row: row.values) } catch { throw CSVError("\(row.file): line \(row.line): \(error)") }
     }
 }

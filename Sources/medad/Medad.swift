@@ -143,31 +143,24 @@ struct Status: ParsableCommand {
 func printAggregates(_ manifest: Manifest) {
     for stage in manifest.stages where stage.kind == AggregateStage.kind {
         let folder = manifest.runDirectory.appendingPathComponent(stage.name)
-        guard let table = try? CSV.read(folder.appendingPathComponent("aggregate.csv")) else { continue }
+        guard let rows = try? CSV.records(folder.appendingPathComponent("aggregate.csv"), as: AggregateRow.self) else { continue }
         print(
-            "\(stage.name): AUROC and AP with bootstrap 95% intervals, sensitivity at \(table.rows.first?["specificity"] ?? "") specificity (rec_k: aggregate.csv)"
+            "\(stage.name): AUROC and AP with bootstrap 95% intervals, sensitivity at \(rows.first?.specificity ?? 0) specificity (rec_k: aggregate.csv)"
         )
         printTable(
             [["method", "score", "AUROC", "95% CI", "AP", "95% CI", "sens@spec", "images"]]
-                + table.rows.filter { !($0["score"] ?? "").hasPrefix("rec_") }.map { row in
-                    let value = { (key: String) in row[key] ?? "" }
+                + rows.filter { !$0.score.hasPrefix("rec_") }.map { row in
+                    let f = Dictionary(uniqueKeysWithValues: zip(AggregateRow.columns, row.fields))
                     return [
-                        "\(value("method")) \(value("backbone"))", value("score"), value("auroc"),
-                        "\(value("auroc_low"))-\(value("auroc_high"))", value("ap"), "\(value("ap_low"))-\(value("ap_high"))",
-                        value("sensitivity_at_specificity"), value("images"),
+                        "\(row.method) \(row.backbone)", row.score, f["auroc"]!, "\(f["auroc_low"]!)-\(f["auroc_high"]!)", f["ap"]!,
+                        "\(f["ap_low"]!)-\(f["ap_high"]!)", f["sensitivity_at_specificity"]!, String(row.images),
                     ]
                 })
-        if let costs = try? CSV.read(folder.appendingPathComponent("costs.csv")) {
+        if let costs = try? CSV.records(folder.appendingPathComponent("costs.csv"), as: CostRow.self) {
             print("costs: training (all networks) and scoring (per test image), peak memory of each stage")
             printTable(
                 [["method", "networks", "members", "parameters", "train s", "score ms/img", "train MB", "score MB"]]
-                    + costs.rows.map { row in
-                        let value = { (key: String) in row[key] ?? "" }
-                        return [
-                            "\(value("method")) \(value("backbone"))", value("networks"), value("members"), value("parameters"),
-                            value("train_seconds"), value("score_ms_per_image"), value("train_peak_mb"), value("score_peak_mb"),
-                        ]
-                    })
+                    + costs.map { row in ["\(row.method) \(row.backbone)"] + Array(row.fields[3...]) })
         }
         print("report: \(folder.appendingPathComponent(AggregateStage.reportFile).path)")
     }
