@@ -9,18 +9,36 @@ import torch.nn.functional as F
 from torch import nn
 
 
+class DualBN(nn.Module):
+    """Dual batch norm (adversarial training): bns.0 for clean batches, bns.1 for adversarial ones, as the
+    Medical-Robust-Training reference's domain-specific batch norm; `domain` picks the set."""
+
+    def __init__(self, norm, channels):
+        super().__init__()
+        self.bns = nn.ModuleList([norm(channels), norm(channels)])
+        self.domain = 0
+
+    def forward(self, x):
+        return self.bns[self.domain](x)
+
+
+def batch_norm(kind, channels, dual):
+    return DualBN(kind, channels) if dual else kind(channels)
+
+
 class BasicBlock(nn.Module):
     """Conv (down) or ConvTranspose (up) -> BatchNorm -> ReLU, the last up block its convolution alone; MC-dropout
     appends Dropout2d(dropout) to every block but the last (index 3: no parameters, state_dict names unchanged)."""
 
-    def __init__(self, in_planes, out_planes, downsample=False, last_layer=False, dropout=0.0):
+    def __init__(self, in_planes, out_planes, downsample=False, last_layer=False, dropout=0.0, dual_norm=False):
         super().__init__()
+        bn = lambda c: batch_norm(nn.BatchNorm2d, c, dual_norm)
         if downsample:
-            layers = [nn.Conv2d(in_planes, out_planes, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(out_planes), nn.ReLU(True)]
+            layers = [nn.Conv2d(in_planes, out_planes, 4, stride=2, padding=1, bias=False), bn(out_planes), nn.ReLU(True)]
         else:
             layers = [nn.ConvTranspose2d(in_planes, out_planes, 4, stride=2, padding=1, bias=False)]
             if not last_layer:
-                layers += [nn.BatchNorm2d(out_planes), nn.ReLU(True)]
+                layers += [bn(out_planes), nn.ReLU(True)]
         if dropout > 0 and not last_layer:
             layers.append(nn.Dropout2d(dropout))
         self.model = nn.Sequential(*layers)
@@ -60,10 +78,11 @@ class MemoryModule(nn.Module):
 class BottleNeck(nn.Module):
     """linear_enc to z, MemAE's memory when memory_items > 0, linear_dec back: the reference's names."""
 
-    def __init__(self, flat, mid_num, latent_size, memory_items, shrink_threshold):
+    def __init__(self, flat, mid_num, latent_size, memory_items, shrink_threshold, dual_norm=False):
         super().__init__()
-        self.linear_enc = nn.Sequential(nn.Linear(flat, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, latent_size))
-        self.linear_dec = nn.Sequential(nn.Linear(latent_size, mid_num), nn.BatchNorm1d(mid_num), nn.ReLU(True), nn.Linear(mid_num, flat))
+        bn = lambda c: batch_norm(nn.BatchNorm1d, c, dual_norm)
+        self.linear_enc = nn.Sequential(nn.Linear(flat, mid_num), bn(mid_num), nn.ReLU(True), nn.Linear(mid_num, latent_size))
+        self.linear_dec = nn.Sequential(nn.Linear(latent_size, mid_num), bn(mid_num), nn.ReLU(True), nn.Linear(mid_num, flat))
         if memory_items > 0:
             self.memory_module = MemoryModule(memory_items, latent_size, shrink_threshold)
 
@@ -86,22 +105,29 @@ def head(in_planes, out_channels, size):
 
 class AE(nn.Module):
     def __init__(self, input_size=64, base_width=16, latent_size=16, mid_num=2048, out_channels=1, memory_items=0,
-                 shrink_threshold=0.0025, dropout=0.0, heads=False):
+                 shrink_threshold=0.0025, dropout=0.0, heads=False, dual_norm=False):
         super().__init__()
         self.fm = input_size // 16
         w, flat = base_width, 4 * base_width * (input_size // 16) ** 2
-        self.en_block1 = BasicBlock(1, w, downsample=True, dropout=dropout)
-        self.en_block2 = BasicBlock(w, 2 * w, downsample=True, dropout=dropout)
-        self.en_block3 = BasicBlock(2 * w, 4 * w, downsample=True, dropout=dropout)
-        self.en_block4 = BasicBlock(4 * w, 4 * w, downsample=True, dropout=dropout)
-        self.bottle_neck = BottleNeck(flat, mid_num, latent_size, memory_items, shrink_threshold)
-        self.de_block1 = BasicBlock(4 * w, 4 * w, dropout=dropout)
-        self.de_block2 = BasicBlock(4 * w, 2 * w, dropout=dropout)
-        self.de_block3 = BasicBlock(2 * w, w, dropout=dropout)
+        d = dict(dropout=dropout, dual_norm=dual_norm)
+        self.en_block1 = BasicBlock(1, w, downsample=True, **d)
+        self.en_block2 = BasicBlock(w, 2 * w, downsample=True, **d)
+        self.en_block3 = BasicBlock(2 * w, 4 * w, downsample=True, **d)
+        self.en_block4 = BasicBlock(4 * w, 4 * w, downsample=True, **d)
+        self.bottle_neck = BottleNeck(flat, mid_num, latent_size, memory_items, shrink_threshold, dual_norm)
+        self.de_block1 = BasicBlock(4 * w, 4 * w, **d)
+        self.de_block2 = BasicBlock(4 * w, 2 * w, **d)
+        self.de_block3 = BasicBlock(2 * w, w, **d)
         self.de_block4 = BasicBlock(w, out_channels, last_layer=True)
         self.heads = heads
         if heads:  # created last, so that the backbone's initial weights do not depend on them
             self.head1, self.head2, self.head3 = (head(c, out_channels, input_size) for c in (4 * w, 2 * w, w))
+
+    def set_domain(self, domain):
+        """Adversarial training: the batch-norm set the next passes use (0 clean, 1 adversarial)."""
+        for m in self.modules():
+            if isinstance(m, DualBN):
+                m.domain = domain
 
     def forward(self, x):
         en4 = self.en_block4(self.en_block3(self.en_block2(self.en_block1(x))))

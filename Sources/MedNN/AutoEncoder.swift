@@ -23,9 +23,12 @@ public struct AutoEncoderConfig: Equatable, Sendable {
     /// Layer ensembles: a head after each of the decoder blocks de1…de3 (head1…head3: a 3×3 convolution with bias
     /// to the output channels, then bilinear upsampling to the input size); de4 is itself the last head.
     public var heads: Bool
+    /// Adversarial training: every BatchNorm doubled into a clean and an adversarial set (DualBatchNorm;
+    /// state_dict names <bn>.bns.0.* and <bn>.bns.1.*).
+    public var dualNorm: Bool
     public init(
         inputSize: Int = 64, baseWidth: Int = 16, latentSize: Int = 16, hiddenSize: Int = 2048, outputChannels: Int = 1,
-        memoryItems: Int = 0, shrinkThreshold: Float = 0.0025, dropout: Float = 0, heads: Bool = false
+        memoryItems: Int = 0, shrinkThreshold: Float = 0.0025, dropout: Float = 0, heads: Bool = false, dualNorm: Bool = false
     ) {
         self.inputSize = inputSize
         self.baseWidth = baseWidth
@@ -36,6 +39,7 @@ public struct AutoEncoderConfig: Equatable, Sendable {
         self.shrinkThreshold = shrinkThreshold
         self.dropout = dropout
         self.heads = heads
+        self.dualNorm = dualNorm
     }
 }
 
@@ -68,10 +72,17 @@ public final class AutoEncoder {
             dropouts.append(ChannelDropout(probability: config.dropout))
             return [dropouts.last!]
         }
-        func norm(_ name: String, _ channels: Int) -> BatchNorm {
-            let bn = BatchNorm(name, channels: channels)
-            norms.append(bn)
-            return bn
+        var duals: [DualBatchNorm] = []
+        func norm(_ name: String, _ channels: Int) -> Layer {
+            guard config.dualNorm else {
+                let bn = BatchNorm(name, channels: channels)
+                norms.append(bn)
+                return bn
+            }
+            let dual = DualBatchNorm(name, channels: channels)
+            duals.append(dual)
+            norms += dual.bns
+            return dual
         }
         func down(_ index: Int, _ input: Int, _ output: Int) -> (String, [Layer]) {
             (
@@ -121,6 +132,7 @@ public final class AutoEncoder {
         blocks += [up(1, 4 * w, 4 * w), up(2, 4 * w, 2 * w), up(3, 2 * w, w), up(4, w, config.outputChannels, last: true)]
         self.blocks = blocks
         batchNorms = norms
+        dualNorms = duals
         self.dropouts = dropouts
         // Created after everything else, so that the backbone's initial weights do not depend on the heads.
         heads =
@@ -136,6 +148,16 @@ public final class AutoEncoder {
                     ]
                 )
             } : []
+    }
+
+    /// Adversarial training's dual batch norms (none unless config.dualNorm).
+    let dualNorms: [DualBatchNorm]
+
+    /// Which statistics and affine parameters the dual batch norms use from the next forward pass on: 0 clean
+    /// (training on clean batches, and always at scoring), 1 adversarial. No effect without dual batch norm.
+    public var normDomain: Int {
+        get { dualNorms.first?.domain ?? 0 }
+        set { dualNorms.forEach { $0.domain = newValue } }
     }
 
     /// The channel-dropout layers in forward order (none unless config.dropout > 0).

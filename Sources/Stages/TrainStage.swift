@@ -48,6 +48,9 @@ public struct TrainStage: Stage {
         .int(
             "skip_heads", \.training.skipHeads, 0...16, optional: true,
             "layer_ensemble: the shallowest of its 4 heads left out of the member set"),
+        .float("epsilon", \.training.adversarialEpsilon, 0...1, optional: true, "adversarial: PGD's L∞ radius on [−1, 1] inputs"),
+        .float("pgd_step", \.training.pgdStep, 0...1, optional: true, "adversarial: PGD's step"),
+        .int("pgd_iterations", \.training.pgdIterations, 0...1000, optional: true, "adversarial: PGD's iterations"),
         .double(
             "checkpoint_every", \.checkpointEvery, 0...86_400,
             "seconds between checkpoints (each network's last epoch is always saved; 0: every epoch); a kill loses at most this much"),
@@ -69,6 +72,7 @@ public struct TrainStage: Stage {
             let owners = MethodRegistry.all.filter { $0.ownParameters.contains(key) }.map(\.name).joined(separator: ", ")
             throw ParameterError(key: key, "applies to method \(owners) only (this stage's method is \(method.name))")
         }
+        if !p.has("learners"), let k = method.defaultLearners { s.learners = k }
         if s.networks != s.learners {
             if p.has("learners") {
                 throw ParameterError(

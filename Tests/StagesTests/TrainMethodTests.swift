@@ -1,6 +1,7 @@
 // The train stage's method names: each method's own, and `independent` still meaning deep_ensemble.
 import Foundation
 import MedAD
+import MedNN
 import Pipeline
 import XCTest
 
@@ -136,5 +137,30 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
                 records[a].finished <= records[b].started || records[b].finished <= records[a].started,
                 "\(records[a].stage) and \(records[b].stage) overlap")
         }
+    }
+
+    /// adversarial through the binary: one learner by default, dual batch norm in the saved state_dict (PyTorch's
+    /// bns.0/bns.1 names), the adversarial loss in train.csv, and scores from the clean set.
+    func testAdversarialThroughThePipeline() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("adversarial-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "adv-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        let path = folder.appendingPathComponent("t.yaml").path
+        try TinyPipeline.yaml(train: "method: adversarial, pgd_iterations: 2, epochs: 2", score: "maps: 0")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try medad("run", path)
+        XCTAssertEqual(run.code, 0, run.output)
+        let train = try CSV.read(folder.appendingPathComponent("run/train/train.csv"))
+        XCTAssertTrue(train.rows.allSatisfy { Double($0["adversarial"]!)! > 0 })
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("run/train/models").path),
+            ["learner_0.safetensors"])
+        let weights = try SafeTensors.read(folder.appendingPathComponent("run/train/models/learner_0.safetensors")).tensors
+        XCTAssertNotNil(weights["bottle_neck.linear_enc.1.bns.1.running_mean"])
+        XCTAssertNil(weights["bottle_neck.linear_enc.1.running_mean"])
+        XCTAssertEqual(
+            try CSV.read(folder.appendingPathComponent("run/score/score.csv")).header.dropFirst(2), ["rec_0", "rec", "ens_rec"],
+            "no spread scores for one network")
     }
 }

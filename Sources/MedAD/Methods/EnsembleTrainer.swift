@@ -42,6 +42,11 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     public var samples = 15
     /// layer_ensemble: the shallowest heads left out of the member set.
     public var skipHeads = 0
+    /// adversarial: PGD's L∞ radius, step and iterations on [−1, 1] inputs (the reference's 0.005 and 0.0025 on
+    /// [0, 1], doubled).
+    public var adversarialEpsilon: Float = 0.01
+    public var pgdStep: Float = 0.005
+    public var pgdIterations = 10
 
     public init() {}
 
@@ -108,15 +113,19 @@ public struct EpochRecord: Equatable, Sendable {
     public var repulsion: Double
     /// AE-U: mean log-variance term; MemAE: attention entropy; AE: 0.
     public var extra: Double
+    /// Adversarial training: the loss on the crafted batch (its backbone's terms); 0 otherwise.
+    public var adversarial: Double = 0
     public var seconds: Double
     public var validationAUROC: Double?
     public var validationAP: Double?
 
-    public static let columns = ["learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "seconds", "val_auroc", "val_ap"]
+    public static let columns = [
+        "learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "adversarial", "seconds", "val_auroc", "val_ap",
+    ]
 
     public var row: [String] {
         [
-            String(learner), String(epoch), format(loss), format(reconstruction), format(repulsion), format(extra),
+            String(learner), String(epoch), format(loss), format(reconstruction), format(repulsion), format(extra), format(adversarial),
             String(format: "%.3f", seconds), validationAUROC.map(format) ?? "", validationAP.map(format) ?? "",
         ]
     }
@@ -143,6 +152,7 @@ public struct EpochRecord: Equatable, Sendable {
             reconstruction: try number("reconstruction"), repulsion: try number("repulsion"), extra: try number("extra"),
             seconds: try number("seconds"), validationAUROC: row["val_auroc"].flatMap(Double.init),
             validationAP: row["val_ap"].flatMap(Double.init))
+        adversarial = try number("adversarial")
     }
 }
 
@@ -262,15 +272,17 @@ public final class EnsembleTrainer {
 
     func trainEpoch(_ model: AutoEncoder, adam: Adam, learner: Int, epoch: Int, terms: [any ObjectiveTerm]) throws -> EpochRecord {
         let order = self.order(learner: learner, epoch: epoch), size = settings.batchSize
-        var sums = (loss: 0.0, reconstruction: 0.0, repulsion: 0.0, extra: 0.0)
+        var sums = (loss: 0.0, reconstruction: 0.0, repulsion: 0.0, extra: 0.0, adversarial: 0.0)
         for b in 0..<batchesPerEpoch {
             let x = train.batch(order[b * size..<(b + 1) * size])
-            // MC-dropout's masks come from (learner, epoch, batch) alone, so a resumed run draws the same ones.
-            model.seedDropout(seed: settings.modelSeed(learner), stream: UInt64(epoch) << 24 | UInt64(b), sampling: false)
+            // Dropout masks and attack starts come from (learner, epoch, batch) alone: a resumed run draws the same.
+            let step = TrainingStep(seed: settings.modelSeed(learner), stream: UInt64(epoch) << 24 | UInt64(b))
+            model.seedDropout(seed: step.seed, stream: step.stream, sampling: false)
             adam.zeroGrad()
+            let own = try terms.flatMap { try $0.ownPass(model: model, input: x, step: step) }
             let output = try model.forward(x, training: true)
             var gradients = ObjectiveGradients()
-            let parts = try terms.flatMap { try $0.evaluate(model: model, input: x, output: output, gradients: &gradients) }
+            let parts = try own + terms.flatMap { try $0.evaluate(model: model, input: x, output: output, gradients: &gradients) }
             let loss = parts.loss
             // Checked before the update: a NaN step would poison the weights and every later checkpoint.
             guard loss.isFinite else {
@@ -284,11 +296,14 @@ public final class EnsembleTrainer {
             sums.reconstruction += parts.total(.reconstruction)
             sums.repulsion += parts.total(.repulsion)
             sums.extra += parts.total(.extra)
+            sums.adversarial += parts.total(.adversarial)
         }
         let n = Double(batchesPerEpoch)
-        return EpochRecord(
+        var record = EpochRecord(
             learner: learner, epoch: epoch, loss: sums.loss / n, reconstruction: sums.reconstruction / n,
             repulsion: sums.repulsion / n, extra: sums.extra / n, seconds: 0)
+        record.adversarial = sums.adversarial / n
+        return record
     }
 
     /// The learner alone on the test part: AUROC and AP of its reconstruction error in eval mode, for AE-U

@@ -50,4 +50,8 @@ public struct MemberShape: Equatable, Sendable {
     public init(members: Int, hasVariance: Bool, byDepth: Bool = false) {
         (self.members, self.hasVariance, self.byDepth) = (members, hasVariance, byDepth)
     }
+
+    /// Whether the members can disagree: the spread scores (ens_std, dsu and their AE-U forms) need two or more,
+    /// and are left out for a single network (adversarial training's default), where they would be 0 everywhere.
+    public var hasSpread: Bool { members >= 2 }
 }

@@ -14,6 +14,8 @@ public protocol UncertaintyMethod: Sendable {
     func problem(_ settings: TrainingSettings) -> (key: String, reason: String)?
     /// Networks trained, one after another.
     func networks(_ settings: TrainingSettings) -> Int
+    /// The ensemble size when the manifest gives no `learners` (nil: TrainingSettings' default).
+    var defaultLearners: Int? { get }
     /// What the method changes in the backbone (dropout layers, heads).
     func configure(_ config: inout AutoEncoderConfig, _ settings: TrainingSettings)
     /// Network k's training loss, `earlier` the networks trained before it (frozen).
@@ -26,6 +28,7 @@ extension UncertaintyMethod {
     public var ownParameters: [String] { [] }
     public func problem(_ settings: TrainingSettings) -> (key: String, reason: String)? { nil }
     public func networks(_ settings: TrainingSettings) -> Int { settings.learners }
+    public var defaultLearners: Int? { nil }
     public func configure(_ config: inout AutoEncoderConfig, _ settings: TrainingSettings) {}
     public func objectiveTerms(_ settings: TrainingSettings, earlier: [AutoEncoder]) -> [any ObjectiveTerm] {
         settings.backbone.objectiveTerms(settings)
@@ -39,6 +42,7 @@ public enum MethodRegistry {
         DeepEnsemble(),
         MCDropout(),
         LayerEnsemble(),
+        Adversarial(),
     ]
 
     /// Earlier names that still work: `independent` was deep_ensemble's first name.

@@ -5,7 +5,7 @@ import MedNN
 
 /// The train.csv column a part is reported in; also the order of the loss's sum.
 public enum ObjectiveColumn: Int, Comparable, Sendable {
-    case reconstruction, extra, repulsion
+    case reconstruction, extra, repulsion, adversarial
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 }
 
@@ -28,6 +28,26 @@ public struct ObjectiveGradients {
 public protocol ObjectiveTerm {
     /// The term on one batch: the model has just run forward on `input` (training mode) giving `output`.
     func evaluate(model: AutoEncoder, input: Tensor, output: Tensor, gradients: inout ObjectiveGradients) throws -> [ObjectivePart]
+    /// A term with passes of its own (adversarial training's crafted batch): runs right after the step's gradients
+    /// are zeroed and before the main forward pass, accumulating its own parameter gradients.
+    func ownPass(model: AutoEncoder, input: Tensor, step: TrainingStep) throws -> [ObjectivePart]
+}
+
+extension ObjectiveTerm {
+    public func evaluate(model: AutoEncoder, input: Tensor, output: Tensor, gradients: inout ObjectiveGradients) throws -> [ObjectivePart] {
+        []
+    }
+    public func ownPass(model: AutoEncoder, input: Tensor, step: TrainingStep) throws -> [ObjectivePart] { [] }
+}
+
+/// Where a training step is: what its random draws (dropout masks, an attack's random start) come from, so that
+/// a resumed run draws the same ones.
+public struct TrainingStep: Sendable {
+    /// The network's seed.
+    public let seed: UInt64
+    /// (epoch, batch) as one stream index.
+    public let stream: UInt64
+    public init(seed: UInt64, stream: UInt64) { (self.seed, self.stream) = (seed, stream) }
 }
 
 extension [ObjectivePart] {

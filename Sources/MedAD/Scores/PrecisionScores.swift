@@ -13,7 +13,7 @@ public struct PrecisionEnsembleReconstruction: MemberScore {
 
 public struct PrecisionEnsembleSpread: MemberScore {
     public init() {}
-    public func columns(_ shape: MemberShape) -> [String] { shape.hasVariance ? ["ens_std_u"] : [] }
+    public func columns(_ shape: MemberShape) -> [String] { shape.hasVariance && shape.hasSpread ? ["ens_std_u"] : [] }
     public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
         out[0] = (pixel.spread / pixel.meanVariance!).squareRoot()
     }
@@ -21,7 +21,7 @@ public struct PrecisionEnsembleSpread: MemberScore {
 
 public struct PrecisionDualSpaceUncertainty: MemberScore {
     public init() {}
-    public func columns(_ shape: MemberShape) -> [String] { shape.hasVariance ? ["dsu_u"] : [] }
+    public func columns(_ shape: MemberShape) -> [String] { shape.hasVariance && shape.hasSpread ? ["dsu_u"] : [] }
     public func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>) {
         let sigma = pixel.meanVariance!.squareRoot()
         out[0] = unbiasedVariance(pixel.dualPrecision!.map { $0 / sigma }).squareRoot()

@@ -19,6 +19,6 @@ public enum ScoreRegistry {
 
     /// The single-column scores whose maps the gallery shows.
     public static var mapped: [String] {
-        all.filter(\.drawsMap).flatMap { $0.columns(MemberShape(members: 1, hasVariance: false)) }
+        all.filter(\.drawsMap).flatMap { $0.columns(MemberShape(members: 3, hasVariance: false, byDepth: true)) }
     }
 }
