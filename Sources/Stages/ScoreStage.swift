@@ -78,30 +78,39 @@ public struct ScoreStage: Stage {
         return StageOutcome(rows: rows.count, items: test.count)
     }
 
-    /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score of mapScores.
+    /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score that draws a map: input | mean reconstruction |
+    /// the score's map | its saliency (|∂score/∂x|, for scores with derivatives; dsu's strips have three panels).
     func writeMaps(
         _ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], training: TrainingSettings, learners: [AutoEncoder]
     ) throws {
         let folder = context.outputDirectory.appendingPathComponent("maps")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let size = test.size
+        let method = training.uncertaintyMethod
         for score in ScoreRegistry.mapped {
-            guard let column = names.firstIndex(of: score) else { continue }
+            guard let column = names.firstIndex(of: score), let plugin = ScoreRegistry.mapping(score) else { continue }
             let order = rows.indices.sorted { rows[$0][column] > rows[$1][column] }
             let picks = [("top", Array(order.prefix(settings.maps))), ("bottom", Array(order.suffix(settings.maps).reversed()))]
             for (end, indices) in picks where !indices.isEmpty {
-                let members = try training.members(test.batch(indices), models: learners, indices: indices)
+                let x = test.batch(indices)
+                let members = try training.members(x, models: learners, indices: indices)
                 let result = MemberScorer.score(members, keepMaps: true)
+                let saliency = try Saliency.inputGradient(of: plugin, set: members) {
+                    try method.pass($0, x, models: learners, indices: indices, settings: training)
+                }
+                let plane = size * size
                 for (rank, index) in indices.enumerated() {
-                    let image = Array(test.pixels[index * size * size..<(index + 1) * size * size])
+                    let image = Array(test.pixels[index * plane..<(index + 1) * plane])
                     let map = result.maps[rank]
-                    let strip = MapStrip.horizontal(
-                        [
-                            MapStrip.grey(image, from: -1, to: 1), MapStrip.grey(map.reconstruction, from: -1, to: 1),
-                            MapStrip.scaled(map.byScore[score]!),
-                        ], size: size)
+                    var panels = [
+                        MapStrip.grey(image, from: -1, to: 1), MapStrip.grey(map.reconstruction, from: -1, to: 1),
+                        MapStrip.scaled(map.byScore[score]!),
+                    ]
+                    if let saliency { panels.append(MapStrip.scaled(saliency[rank * plane..<(rank + 1) * plane].map(abs))) }
+                    let strip = MapStrip.horizontal(panels, size: size)
                     let file = try SafeName.child(folder, "\(score)_\(end)_\(rank + 1)_\(SafeName.fileName(test.ids[index])).png")
-                    try PNGCodec.writeGray(path: file.path, pixels: .uint8(strip), width: 3 * size + 2 * MapStrip.gap, height: size)
+                    try PNGCodec.writeGray(
+                        path: file.path, pixels: .uint8(strip), width: strip.count / size, height: size)
                 }
             }
         }

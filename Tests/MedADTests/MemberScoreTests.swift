@@ -61,4 +61,23 @@ final class MemberScoreTests: XCTestCase {
         XCTAssertFalse(MemberScorer.score(set(false, 4)).names.contains("layer_agreement"))
         XCTAssertFalse(MemberScorer.score(set(true, 2)).names.contains("layer_agreement"))
     }
+
+    /// The derivatives saliency uses, by hand at pixel 0 of the toys: ens_std with members 0.5, −0.5, 0 (mean 0,
+    /// σ 0.5): (x̂ₖ − x̄)/((M − 1)σ) = 0.5, −0.5, 0; layer_agreement with heads 0.2, 0.6, 0.6, 0.4 (signs −, 0, +;
+    /// weights ½, 1, ½): −0.25, 0.25, 0.25, −0.25; ens_rec at x = 0: −2(x − x̄)/M = 0 and 2(x − x̄) = 0.
+    func testSaliencyDerivativesByHand() {
+        var slot = [Double](repeating: 9, count: 3)
+        let pixel = PixelMembers(toy(logVariance: nil), pixel: 0)
+        XCTAssertEqual(slot.withUnsafeMutableBufferPointer { EnsembleSpread().derivatives(pixel, members: $0) }, 0)
+        XCTAssertEqual(slot, [0.5, -0.5, 0])
+        XCTAssertEqual(slot.withUnsafeMutableBufferPointer { EnsembleReconstruction().derivatives(pixel, members: $0) }, 0)
+        XCTAssertEqual(slot, [0, 0, 0])
+        XCTAssertNil(slot.withUnsafeMutableBufferPointer { DualSpaceUncertainty().derivatives(pixel, members: $0) })
+        let heads = MemberSet(
+            input: Tensor(shape: [1, 1, 1, 1], data: [0.5]), reconstructions: [[0.2], [0.6], [0.6], [0.4]], logVariances: nil,
+            dual: Array(repeating: [0], count: 4), dualPrecision: nil, byDepth: true, pointMember: 3)
+        var four = [Double](repeating: 9, count: 4)
+        XCTAssertEqual(four.withUnsafeMutableBufferPointer { LayerAgreement().derivatives(PixelMembers(heads, pixel: 0), members: $0) }, 0)
+        for (a, b) in zip(four, [-0.25, 0.25, 0.25, -0.25]) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+    }
 }

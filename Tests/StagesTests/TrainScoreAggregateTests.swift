@@ -1,6 +1,7 @@
 // Synthesize to report through the medad binary on a tiny set (seconds): train.csv, models, score.csv, maps,
 // aggregate.csv and report.html; a rerun skips everything; the score and aggregate CSVs are reproducible.
 import Foundation
+import MedImage
 import Pipeline
 import XCTest
 
@@ -74,6 +75,11 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         XCTAssertEqual(score.rows.map { $0["rec"] }, score.rows.map { $0["rec_0"] }, "rec is learner 0 alone")
         let maps = try FileManager.default.contentsOfDirectory(atPath: url("runA/score/maps").path)
         XCTAssertEqual(maps.count, 8, "top and bottom image of rec, ens_rec, ens_std, dsu: \(maps)")
+        // Strips of 16-pixel panels, 2-pixel gaps: four panels with saliency, three for dsu (no saliency).
+        for name in maps {
+            let strip = try PNGCodec.read(path: url("runA/score/maps/\(name)").path)
+            XCTAssertEqual(strip.width, name.hasPrefix("dsu_") ? 3 * 16 + 2 * 2 : 4 * 16 + 3 * 2, name)
+        }
 
         let aggregate = try CSV.read(url("runA/aggregate/aggregate.csv"))
         XCTAssertEqual(aggregate.rows.map { $0["score"]! }, ["rec_0", "rec_1", "rec", "ens_rec", "ens_std", "dsu"])

@@ -20,8 +20,4 @@ public struct Adversarial: UncertaintyMethod {
                 terms: backbone, epsilon: settings.adversarialEpsilon, stepSize: settings.pgdStep, iterations: settings.pgdIterations)
         ]
     }
-
-    public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet {
-        try EnsembleMembers.collect(x, learners: models)
-    }
 }

@@ -12,8 +12,4 @@ public struct D2UE: UncertaintyMethod {
         settings.backbone.objectiveTerms(settings)
             + (earlier.isEmpty ? [] : [CKARepulsion(earlier: earlier, feature: settings.feature, weight: settings.repulsionWeight)])
     }
-
-    public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet {
-        try EnsembleMembers.collect(x, learners: models)
-    }
 }

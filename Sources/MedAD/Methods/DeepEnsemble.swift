@@ -6,8 +6,4 @@ public struct DeepEnsemble: UncertaintyMethod {
     public init() {}
     public let name = "deep_ensemble"
     public let summary = "K learners from different seeds, no coupling (`independent` is its old name)"
-
-    public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet {
-        try EnsembleMembers.collect(x, learners: models)
-    }
 }

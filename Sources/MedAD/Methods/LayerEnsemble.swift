@@ -25,20 +25,36 @@ public struct LayerEnsemble: UncertaintyMethod {
         [HeadReconstruction(settings.backbone.reconstruction)] + settings.backbone.objectiveTerms(settings).dropFirst()
     }
 
+    public func memberCount(_ settings: TrainingSettings) -> Int { AutoEncoder.decoderHeads + 1 - settings.skipHeads }
+    public func byDepth(_ settings: TrainingSettings) -> Bool { true }
+    /// The deepest head, the network's own output.
+    public func pointMember(_ settings: TrainingSettings) -> Int { memberCount(settings) - 1 }
+
+    /// Member k alone: a forward pass, head skip_heads + k's output and its backward through that head alone.
+    public func pass(_ k: Int, _ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberPass {
+        let model = models[0]
+        let last = try model.forward(x, training: false)
+        return Self.head(settings.skipHeads + k, of: model, outputs: model.headOutputs() + [last])
+    }
+
+    /// Every member from one forward pass (the heads share it).
     public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet {
         let model = models[0]
         let last = try model.forward(x, training: false)
         let outputs = model.headOutputs() + [last]
-        let kept = Array(settings.skipHeads..<outputs.count)
-        let set = try EnsembleMembers.collect(x, members: kept.count) { m in
-            let head = kept[m]
-            return MemberPass(output: outputs[head]) { d in
-                head == outputs.count - 1
-                    ? model.backward(d)! : model.backward(Tensor(zeros: last.shape), headGradients: [head: d])!
-            }
+        let set = try EnsembleMembers.collect(x, members: memberCount(settings)) {
+            Self.head(settings.skipHeads + $0, of: model, outputs: outputs)
         }
         return MemberSet(
             input: set.input, reconstructions: set.reconstructions, logVariances: set.logVariances, dual: set.dual,
-            dualPrecision: set.dualPrecision, byDepth: true, pointMember: kept.count - 1)
+            dualPrecision: set.dualPrecision, byDepth: true, pointMember: pointMember(settings))
+    }
+
+    /// Head `head`'s output (the last is the network's own) and its way back to x through that head alone.
+    static func head(_ head: Int, of model: AutoEncoder, outputs: [Tensor]) -> MemberPass {
+        let last = outputs.count - 1
+        return MemberPass(output: outputs[head]) { d in
+            head == last ? model.backward(d)! : model.backward(Tensor(zeros: outputs[last].shape), headGradients: [head: d])!
+        }
     }
 }

@@ -20,7 +20,15 @@ public protocol UncertaintyMethod: Sendable {
     func configure(_ config: inout AutoEncoderConfig, _ settings: TrainingSettings)
     /// Network k's training loss, `earlier` the networks trained before it (frozen).
     func objectiveTerms(_ settings: TrainingSettings, earlier: [AutoEncoder]) -> [any ObjectiveTerm]
-    /// The member set of the trained networks on x; `indices` are the images' places in the scored set.
+    /// Members per image at scoring.
+    func memberCount(_ settings: TrainingSettings) -> Int
+    /// Member k's eval-mode pass on x: its output and the way back to x (the member set is made of these, and
+    /// saliency runs them again); `indices` are the images' places in the scored set.
+    func pass(_ k: Int, _ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberPass
+    /// Members ordered by depth (a layer ensemble's heads), and the one that is the method's own prediction.
+    func byDepth(_ settings: TrainingSettings) -> Bool
+    func pointMember(_ settings: TrainingSettings) -> Int
+    /// The member set of the trained networks on x (by default every pass in turn).
     func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet
 }
 
@@ -32,6 +40,21 @@ extension UncertaintyMethod {
     public func configure(_ config: inout AutoEncoderConfig, _ settings: TrainingSettings) {}
     public func objectiveTerms(_ settings: TrainingSettings, earlier: [AutoEncoder]) -> [any ObjectiveTerm] {
         settings.backbone.objectiveTerms(settings)
+    }
+    /// Ensembles: each learner is a member.
+    public func memberCount(_ settings: TrainingSettings) -> Int { networks(settings) }
+    public func pass(_ k: Int, _ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberPass {
+        try MemberPass(models[k], x)
+    }
+    public func byDepth(_ settings: TrainingSettings) -> Bool { false }
+    public func pointMember(_ settings: TrainingSettings) -> Int { 0 }
+    public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet {
+        let set = try EnsembleMembers.collect(x, members: memberCount(settings)) {
+            try pass($0, x, models: models, indices: indices, settings: settings)
+        }
+        return MemberSet(
+            input: set.input, reconstructions: set.reconstructions, logVariances: set.logVariances, dual: set.dual,
+            dualPrecision: set.dualPrecision, byDepth: byDepth(settings), pointMember: pointMember(settings))
     }
 }
 

@@ -33,9 +33,9 @@ public enum HTMLReport {
             page += "<h2>\(escape(section.title))</h2>\n" + section.plots.map { image($0) }.joined(separator: "\n") + "\n"
             if !section.maps.isEmpty {
                 page +=
-                    "<h3>Anomaly maps</h3>\n<p>Each strip: input | mean reconstruction | the score's per-pixel map (min–max scaled).</p>\n"
+                    "<h3>Anomaly maps</h3>\n<p>Each strip: input | mean reconstruction | the score's per-pixel map | its saliency, |∂score/∂input| (maps min–max scaled; dsu has no saliency).</p>\n"
                 for url in section.maps {
-                    page += "<div>\(escape(url.deletingPathExtension().lastPathComponent)) \(image(url, width: 3 * 128 + 4))</div>\n"
+                    page += "<div>\(escape(url.deletingPathExtension().lastPathComponent)) \(image(url, height: 128))</div>\n"
                 }
             }
         }
@@ -53,9 +53,9 @@ public enum HTMLReport {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    static func image(_ url: URL, width: Int? = nil) -> String {
+    static func image(_ url: URL, height: Int? = nil) -> String {
         guard let data = try? Data(contentsOf: url) else { return "" }
         return "<img alt=\"\(escape(url.lastPathComponent))\" src=\"data:image/png;base64,\(data.base64EncodedString())\""
-            + (width.map { " width=\"\($0)\"" } ?? "") + ">"
+            + (height.map { " height=\"\($0)\"" } ?? "") + ">"
     }
 }

@@ -6,4 +6,10 @@ public struct EnsembleReconstruction: MemberScore {
         out[0] = (pixel.target - pixel.average) * (pixel.target - pixel.average)
     }
     public var drawsMap: Bool { true }
+    /// ∂/∂x̂ₖ = −2(x − x̄)/M, ∂/∂x = 2(x − x̄).
+    public func derivatives(_ pixel: PixelMembers, members: UnsafeMutableBufferPointer<Double>) -> Double? {
+        let e = pixel.target - pixel.average
+        members.update(repeating: -2 * e / Double(members.count))
+        return 2 * e
+    }
 }

@@ -19,4 +19,16 @@ public struct LayerAgreement: MemberScore {
         out[0] = sum
     }
     public var drawsMap: Bool { true }
+    /// ∂/∂x̂ₕ = wₕ sign(x̂ₕ − x̂ₕ₊₁)/2 − wₕ₋₁ sign(x̂ₕ₋₁ − x̂ₕ)/2; the input enters only through the heads.
+    public func derivatives(_ pixel: PixelMembers, members: UnsafeMutableBufferPointer<Double>) -> Double? {
+        let p = pixel.predictions, last = p.count - 2
+        members.update(repeating: 0)
+        for h in 0...last {
+            let d = (p[h] - p[h + 1]).sign == .minus ? -0.5 : (p[h] == p[h + 1] ? 0 : 0.5)
+            let weight = h == 0 || h == last ? 0.5 : 1
+            members[h] += weight * d
+            members[h + 1] -= weight * d
+        }
+        return 0
+    }
 }

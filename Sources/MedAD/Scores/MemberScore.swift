@@ -11,10 +11,15 @@ public protocol MemberScore: Sendable {
     func write(_ pixel: PixelMembers, to out: UnsafeMutableBufferPointer<Double>)
     /// Whether the score stage's gallery shows its map (single-column scores only).
     var drawsMap: Bool { get }
+    /// For saliency: the map's derivative at this pixel with respect to each member's reconstruction (written into
+    /// `members`) and with respect to the input directly (returned); nil for a score whose map is not a function
+    /// of the reconstructions and the input alone (dsu reads input gradients).
+    func derivatives(_ pixel: PixelMembers, members: UnsafeMutableBufferPointer<Double>) -> Double?
 }
 
 extension MemberScore {
     public var drawsMap: Bool { false }
+    public func derivatives(_ pixel: PixelMembers, members: UnsafeMutableBufferPointer<Double>) -> Double? { nil }
 }
 
 /// The members at one pixel of one image, with what several scores share, computed once.
@@ -25,8 +30,9 @@ public struct PixelMembers {
     public let predictions: [Double]
     /// mean_k x̂ₖ.
     public let average: Double
-    /// The method's own single prediction (MemberSet.pointMember).
+    /// The method's own single prediction (MemberSet.pointMember), and which member it is.
     public let point: Double
+    public let pointMember: Int
     /// var_k x̂ₖ, unbiased.
     public let spread: Double
     /// dₖ of every member (MemberSet.dual).
@@ -35,11 +41,12 @@ public struct PixelMembers {
     public let meanVariance: Double?
     public let dualPrecision: [Double]?
 
-    init(_ set: MemberSet, pixel p: Int) {
+    public init(_ set: MemberSet, pixel p: Int) {
         target = Double(set.input.data[p])
         predictions = set.reconstructions.map { Double($0[p]) }
         average = predictions.reduce(0, +) / Double(predictions.count)
         point = predictions[set.pointMember]
+        pointMember = set.pointMember
         spread = unbiasedVariance(predictions)
         dual = set.dual.map { Double($0[p]) }
         meanVariance = set.logVariances.map { $0.map { exp(Double($0[p])) }.reduce(0, +) / Double($0.count) }

@@ -18,7 +18,13 @@ public enum ScoreRegistry {
     }
 
     /// The single-column scores whose maps the gallery shows.
-    public static var mapped: [String] {
-        all.filter(\.drawsMap).flatMap { $0.columns(MemberShape(members: 3, hasVariance: false, byDepth: true)) }
+    public static var mapped: [String] { all.filter(\.drawsMap).flatMap { $0.columns(widest) } }
+
+    /// The score plug-in that writes the mapped column `name`.
+    public static func mapping(_ name: String) -> (any MemberScore)? {
+        all.first { $0.drawsMap && $0.columns(widest) == [name] }
     }
+
+    /// A member-set shape every single-column score applies to.
+    static let widest = MemberShape(members: 3, hasVariance: false, byDepth: true)
 }

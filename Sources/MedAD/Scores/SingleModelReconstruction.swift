@@ -7,4 +7,10 @@ public struct SingleModelReconstruction: MemberScore {
         out[0] = (pixel.point - pixel.target) * (pixel.point - pixel.target)
     }
     public var drawsMap: Bool { true }
+    public func derivatives(_ pixel: PixelMembers, members: UnsafeMutableBufferPointer<Double>) -> Double? {
+        let e = pixel.point - pixel.target
+        members.update(repeating: 0)
+        members[pixel.pointMember] = 2 * e
+        return -2 * e
+    }
 }
