@@ -30,8 +30,15 @@ public struct ScoreStage: Stage {
     /// The trained learners, frozen, from an upstream train stage's outputs.
     static func learners(_ context: StageContext) throws -> (TrainingSettings, [AutoEncoder]) {
         let folder = try context.upstream(ofKind: TrainStage.kind)
-        let settings = try JSONDecoder().decode(
-            TrainingSettings.self, from: Data(contentsOf: folder.appendingPathComponent(TrainStage.modelFile)))
+        let file = folder.appendingPathComponent(TrainStage.modelFile)
+        let settings: TrainingSettings
+        do { settings = try TrainingSettings.decode(Data(contentsOf: file)) } catch {
+            throw StageFailure("\(file.path): not a train stage's model.json (\(error)); run the train stage again")
+        }
+        guard MethodRegistry.named(settings.method) != nil else {
+            throw StageFailure(
+                "\(file.path): unknown method '\(settings.method)' (this medad knows \(MethodRegistry.names.joined(separator: ", ")))")
+        }
         let models = try (0..<settings.networks).map { k -> AutoEncoder in
             let model = AutoEncoder(settings.modelConfig, seed: 0)
             let file = folder.appendingPathComponent(TrainStage.learnerFile(k))

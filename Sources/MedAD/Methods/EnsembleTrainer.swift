@@ -50,6 +50,17 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
 
     public init() {}
 
+    /// Settings from a model.json; a setting it lacks (written before the setting existed, when the behaviour was
+    /// the default's) takes its default.
+    public static func decode(_ data: Data) throws -> TrainingSettings {
+        var merged = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingSettings())) as? [String: Any] ?? [:]
+        guard let given = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TrainingError("model settings: not a JSON object")
+        }
+        merged.merge(given) { $1 }
+        return try JSONDecoder().decode(TrainingSettings.self, from: JSONSerialization.data(withJSONObject: merged))
+    }
+
     /// The registered method of this name; unknown names are refused when the settings are made.
     public var uncertaintyMethod: any UncertaintyMethod { MethodRegistry.named(method)! }
 
