@@ -1,8 +1,11 @@
 // MedNN's side of bench/nn_vs_pytorch.py: the AE (DESIGN.md: 64×64, base width 16, latent 16, hidden 2048)
 // at batch 64 on random inputs. Prints, as `key value` lines, training images per second (forward, MSE,
-// backward, Adam) and scoring images per second (3 learners in eval mode: forward + input gradient of the
-// L1 reconstruction error, as the dual-space uncertainty needs), medians over the timed repetitions.
+// backward, Adam), scoring images per second (3 learners in eval mode: forward + input gradient of the
+// L1 reconstruction error, as the dual-space uncertainty needs) and adversarial training's images per second
+// (dual batch norm; 10 PGD iterations, then the crafted and the clean pass, Adam), medians over the timed
+// repetitions.
 import Foundation
+import MedAD
 import MedNN
 
 let arguments = CommandLine.arguments
@@ -10,7 +13,7 @@ func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let v = Int(arguments[i + 1]) else { return fallback }
     return v
 }
-let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }  // train or score, for profiling one
+let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }  // train, score or adversarial, to profile one
 let batch = option("--batch", 64), size = option("--size", 64), steps = option("--steps", 10), warmup = option("--warmup", 2)
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -26,7 +29,7 @@ let config = AutoEncoderConfig(inputSize: size)
 let model = AutoEncoder(config, seed: 8)
 let adam = Adam(model.parameters, learningRate: 5e-4, beta1: 0.5, beta2: 0.999)
 var trainTimes: [Double] = []
-for step in 0..<(only == "score" ? 0 : warmup + steps) {
+for step in 0..<(only == nil || only == "train" ? warmup + steps : 0) {
     let t = try seconds {
         adam.zeroGrad()
         let out = try model.forward(x, training: true)
@@ -35,15 +38,33 @@ for step in 0..<(only == "score" ? 0 : warmup + steps) {
     }
     if step >= warmup { trainTimes.append(t) }
 }
-if only != "score" { print("train_images_per_second \(Double(batch) / median(trainTimes))") }
+if !trainTimes.isEmpty { print("train_images_per_second \(Double(batch) / median(trainTimes))") }
 
 let learners = (0..<3).map { AutoEncoder(config, seed: UInt64(10 + $0)) }
 learners.forEach { $0.setFrozen(true) }  // scoring needs input gradients only
 var scoreTimes: [Double] = []
-for step in 0..<(only == "train" ? 0 : warmup + steps) {
+for step in 0..<(only == nil || only == "score" ? warmup + steps : 0) {
     let t = try seconds {
         for learner in learners { _ = try learner.inputGradient(x, training: false, loss: Loss.l1) }
     }
     if step >= warmup { scoreTimes.append(t) }
 }
-if only != "train" { print("score_images_per_second \(Double(batch) / median(scoreTimes))") }
+if !scoreTimes.isEmpty { print("score_images_per_second \(Double(batch) / median(scoreTimes))") }
+
+var dual = config
+dual.dualNorm = true
+let robust = AutoEncoder(dual, seed: 8)
+let robustAdam = Adam(robust.parameters, learningRate: 5e-4, beta1: 0.5, beta2: 0.999)
+let attack = AdversarialTraining(terms: [SquaredErrorReconstruction()], epsilon: 0.01, stepSize: 0.005, iterations: 10)
+var adversarialTimes: [Double] = []
+for step in 0..<(only == nil || only == "adversarial" ? warmup + steps : 0) {
+    let t = try seconds {
+        robustAdam.zeroGrad()
+        _ = try attack.ownPass(model: robust, input: x, step: TrainingStep(seed: 8, stream: UInt64(step)))
+        let out = try robust.forward(x, training: true)
+        robust.backward(Loss.mse(out, x).dOutput, inputGradient: false)
+        robustAdam.update()
+    }
+    if step >= warmup { adversarialTimes.append(t) }
+}
+if !adversarialTimes.isEmpty { print("adversarial_images_per_second \(Double(batch) / median(adversarialTimes))") }
