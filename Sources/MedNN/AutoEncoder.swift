@@ -185,6 +185,10 @@ public final class AutoEncoder {
     /// Freezes (or thaws) every parameter: backward then computes only input and feature gradients.
     public func setFrozen(_ frozen: Bool) { parameters.forEach { $0.frozen = frozen } }
 
+    /// Pauses (or resumes) parameter gradients without touching their buffers: backward then computes only input
+    /// and feature gradients, as when frozen, for passes between training steps' own (adversarial examples).
+    public func pauseGradients(_ paused: Bool) { parameters.forEach { $0.paused = paused } }
+
     /// x [N, 1, S, S] → [N, outputChannels, S, S]; `training` selects batch statistics in BatchNorm. The model
     /// speaks PyTorch's batch-first layout; inside, the layers run batch-last (Convolution.swift says why).
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {

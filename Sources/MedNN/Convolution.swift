@@ -164,12 +164,12 @@ public final class Conv2d: Layer {
     public func backward(_ dy: Tensor, inputGradient: Bool) -> Tensor? {
         let g = geometry!
         // dW += dY colsᵀ; dcols = Wᵀ dY; dx = col2im(dcols)
-        if !weight.frozen {
+        if weight.accumulates {
             let cols = g.im2col(input.data)
             BLAS.gemm(transB: true, m: spec.outChannels, n: g.rows, k: g.columns, a: dy.data, b: cols, beta: 1, c: &weight.grad.data)
         }
         // db += Σ over positions and samples of dY, per output channel.
-        if let bias, !bias.frozen {
+        if let bias, bias.accumulates {
             for o in 0..<spec.outChannels {
                 bias.grad.data[o] += Float(dy.data[o * g.columns..<(o + 1) * g.columns].reduce(0.0) { $0 + Double($1) })
             }
@@ -221,7 +221,7 @@ public final class ConvTranspose2d: Layer {
         let g = geometry!
         let dcols = g.im2col(dy.data)
         // dW [C, O·k·k] += x [C, H·W·N] · dcolsᵀ; dx [C, H·W·N] = W [C, O·k·k] · dcols
-        if !weight.frozen {
+        if weight.accumulates {
             BLAS.gemm(transB: true, m: spec.inChannels, n: g.rows, k: g.columns, a: input.data, b: dcols, beta: 1, c: &weight.grad.data)
         }
         return Tensor(shape: input.shape) {

@@ -84,10 +84,10 @@ public final class Linear: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         let n = dy.shape[1]
         // dW += dy xᵀ; db += Σₙ dy; dx = Wᵀ dy
-        if !weight.frozen {
+        if weight.accumulates {
             BLAS.gemm(transB: true, m: outFeatures, n: inFeatures, k: n, a: dy.data, b: input.data, beta: 1, c: &weight.grad.data)
         }
-        if let bias, !bias.frozen {
+        if let bias, bias.accumulates {
             for o in 0..<outFeatures { for i in 0..<n { bias.grad.data[o] += dy.data[o * n + i] } }
         }
         return Tensor(shape: [inFeatures, n]) {
@@ -214,7 +214,7 @@ public final class BatchNorm: Layer {
         let gamma = weight.value.data, inverse = inverseStd
         // The sums feed the batch-statistics term and the parameters' gradients; eval with frozen parameters
         // (scoring) needs neither.
-        let needsSums = training || !weight.frozen || !bias.frozen
+        let needsSums = training || weight.accumulates || bias.accumulates
         let dx = dy.data.withUnsafeBufferPointer { dy in
             xhat.withUnsafeBufferPointer { h in
                 sumsDy.withUnsafeMutableBufferPointer { sumsDy in
@@ -243,8 +243,8 @@ public final class BatchNorm: Layer {
             }
         }
         for c in 0..<channels {
-            if !weight.frozen { weight.grad.data[c] += sumsDyXhat[c] }
-            if !bias.frozen { bias.grad.data[c] += sumsDy[c] }
+            if weight.accumulates { weight.grad.data[c] += sumsDyXhat[c] }
+            if bias.accumulates { bias.grad.data[c] += sumsDy[c] }
         }
         return dx
     }

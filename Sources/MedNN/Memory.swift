@@ -68,7 +68,7 @@ public final class MemoryModule: Layer {
         let n = dy.shape[1], m = items, lambda = shrinkThreshold
         let a = attention.data
         // output = Wᵀ â: dW += â dyᵀ, dâ = W dy
-        if !weight.frozen {
+        if weight.accumulates {
             BLAS.gemm(transB: true, m: m, n: latentSize, k: n, a: a, b: dy.data, beta: 1, c: &weight.grad.data)
         }
         var dA = attentionGradient?.data ?? [Float](repeating: 0, count: m * n)
@@ -102,7 +102,7 @@ public final class MemoryModule: Layer {
             for i in 0..<m { dLogits[i * n + j] = softmax[i * n + j] * (dSoftmax[i] - dot) }
         }
         // logits = W z: dW += dlogits zᵀ, dz = Wᵀ dlogits
-        if !weight.frozen {
+        if weight.accumulates {
             BLAS.gemm(transB: true, m: m, n: latentSize, k: n, a: dLogits, b: input.data, beta: 1, c: &weight.grad.data)
         }
         return Tensor(shape: [latentSize, n]) {

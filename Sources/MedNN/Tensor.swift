@@ -82,6 +82,11 @@ public final class Parameter {
     public var frozen = false {
         didSet { if frozen != oldValue { grad = frozen ? Tensor(zeros: [0]) : Tensor(zeros: value.shape) } }
     }
+    /// Gradients paused for a while (an attack's input-gradient passes): backward skips this gradient, and the
+    /// buffer stays as it is.
+    public var paused = false
+    /// Whether backward adds into `grad`.
+    public var accumulates: Bool { !frozen && !paused }
 
     public init(name: String, value: Tensor) {
         self.name = name

@@ -3,7 +3,7 @@
 // target stays the clean image; the reference's target is the class label). Each step:
 //   1. PGD L∞ from a random start x + U(−ε, ε), clamped to [−1, 1]: `iterations` times x ← clamp(proj_ε(x + α ·
 //      sign ∂L/∂x)), the network in eval mode through its adversarial batch norms (as the reference crafts in eval
-//      mode through its second set), parameters frozen;
+//      mode through its second set), parameter gradients paused;
 //   2. the crafted batch forward in training mode through the adversarial batch norms, its loss (the backbone's
 //      terms against the clean image) back-propagated into the parameters;
 // then the trainer's clean pass through the clean batch norms adds its own; loss = clean + adversarial.
@@ -40,9 +40,9 @@ public struct AdversarialTraining: ObjectiveTerm {
         precondition(start.count == x.count)
         let domain = model.normDomain
         model.normDomain = 1
-        model.setFrozen(true)  // only dL/dx is needed; thawing gives zeroed gradient buffers, as the step starts with
+        model.pauseGradients(true)  // only dL/dx is needed
         defer {
-            model.setFrozen(false)
+            model.pauseGradients(false)
             model.normDomain = domain
         }
         var adversarial = x
