@@ -1,7 +1,7 @@
-// score: every test image scored by the trained ensemble in eval mode (MedAD/AnomalyScores.swift: rec per
-// learner, rec = learner 0 alone, ens_rec, ens_std, dsu, and the AE-U forms for an AE-U backbone), in batches.
-// Writes score.csv (image_id, label, one column per score) and, when `maps` > 0, for the `maps` highest- and
-// lowest-scored images of each score a PNG strip: input | mean reconstruction | the score's per-pixel map.
+// score: every test image scored in eval mode, in batches: the upstream train stage's method gives each image's
+// member set (MedAD/Methods) and every registered score that applies to it is computed (MedAD/Scores). Writes
+// score.csv (image_id, label, one column per score), method.csv, and, when `maps` > 0, for the `maps` highest-
+// and lowest-scored images of each mapped score a PNG strip: input | mean reconstruction | map | saliency.
 import Foundation
 import MedAD
 import MedImage
@@ -10,7 +10,7 @@ import Pipeline
 
 public struct ScoreStage: Stage {
     public static let kind = "score"
-    public static let summary = "score every test image with each uncertainty method (rec, ens_rec, ens_std, dsu, AE-U forms)"
+    public static let summary = "score every test image with the trained method's members: every registered score (rec, ens_rec, ens_std, dsu, …)"
     public static let usesEveryCore = true
     struct Settings {
         var batchSize = 64

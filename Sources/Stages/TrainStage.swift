@@ -1,8 +1,9 @@
-// train: an ensemble of autoencoders on the split's normal training images (D2UE or a deep ensemble; AE, AE-U
-// or MemAE), the published defaults unless the manifest says otherwise. Writes train.csv (one row per learner
-// and epoch), models/learner_<k>.safetensors (PyTorch state_dict names) and model.json (the settings the score
-// stage rebuilds the learners from). Checkpoints after every epoch in the stage's cache: a killed run resumes at
-// the current learner's last finished epoch and ends with the weights of an uninterrupted run.
+// train: the networks of one uncertainty method (MedAD/Methods: d2ue, deep_ensemble, mc_dropout, layer_ensemble,
+// adversarial; AE, AE-U or MemAE) on the split's normal training images, the published defaults unless the
+// manifest says otherwise. Writes train.csv (one row per network and epoch), models/learner_<k>.safetensors
+// (PyTorch state_dict names) and model.json (the settings the score stage rebuilds the networks from).
+// Checkpoints at most every checkpoint_every seconds in the stage's cache: a killed run resumes at the current
+// network's last saved epoch and ends with the weights of an uninterrupted run.
 import Foundation
 import MedAD
 import MedNN
