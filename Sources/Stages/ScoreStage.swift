@@ -10,7 +10,8 @@ import Pipeline
 
 public struct ScoreStage: Stage {
     public static let kind = "score"
-    public static let summary = "score every test image with the trained method's members: every registered score (rec, ens_rec, ens_std, dsu, …)"
+    public static let summary =
+        "score every test image with the trained method's members: every registered score (rec, ens_rec, ens_std, dsu, …)"
     public static let usesEveryCore = true
     struct Settings {
         var batchSize = 64
