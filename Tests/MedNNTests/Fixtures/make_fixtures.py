@@ -281,3 +281,48 @@ def make_adversarial(seed=33, eps=0.01, alpha=0.005, iterations=10):
 
 
 make_adversarial()
+
+
+def log_minmax_quantize(w, bits):
+    """QDD-Ens's quantizer, as its scripts/quant.py computes it (min and max as Python floats)."""
+    if bits == 1:
+        return torch.sign(w)
+    s = torch.sign(w)
+    u = torch.log(torch.abs(w) + 1e-20)
+    low, high = float(u.min()), float(u.max())
+    n = 2.0 ** bits - 1
+    v = torch.floor((u - low) / (0.000000001 + high - low) * n + 0.5) / n
+    return torch.exp(v * (high - low) + low) * s
+
+
+def deep_diversity(features):
+    """Mean over learner pairs of sqrt(||f_i - f_j||_2 + 1e-8), the norm over the whole batch's features."""
+    pairs = [(i, j) for i in range(len(features)) for j in range(i + 1, len(features))]
+    return sum(torch.sqrt(torch.norm(features[i] - features[j]) + 1e-8) for i, j in pairs) / len(pairs)
+
+
+# qdd.safetensors: a conv weight [8, 4, 4, 4] and a linear weight [16, 32] (PyTorch's default initialisation)
+# quantized at 5, 3 and 1 bits (q<bits>.<name>); three learners' features [4, 6] with the diversity term and its
+# gradients, in float64 stored as float32 (as the CKA fixture).
+def make_qdd(seed=12):
+    torch.manual_seed(seed)
+    out = {}
+    weights = {"conv": torch.nn.Conv2d(4, 8, 4).weight.detach().clone(), "linear": torch.nn.Linear(32, 16).weight.detach().clone()}
+    for name, w in weights.items():
+        out[f"w.{name}"] = w
+        for bits in (5, 3, 1):
+            out[f"q{bits}.{name}"] = log_minmax_quantize(w, bits)
+    features = [torch.randn(4, 6, dtype=torch.float64) for _ in range(3)]
+    features[2] = features[0] + 0.1 * features[2]  # one pair close, as learners early in training are
+    stored = [f.float() for f in features]
+    leaves = [f.double().requires_grad_(True) for f in stored]
+    value = deep_diversity(leaves)
+    value.backward()
+    for k in range(3):
+        out[f"f.{k}"] = stored[k]
+        out[f"grad.f.{k}"] = leaves[k].grad.float()
+    out["diversity"] = value.detach().float().reshape(1)
+    save_file({k: v.contiguous() for k, v in out.items()}, "qdd.safetensors")
+
+
+make_qdd()
