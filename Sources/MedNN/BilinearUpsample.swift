@@ -35,54 +35,45 @@ public final class BilinearUpsample: Layer {
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         guard x.shape.count == 4 else { throw ShapeError(layer: "BilinearUpsample", expected: "[C, H, W, N]", got: x.shape) }
         inputShape = x.shape
-        let (channels, height, width, n) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let rows = Self.taps(input: height, output: size), columns = Self.taps(input: width, output: size)
-        var y = Tensor(zeros: [channels, size, size, n])
-        let total = y.count
+        let n = x.shape[3]
+        var y = Tensor(zeros: [x.shape[0], size, size, n])
         x.data.withUnsafeBufferPointer { input in
             y.data.withUnsafeMutableBufferPointer { output in
-                nonisolated(unsafe) let (input, output) = (input, output)
-                Parallel.chunks(channels, work: total) { range in
-                    for c in range {
-                        for (oy, r) in rows.enumerated() {
-                            for (ox, q) in columns.enumerated() {
-                                let out = output.baseAddress! + ((c * size + oy) * size + ox) * n
-                                Self.corners(r, q) { iy, ix, w in
-                                    let source = input.baseAddress! + ((c * height + iy) * width + ix) * n
-                                    for s in 0..<n { out[s] += w * source[s] }
-                                }
-                            }
-                        }
-                    }
-                }
+                nonisolated(unsafe) let (input, output) = (input.baseAddress!, output.baseAddress!)
+                forEachTap { o, i, w in for s in 0..<n { output[o * n + s] += w * input[i * n + s] } }
             }
         }
         return y
     }
 
+    /// Each output gradient goes back to the same four input pixels, with the same weights.
     public func backward(_ dy: Tensor) -> Tensor {
-        let (channels, height, width, n) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
-        let rows = Self.taps(input: height, output: size), columns = Self.taps(input: width, output: size)
+        let n = inputShape[3]
         var dx = Tensor(zeros: inputShape)
-        let total = dy.count
         dy.data.withUnsafeBufferPointer { gradient in
             dx.data.withUnsafeMutableBufferPointer { result in
-                nonisolated(unsafe) let (gradient, result) = (gradient, result)
-                Parallel.chunks(channels, work: total) { range in
-                    for c in range {
-                        for (oy, r) in rows.enumerated() {
-                            for (ox, q) in columns.enumerated() {
-                                let g = gradient.baseAddress! + ((c * size + oy) * size + ox) * n
-                                Self.corners(r, q) { iy, ix, w in
-                                    let target = result.baseAddress! + ((c * height + iy) * width + ix) * n
-                                    for s in 0..<n { target[s] += w * g[s] }
-                                }
-                            }
-                        }
+                nonisolated(unsafe) let (gradient, result) = (gradient.baseAddress!, result.baseAddress!)
+                forEachTap { o, i, w in for s in 0..<n { result[i * n + s] += w * gradient[o * n + s] } }
+            }
+        }
+        return dx
+    }
+
+    /// body(output pixel, input pixel, weight) for every output pixel and each of the four input pixels it reads
+    /// (pixel indices within [C, H, W], in runs of N samples), the channels spread over the threads: forward and
+    /// backward each write within one channel, so the threads never share a value.
+    private func forEachTap(_ body: (_ output: Int, _ input: Int, _ weight: Float) -> Void) {
+        let (channels, height, width, n) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let rows = Self.taps(input: height, output: size), columns = Self.taps(input: width, output: size)
+        Parallel.chunks(channels, work: channels * size * size * n) { range in
+            for c in range {
+                for (oy, r) in rows.enumerated() {
+                    for (ox, q) in columns.enumerated() {
+                        let output = (c * size + oy) * size + ox
+                        Self.corners(r, q) { iy, ix, w in body(output, (c * height + iy) * width + ix, w) }
                     }
                 }
             }
         }
-        return dx
     }
 }

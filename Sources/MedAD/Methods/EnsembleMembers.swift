@@ -33,7 +33,9 @@ public enum EnsembleMembers {
     /// The member set of `members` passes; `pass(k)` runs member k (a learner; the one network with pass k's
     /// dropout masks; a head of one forward pass). Member k's input gradients are taken right after pass(k), so
     /// MC-dropout's masks stay fixed between a pass's output and its gradient.
-    public static func collect(_ x: Tensor, members: Int, pass: (Int) throws -> MemberPass) throws -> MemberSet {
+    public static func collect(
+        _ x: Tensor, members: Int, byDepth: Bool = false, pointMember: Int = 0, pass: (Int) throws -> MemberPass
+    ) throws -> MemberSet {
         let n = x.shape[0], plane = x.shape[2] * x.shape[3]
         var means: [[Float]] = [], logVariances: [[Float]] = [], dual: [[Float]] = [], dualU: [[Float]] = []
         var uncertainty = false
@@ -64,7 +66,7 @@ public enum EnsembleMembers {
         }
         return MemberSet(
             input: x, reconstructions: means, logVariances: uncertainty ? logVariances : nil, dual: dual,
-            dualPrecision: uncertainty ? dualU : nil)
+            dualPrecision: uncertainty ? dualU : nil, byDepth: byDepth, pointMember: pointMember)
     }
 }
 

@@ -299,9 +299,7 @@ public final class EnsembleTrainer {
             guard loss.isFinite else {
                 throw TrainingDiverged(learner: learner, epoch: epoch, batch: b + 1, loss: loss, lastGoodEpoch: epoch - 1)
             }
-            model.backward(
-                gradients.output!, featureGradients: gradients.features, headGradients: gradients.heads,
-                attentionGradient: gradients.attention, inputGradient: false)
+            gradients.backward(through: model, inputGradient: false)
             adam.update()
             sums.loss += loss
             sums.reconstruction += parts.total(.reconstruction)

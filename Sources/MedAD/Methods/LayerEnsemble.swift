@@ -42,12 +42,9 @@ public struct LayerEnsemble: UncertaintyMethod {
         let model = models[0]
         let last = try model.forward(x, training: false)
         let outputs = model.headOutputs() + [last]
-        let set = try EnsembleMembers.collect(x, members: memberCount(settings)) {
+        return try EnsembleMembers.collect(x, members: memberCount(settings), byDepth: true, pointMember: pointMember(settings)) {
             Self.head(settings.skipHeads + $0, of: model, outputs: outputs)
         }
-        return MemberSet(
-            input: set.input, reconstructions: set.reconstructions, logVariances: set.logVariances, dual: set.dual,
-            dualPrecision: set.dualPrecision, byDepth: true, pointMember: pointMember(settings))
     }
 
     /// Head `head`'s output (the last is the network's own) and its way back to x through that head alone.

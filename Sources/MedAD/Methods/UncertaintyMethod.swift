@@ -49,12 +49,9 @@ extension UncertaintyMethod {
     public func byDepth(_ settings: TrainingSettings) -> Bool { false }
     public func pointMember(_ settings: TrainingSettings) -> Int { 0 }
     public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet {
-        let set = try EnsembleMembers.collect(x, members: memberCount(settings)) {
+        try EnsembleMembers.collect(x, members: memberCount(settings), byDepth: byDepth(settings), pointMember: pointMember(settings)) {
             try pass($0, x, models: models, indices: indices, settings: settings)
         }
-        return MemberSet(
-            input: set.input, reconstructions: set.reconstructions, logVariances: set.logVariances, dual: set.dual,
-            dualPrecision: set.dualPrecision, byDepth: byDepth(settings), pointMember: pointMember(settings))
     }
 }
 

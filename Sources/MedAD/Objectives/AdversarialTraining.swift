@@ -29,9 +29,7 @@ public struct AdversarialTraining: ObjectiveTerm {
         let output = try model.forward(crafted, training: true)
         var gradients = ObjectiveGradients()
         let parts = try terms.flatMap { try $0.evaluate(model: model, input: x, output: output, gradients: &gradients) }
-        model.backward(
-            gradients.output!, featureGradients: gradients.features, headGradients: gradients.heads, attentionGradient: gradients.attention,
-            inputGradient: false)
+        gradients.backward(through: model, inputGradient: false)
         return parts.map { ObjectivePart(column: .adversarial, value: $0.value, weight: $0.weight) }
     }
 
@@ -52,7 +50,7 @@ public struct AdversarialTraining: ObjectiveTerm {
             var gradients = ObjectiveGradients()
             _ = try terms.flatMap { try $0.evaluate(model: model, input: x, output: output, gradients: &gradients) }
             // The target is the clean x, so the gradient with respect to the crafted input is the network path's alone.
-            let dx = model.backward(gradients.output!, featureGradients: gradients.features, attentionGradient: gradients.attention)!
+            let dx = gradients.backward(through: model, inputGradient: true)!
             for i in x.data.indices {
                 let g = dx.data[i]
                 let moved = adversarial.data[i] + stepSize * (g > 0 ? 1 : (g < 0 ? -1 : 0))

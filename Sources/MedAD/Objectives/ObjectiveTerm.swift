@@ -23,6 +23,13 @@ public struct ObjectiveGradients {
     public var heads: [Int: Tensor] = [:]
     public var features: [String: Tensor] = [:]
     public var attention: Tensor?
+
+    /// Back-propagates them all through the model's last forward pass; dL/dx when `inputGradient`.
+    @discardableResult
+    public func backward(through model: AutoEncoder, inputGradient: Bool) -> Tensor? {
+        model.backward(
+            output!, featureGradients: features, headGradients: heads, attentionGradient: attention, inputGradient: inputGradient)
+    }
 }
 
 public protocol ObjectiveTerm {
