@@ -230,6 +230,21 @@ private struct ManifestParser {
                     }
                     return s
                 })
+        case .numbers(let range, let integers):
+            let items: [Node]
+            switch node {
+            case .sequence(let seq): items = Array(seq)
+            case .scalar: items = [node]
+            default: throw wrong()
+            }
+            guard !items.isEmpty else { throw wrong() }
+            return .numbers(
+                try items.map { item in
+                    guard isPlainScalar(item), let v = integers ? item.int.map(Double.init) : item.float, range.contains(v) else {
+                        throw error(item, key, "expected \(type.noun), got \(describe(item))")
+                    }
+                    return v
+                })
         }
     }
 

@@ -14,6 +14,8 @@ public enum ParameterType: Equatable, Sendable {
     case strings(allowed: [String]?)
     /// A list of file or folder paths, resolved as `path` is.
     case paths
+    /// A non-empty list of numbers, each in the range (whole numbers only when `integers`).
+    case numbers(ClosedRange<Double>, integers: Bool)
 
     var noun: String {
         switch self {
@@ -25,6 +27,10 @@ public enum ParameterType: Equatable, Sendable {
         case .choice(let words): return "one of " + words.joined(separator: ", ")
         case .strings(let allowed): return allowed.map { "a list of: " + $0.joined(separator: ", ") } ?? "a list of strings"
         case .paths: return "a list of paths"
+        case .numbers(let range, let integers):
+            return integers
+                ? "a list of integers in \(Int(range.lowerBound))…\(Int(range.upperBound))"
+                : "a list of numbers in \(range.lowerBound)…\(range.upperBound)"
         }
     }
 }
@@ -35,6 +41,7 @@ public enum ParameterValue: Equatable, Sendable, Codable {
     case bool(Bool)
     case string(String)
     case strings([String])
+    case numbers([Double])
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -46,6 +53,8 @@ public enum ParameterValue: Equatable, Sendable, Codable {
             self = .double(v)
         } else if let v = try? container.decode(String.self) {
             self = .string(v)
+        } else if let v = try? container.decode([Double].self) {
+            self = .numbers(v)
         } else {
             self = .strings(try container.decode([String].self))
         }
@@ -59,6 +68,7 @@ public enum ParameterValue: Equatable, Sendable, Codable {
         case .bool(let v): try container.encode(v)
         case .string(let v): try container.encode(v)
         case .strings(let v): try container.encode(v)
+        case .numbers(let v): try container.encode(v)
         }
     }
 }

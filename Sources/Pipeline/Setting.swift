@@ -38,6 +38,7 @@ public struct Setting<Root>: Sendable {
         case .bool(let v): return String(v)
         case .string(let v): return v
         case .strings(let v): return v.joined(separator: ", ")
+        case .numbers(let v): return v.map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : String($0) }.joined(separator: ", ")
         }
     }
 
@@ -100,9 +101,11 @@ public struct Setting<Root>: Sendable {
             assign: { root, value in if case .string(let v) = value, let parsed = Value(rawValue: v) { root[keyPath: field] = parsed } })
     }
 
-    public static func bool(_ name: String, _ field: WritableKeyPath<Root, Bool> & Sendable, _ help: String) -> Setting {
+    public static func bool(
+        _ name: String, _ field: WritableKeyPath<Root, Bool> & Sendable, optional: Bool = false, _ help: String
+    ) -> Setting {
         Setting(
-            name: name, type: .bool, help: help, isOptional: false, value: { .bool($0[keyPath: field]) },
+            name: name, type: .bool, help: help, isOptional: optional, value: { .bool($0[keyPath: field]) },
             assign: { root, value in if case .bool(let v) = value { root[keyPath: field] = v } })
     }
 
@@ -113,6 +116,27 @@ public struct Setting<Root>: Sendable {
         Setting(
             name: name, type: .strings(allowed: allowed), help: help, isOptional: false, value: { .strings($0[keyPath: field]) },
             assign: { root, value in if case .strings(let v) = value { root[keyPath: field] = v } })
+    }
+
+    /// A list of numbers, each in `range`.
+    public static func numbers(
+        _ name: String, _ field: WritableKeyPath<Root, [Double]> & Sendable, _ range: ClosedRange<Double>, optional: Bool = false,
+        _ help: String
+    ) -> Setting {
+        Setting(
+            name: name, type: .numbers(range, integers: false), help: help, isOptional: optional, value: { .numbers($0[keyPath: field]) },
+            assign: { root, value in if case .numbers(let v) = value { root[keyPath: field] = v } })
+    }
+
+    /// A list of whole numbers, each in `range`.
+    public static func integers(
+        _ name: String, _ field: WritableKeyPath<Root, [Int]> & Sendable, _ range: ClosedRange<Int>, optional: Bool = false,
+        _ help: String
+    ) -> Setting {
+        Setting(
+            name: name, type: .numbers(Double(range.lowerBound)...Double(range.upperBound), integers: true), help: help,
+            isOptional: optional, value: { .numbers($0[keyPath: field].map(Double.init)) },
+            assign: { root, value in if case .numbers(let v) = value { root[keyPath: field] = v.map { Int($0) } } })
     }
 
     /// Absent unless the manifest gives it (nil, then); `type` a number, string, choice, list or path kind.

@@ -28,8 +28,8 @@ public struct ScoreStage: Stage {
 
     public init(parameters: Parameters) throws { settings = Self.settings.apply(parameters, to: Settings()) }
 
-    /// The trained learners, frozen, from an upstream train stage's outputs.
-    static func learners(_ context: StageContext) throws -> (TrainingSettings, [AutoEncoder]) {
+    /// The trained networks (and meta-learner), frozen, from an upstream train stage's outputs.
+    static func learners(_ context: StageContext) throws -> (TrainingSettings, TrainedNetworks) {
         let folder = try context.upstream(ofKind: TrainStage.kind)
         let file = folder.appendingPathComponent(TrainStage.modelFile)
         let settings: TrainingSettings
@@ -47,7 +47,13 @@ public struct ScoreStage: Stage {
             model.setFrozen(true)
             return model
         }
-        return (settings, models)
+        let meta = settings.uncertaintyMethod.metaLearner(settings)
+        if let meta {
+            let file = folder.appendingPathComponent(TrainStage.metaFile)
+            do { try meta.load(try SafeTensors.read(file).tensors) } catch { throw StageFailure("\(file.path): \(error)") }
+            meta.setFrozen(true)
+        }
+        return (settings, TrainedNetworks(models, meta: meta))
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {
@@ -80,7 +86,7 @@ public struct ScoreStage: Stage {
             rows: rows.indices.map { [test.ids[$0], String(test.labels[$0])] + rows[$0].map(text) })
         let method = ScoredMethod(
             method: training.method, backbone: training.backbone.rawValue, seed: training.seed, networks: learners.count, members: members,
-            parameters: learners.reduce(0) { $0 + $1.parameters.reduce(0) { $0 + $1.value.count } })
+            parameters: learners.parameterCount)
         try context.writeCSV(ScoredMethod.file, records: [method])
         if settings.maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, training: training, learners: learners) }
         return StageOutcome(rows: rows.count, items: test.count)
@@ -89,7 +95,7 @@ public struct ScoreStage: Stage {
     /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score that draws a map: input | mean reconstruction |
     /// the score's map | its saliency (|∂score/∂x|, for scores with derivatives; dsu's strips have three panels).
     func writeMaps(
-        _ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], training: TrainingSettings, learners: [AutoEncoder]
+        _ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], training: TrainingSettings, learners: TrainedNetworks
     ) throws {
         let folder = context.outputDirectory.appendingPathComponent("maps")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

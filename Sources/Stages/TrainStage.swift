@@ -89,6 +89,8 @@ public struct TrainStage: Stage {
 
     public static let modelFile = "model.json"
     public static func learnerFile(_ k: Int) -> String { "models/learner_\(k).safetensors" }
+    /// QDD-Ens's meta-learner.
+    public static let metaFile = "models/meta.safetensors"
 
     public func run(in context: StageContext) throws -> StageOutcome {
         let train = try ModelInputs.load(context, parts: ["train"], labels: [0], size: settings.inputSize)
@@ -100,9 +102,9 @@ public struct TrainStage: Stage {
         let trainer = try EnsembleTrainer(
             settings: settings, train: train, validation: test.count > 0 && Set(test.labels).count == 2 ? test : nil)
         let store = try CheckpointFolder(context: context, settings: settings, data: train, interval: checkpointEvery)
-        let total = settings.learners * settings.epochs
-        let (models, records) = try trainer.run(store: store) { record in
-            context.progress(done: record.learner * settings.epochs + record.epoch, total: total)
+        let total = trainer.expectedRecords
+        let (models, records) = try trainer.run(store: store) { record, done in
+            context.progress(done: done, total: total)
             if record.epoch == settings.epochs || record.validationAUROC != nil {
                 context.log(
                     "learner \(record.learner) epoch \(record.epoch): loss \(format(record.loss))"
@@ -113,11 +115,14 @@ public struct TrainStage: Stage {
         try context.writeCSV("train.csv", records: records)
         try FileManager.default.createDirectory(
             at: context.outputDirectory.appendingPathComponent("models"), withIntermediateDirectories: true)
-        for (k, model) in models.enumerated() {
-            try AtomicFile.write(to: context.outputDirectory.appendingPathComponent(Self.learnerFile(k))) { append in
-                try SafeTensors.stream(
-                    model.stateDict(), metadata: ["format": "pt", "backbone": settings.backbone.rawValue, "learner": String(k)],
-                    into: append)
+        let method = settings.uncertaintyMethod
+        var files = models.enumerated().map { k, model in (Self.learnerFile(k), model.stateDict(), ["learner": String(k)]) }
+        if let meta = models.meta { files.append((Self.metaFile, meta.stateDict(), ["learner": "meta"])) }
+        for (k, (file, state, own)) in files.enumerated() {
+            let metadata = ["format": "pt", "backbone": settings.backbone.rawValue].merging(own) { $1 }
+                .merging(method.weightMetadata(k, settings)) { $1 }
+            try AtomicFile.write(to: context.outputDirectory.appendingPathComponent(file)) { append in
+                try SafeTensors.stream(state, metadata: metadata, into: append)
             }
         }
         let encoder = JSONEncoder()

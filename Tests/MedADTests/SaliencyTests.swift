@@ -14,7 +14,7 @@ final class SaliencyTests: XCTestCase {
     }
 
     /// The models after a few training steps, so that BatchNorm statistics and weights are not the initial ones.
-    func trained(_ s: TrainingSettings) throws -> [AutoEncoder] {
+    func trained(_ s: TrainingSettings) throws -> TrainedNetworks {
         var random = UniformInit(seed: 5)
         let images = ImageSet(
             size: 16, pixels: random.uniform(16 * 256, bound: 1), labels: Array(repeating: 0, count: 16), ids: (0..<16).map { "i\($0)" })

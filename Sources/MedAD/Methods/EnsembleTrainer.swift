@@ -47,6 +47,14 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     public var adversarialEpsilon: Float = 0.01
     public var pgdStep: Float = 0.005
     public var pgdIterations = 10
+    /// qdd: α, the weight of the deep diversity term; the incremental quantization after the full-precision
+    /// epochs (each step quantizes the next partition of every weight tensor, then trains `quantEpochs` epochs);
+    /// each learner's bit width (one value: every learner's; the meta-learner takes the widest); the meta-learner.
+    public var diversityWeight: Float = 0.005
+    public var quantEpochs = 25
+    public var quantPartitions = [0.3, 0.3, 0.2, 0.2]
+    public var bits = [5]
+    public var meta = true
 
     public init() {}
 
@@ -77,7 +85,7 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     }
 
     /// The member set of `models` (the trained networks) on x; `indices` are the images' places in the scored set.
-    public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int]) throws -> MemberSet {
+    public func members(_ x: Tensor, models: TrainedNetworks, indices: [Int]) throws -> MemberSet {
         try uncertaintyMethod.members(x, models: models, indices: indices, settings: self)
     }
 
@@ -126,18 +134,21 @@ public struct EpochRecord: Equatable, Sendable {
     public var extra: Double
     /// Adversarial training: the loss on the crafted batch (its backbone's terms); 0 otherwise.
     public var adversarial: Double = 0
+    /// qdd: the share of the network's weights quantized (and fixed) during the epoch; 0 otherwise.
+    public var quantized: Double = 0
     public var seconds: Double
     public var validationAUROC: Double?
     public var validationAP: Double?
 
     public static let columns = [
-        "learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "adversarial", "seconds", "val_auroc", "val_ap",
+        "learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "adversarial", "quantized", "seconds", "val_auroc",
+        "val_ap",
     ]
 
     public var row: [String] {
         [
             String(learner), String(epoch), format(loss), format(reconstruction), format(repulsion), format(extra), format(adversarial),
-            String(format: "%.3f", seconds), validationAUROC.map(format) ?? "", validationAP.map(format) ?? "",
+            format(quantized), String(format: "%.3f", seconds), validationAUROC.map(format) ?? "", validationAP.map(format) ?? "",
         ]
     }
 
@@ -164,6 +175,8 @@ public struct EpochRecord: Equatable, Sendable {
             seconds: try number("seconds"), validationAUROC: row["val_auroc"].flatMap(Double.init),
             validationAP: row["val_ap"].flatMap(Double.init))
         adversarial = try number("adversarial")
+        // train.csv files written before qdd have no `quantized` column.
+        quantized = row["quantized"] == nil ? 0 : try number("quantized")
     }
 }
 
@@ -191,8 +204,8 @@ extension CheckpointStore {
 
 public final class EnsembleTrainer {
     public let settings: TrainingSettings
-    let train: ImageSet
-    let validation: ImageSet?
+    public let train: ImageSet
+    public let validation: ImageSet?
 
     public init(settings: TrainingSettings, train: ImageSet, validation: ImageSet?) throws {
         guard train.count >= settings.batchSize else {
@@ -205,25 +218,39 @@ public final class EnsembleTrainer {
 
     public var batchesPerEpoch: Int { train.count / settings.batchSize }
 
-    /// Trains every learner (resuming from the store where it holds checkpoints) and returns them, frozen, in
-    /// eval-ready state. `progress` sees each finished epoch, `shouldStop` is asked between batches.
+    /// Trains the method's networks (resuming from the store where it holds checkpoints) and returns them, frozen,
+    /// in eval-ready state. `progress` sees each finished epoch and how many train.csv rows are finished.
     public func run(
-        store: CheckpointStore, progress: (EpochRecord) -> Void = { _ in }
-    ) throws -> (models: [AutoEncoder], records: [EpochRecord]) {
+        store: CheckpointStore, progress: (EpochRecord, _ done: Int) -> Void = { _, _ in }
+    ) throws -> (models: TrainedNetworks, records: [EpochRecord]) {
+        try settings.uncertaintyMethod.train(self, store: store, progress: progress)
+    }
+
+    /// Train.csv's rows when training ends: one per network (and meta-learner) and epoch.
+    public var expectedRecords: Int {
+        let method = settings.uncertaintyMethod
+        return (settings.networks + (method.metaLearner(settings) == nil ? 0 : 1)) * method.epochs(settings)
+    }
+
+    /// The networks one after another, each network's loss seeing the ones trained before it.
+    public func trainInSequence(
+        store: CheckpointStore, progress: (EpochRecord, _ done: Int) -> Void
+    ) throws -> (models: TrainedNetworks, records: [EpochRecord]) {
         var finished: [AutoEncoder] = []
         var records: [EpochRecord] = []
         for k in 0..<settings.networks {
-            let (model, learnerRecords) = try trainLearner(k, earlier: finished, store: store, progress: progress)
+            let before = records.count
+            let (model, learnerRecords) = try trainLearner(k, earlier: finished, store: store) { progress($0, before + $1) }
             model.setFrozen(true)
             model.releaseCaches()
             finished.append(model)
             records += learnerRecords
         }
-        return (finished, records)
+        return (TrainedNetworks(finished), records)
     }
 
     func trainLearner(
-        _ k: Int, earlier: [AutoEncoder], store: CheckpointStore, progress: (EpochRecord) -> Void
+        _ k: Int, earlier: [AutoEncoder], store: CheckpointStore, progress: (EpochRecord, _ done: Int) -> Void
     ) throws -> (AutoEncoder, [EpochRecord]) {
         let model = AutoEncoder(settings.modelConfig, seed: settings.modelSeed(k))
         let adam = Adam(model.parameters, learningRate: settings.learningRate, beta1: settings.beta1, beta2: settings.beta2)
@@ -251,7 +278,7 @@ public final class EnsembleTrainer {
                 if let validation,
                     epoch == 1 || (settings.validateEvery > 0 && epoch % settings.validateEvery == 0) || epoch == settings.epochs
                 {
-                    (record.validationAUROC, record.validationAP) = try validate(model, on: validation)
+                    (record.validationAUROC, record.validationAP) = try validate(on: validation) { try model.forward($0, training: false) }
                 }
                 record.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 records.append(record)
@@ -262,7 +289,7 @@ public final class EnsembleTrainer {
                     try store.save(learner: k, tensors: tensors, epoch: epoch, records: records)
                     lastSave = DispatchTime.now().uptimeNanoseconds
                 }
-                progress(record)
+                progress(record, records.count)
             }
         }
         return (model, records)
@@ -315,14 +342,15 @@ public final class EnsembleTrainer {
         return record
     }
 
-    /// The learner alone on the test part: AUROC and AP of its reconstruction error in eval mode, for AE-U
-    /// weighted by the predicted precision exp(−s), as the reference's single-model test.
-    func validate(_ model: AutoEncoder, on set: ImageSet) throws -> (Double?, Double?) {
+    /// One network alone on the test part: AUROC and AP of its reconstruction error in eval mode (`reconstruct`
+    /// runs it on a batch), for AE-U weighted by the predicted precision exp(−s), as the reference's single-model
+    /// test.
+    func validate(on set: ImageSet, reconstruct: (Tensor) throws -> Tensor) throws -> (Double?, Double?) {
         var scores: [Double] = []
         let plane = set.size * set.size
         for start in stride(from: 0, to: set.count, by: settings.batchSize) {
             let x = set.batch(start..<min(start + settings.batchSize, set.count))
-            let output = try model.forward(x, training: false)
+            let output = try reconstruct(x)
             let channels = output.shape[1]
             for i in 0..<x.shape[0] {
                 var sum = 0.0

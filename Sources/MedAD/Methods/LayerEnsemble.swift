@@ -31,14 +31,14 @@ public struct LayerEnsemble: UncertaintyMethod {
     public func pointMember(_ settings: TrainingSettings) -> Int { memberCount(settings) - 1 }
 
     /// Member k alone: a forward pass, head skip_heads + k's output and its backward through that head alone.
-    public func pass(_ k: Int, _ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberPass {
+    public func pass(_ k: Int, _ x: Tensor, models: TrainedNetworks, indices: [Int], settings: TrainingSettings) throws -> MemberPass {
         let model = models[0]
         let last = try model.forward(x, training: false)
         return Self.head(settings.skipHeads + k, of: model, outputs: model.headOutputs() + [last])
     }
 
     /// Every member from one forward pass (the heads share it).
-    public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet {
+    public func members(_ x: Tensor, models: TrainedNetworks, indices: [Int], settings: TrainingSettings) throws -> MemberSet {
         let model = models[0]
         let last = try model.forward(x, training: false)
         let outputs = model.headOutputs() + [last]

@@ -18,7 +18,7 @@ public struct MCDropout: UncertaintyMethod {
 
     /// Pass k: the one network with pass k's masks, each image's drawn from (seed, k, its place in the scored set)
     /// alone; dropout goes back to the identity once the pass's gradients are taken.
-    public func pass(_ k: Int, _ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberPass {
+    public func pass(_ k: Int, _ x: Tensor, models: TrainedNetworks, indices: [Int], settings: TrainingSettings) throws -> MemberPass {
         let model = models[0], seed = settings.seed ^ 0x3C_D20F
         model.seedDropout(seed: seed, stream: UInt64(k), sampling: true, sampleStreams: indices.map { UInt64($0) })
         let pass = try MemberPass(model, x)

@@ -12,8 +12,18 @@ public protocol UncertaintyMethod: Sendable {
     var ownParameters: [String] { get }
     /// Why this method does not combine with the settings (the parameter at fault and the reason); nil when it does.
     func problem(_ settings: TrainingSettings) -> (key: String, reason: String)?
-    /// Networks trained, one after another.
+    /// Networks trained (one after another unless the method trains them its own way).
     func networks(_ settings: TrainingSettings) -> Int
+    /// Epochs each network trains (train.csv's rows per network).
+    func epochs(_ settings: TrainingSettings) -> Int
+    /// Trains the networks: by default one after another (EnsembleTrainer.trainInSequence).
+    func train(
+        _ trainer: EnsembleTrainer, store: CheckpointStore, progress: (EpochRecord, _ done: Int) -> Void
+    ) throws -> (models: TrainedNetworks, records: [EpochRecord])
+    /// A meta-learner over the networks' features, untrained (QDD-Ens); nil for a method without one.
+    func metaLearner(_ settings: TrainingSettings) -> MetaDecoder?
+    /// Metadata saved with network k's weights (k = networks: the meta-learner's), beside the backbone and index.
+    func weightMetadata(_ k: Int, _ settings: TrainingSettings) -> [String: String]
     /// The ensemble size when the manifest gives no `learners` (nil: TrainingSettings' default).
     var defaultLearners: Int? { get }
     /// What the method changes in the backbone (dropout layers, heads).
@@ -24,18 +34,26 @@ public protocol UncertaintyMethod: Sendable {
     func memberCount(_ settings: TrainingSettings) -> Int
     /// Member k's eval-mode pass on x: its output and the way back to x (the member set is made of these, and
     /// saliency runs them again); `indices` are the images' places in the scored set.
-    func pass(_ k: Int, _ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberPass
+    func pass(_ k: Int, _ x: Tensor, models: TrainedNetworks, indices: [Int], settings: TrainingSettings) throws -> MemberPass
     /// Members ordered by depth (a layer ensemble's heads), and the one that is the method's own prediction.
     func byDepth(_ settings: TrainingSettings) -> Bool
     func pointMember(_ settings: TrainingSettings) -> Int
     /// The member set of the trained networks on x (by default every pass in turn).
-    func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet
+    func members(_ x: Tensor, models: TrainedNetworks, indices: [Int], settings: TrainingSettings) throws -> MemberSet
 }
 
 extension UncertaintyMethod {
     public var ownParameters: [String] { [] }
     public func problem(_ settings: TrainingSettings) -> (key: String, reason: String)? { nil }
     public func networks(_ settings: TrainingSettings) -> Int { settings.learners }
+    public func epochs(_ settings: TrainingSettings) -> Int { settings.epochs }
+    public func train(
+        _ trainer: EnsembleTrainer, store: CheckpointStore, progress: (EpochRecord, _ done: Int) -> Void
+    ) throws -> (models: TrainedNetworks, records: [EpochRecord]) {
+        try trainer.trainInSequence(store: store, progress: progress)
+    }
+    public func metaLearner(_ settings: TrainingSettings) -> MetaDecoder? { nil }
+    public func weightMetadata(_ k: Int, _ settings: TrainingSettings) -> [String: String] { [:] }
     public var defaultLearners: Int? { nil }
     public func configure(_ config: inout AutoEncoderConfig, _ settings: TrainingSettings) {}
     public func objectiveTerms(_ settings: TrainingSettings, earlier: [AutoEncoder]) -> [any ObjectiveTerm] {
@@ -43,12 +61,12 @@ extension UncertaintyMethod {
     }
     /// Ensembles: each learner is a member.
     public func memberCount(_ settings: TrainingSettings) -> Int { networks(settings) }
-    public func pass(_ k: Int, _ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberPass {
+    public func pass(_ k: Int, _ x: Tensor, models: TrainedNetworks, indices: [Int], settings: TrainingSettings) throws -> MemberPass {
         try MemberPass(models[k], x)
     }
     public func byDepth(_ settings: TrainingSettings) -> Bool { false }
     public func pointMember(_ settings: TrainingSettings) -> Int { 0 }
-    public func members(_ x: Tensor, models: [AutoEncoder], indices: [Int], settings: TrainingSettings) throws -> MemberSet {
+    public func members(_ x: Tensor, models: TrainedNetworks, indices: [Int], settings: TrainingSettings) throws -> MemberSet {
         try EnsembleMembers.collect(x, members: memberCount(settings), byDepth: byDepth(settings), pointMember: pointMember(settings)) {
             try pass($0, x, models: models, indices: indices, settings: settings)
         }
