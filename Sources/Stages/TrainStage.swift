@@ -1,7 +1,8 @@
 // train: the networks of one uncertainty method (MedAD/Methods: d2ue, deep_ensemble, mc_dropout, layer_ensemble,
-// adversarial; AE, AE-U or MemAE) on the split's normal training images, the published defaults unless the
+// adversarial, qdd; AE, AE-U or MemAE) on the split's normal training images, the published defaults unless the
 // manifest says otherwise. Writes train.csv (one row per network and epoch), models/learner_<k>.safetensors
-// (PyTorch state_dict names) and model.json (the settings the score stage rebuilds the networks from).
+// (PyTorch state_dict names; qdd adds models/meta.safetensors and each file's bit width in its metadata) and
+// model.json (the settings the score stage rebuilds the networks from).
 // Checkpoints at most every checkpoint_every seconds in the stage's cache: a killed run resumes at the current
 // network's last saved epoch and ends with the weights of an uninterrupted run.
 import Foundation
@@ -52,6 +53,15 @@ public struct TrainStage: Stage {
         .float("epsilon", \.training.adversarialEpsilon, 0...1, optional: true, "adversarial: PGD's L∞ radius on [−1, 1] inputs"),
         .float("pgd_step", \.training.pgdStep, 0...1, optional: true, "adversarial: PGD's step"),
         .int("pgd_iterations", \.training.pgdIterations, 0...1000, optional: true, "adversarial: PGD's iterations"),
+        .float("alpha", \.training.diversityWeight, 0...1000, optional: true, "qdd: weight α of the deep diversity term"),
+        .integers(
+            "bits", \.training.bits, 1...16, optional: true,
+            "qdd: the learners' bit width (one value) or each learner's; the meta-learner takes the widest"),
+        .int("quant_epochs", \.training.quantEpochs, 0...100_000, optional: true, "qdd: epochs after each quantization step"),
+        .numbers(
+            "quant_partitions", \.training.quantPartitions, 0.0001...1, optional: true,
+            "qdd: the share of every weight tensor quantized at each step, largest magnitudes first; they add up to 1"),
+        .bool("meta", \.training.meta, optional: true, "qdd: a meta-learner on the learners' encoder features (meta_rec)"),
         .double(
             "checkpoint_every", \.checkpointEvery, 0...86_400,
             "seconds between checkpoints (each network's last epoch is always saved; 0: every epoch); a kill loses at most this much"),

@@ -20,6 +20,9 @@ public struct MemberSet: Sendable {
     public let byDepth: Bool
     /// The member that is the method's own single prediction (`rec`): learner 0, or the deepest head.
     public let pointMember: Int
+    /// A prediction fused from the members, not itself a member (QDD-Ens's meta-learner; its mean channel),
+    /// N·S² values; nil for methods without one.
+    public var fused: [Float]?
 
     public init(
         input: Tensor, reconstructions: [[Float]], logVariances: [[Float]]?, dual: [[Float]], dualPrecision: [[Float]]?,
@@ -33,7 +36,7 @@ public struct MemberSet: Sendable {
     }
 
     /// What decides which score columns apply.
-    public var shape: MemberShape { MemberShape(members: members, hasVariance: hasVariance, byDepth: byDepth) }
+    public var shape: MemberShape { MemberShape(members: members, hasVariance: hasVariance, byDepth: byDepth, hasFused: fused != nil) }
 
     public var members: Int { reconstructions.count }
     public var images: Int { input.shape[0] }
@@ -47,8 +50,10 @@ public struct MemberShape: Equatable, Sendable {
     public let members: Int
     public let hasVariance: Bool
     public let byDepth: Bool
-    public init(members: Int, hasVariance: Bool, byDepth: Bool = false) {
-        (self.members, self.hasVariance, self.byDepth) = (members, hasVariance, byDepth)
+    /// Whether a fused prediction comes with the members (meta_rec).
+    public let hasFused: Bool
+    public init(members: Int, hasVariance: Bool, byDepth: Bool = false, hasFused: Bool = false) {
+        (self.members, self.hasVariance, self.byDepth, self.hasFused) = (members, hasVariance, byDepth, hasFused)
     }
 
     /// Whether the members can disagree: the spread scores (ens_std, dsu and their AE-U forms) need two or more,

@@ -81,6 +81,7 @@ public enum MethodRegistry {
         MCDropout(),
         LayerEnsemble(),
         Adversarial(),
+        QDD(),
     ]
 
     /// Earlier names that still work: `independent` was deep_ensemble's first name.

@@ -33,6 +33,8 @@ public struct PixelMembers {
     /// The method's own single prediction (MemberSet.pointMember), and which member it is.
     public let point: Double
     public let pointMember: Int
+    /// The fused prediction (MemberSet.fused), nil without one.
+    public let fused: Double?
     /// var_k x̂ₖ, unbiased.
     public let spread: Double
     /// dₖ of every member (MemberSet.dual).
@@ -47,6 +49,7 @@ public struct PixelMembers {
         average = predictions.reduce(0, +) / Double(predictions.count)
         point = predictions[set.pointMember]
         pointMember = set.pointMember
+        fused = set.fused.map { Double($0[p]) }
         spread = unbiasedVariance(predictions)
         dual = set.dual.map { Double($0[p]) }
         meanVariance = set.logVariances.map { $0.map { exp(Double($0[p])) }.reduce(0, +) / Double($0.count) }

@@ -10,6 +10,7 @@ public enum ScoreRegistry {
         PrecisionEnsembleSpread(),
         PrecisionDualSpaceUncertainty(),
         LayerAgreement(),
+        MetaReconstruction(),
     ]
 
     /// Every column for a member set of this shape, in order.
@@ -26,5 +27,5 @@ public enum ScoreRegistry {
     }
 
     /// A member-set shape every single-column score applies to.
-    static let widest = MemberShape(members: 3, hasVariance: false, byDepth: true)
+    static let widest = MemberShape(members: 3, hasVariance: false, byDepth: true, hasFused: true)
 }
