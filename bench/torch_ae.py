@@ -130,11 +130,39 @@ class AE(nn.Module):
                 m.domain = domain
 
     def forward(self, x):
-        en4 = self.en_block4(self.en_block3(self.en_block2(self.en_block1(x))))
+        en1 = self.en_block1(x)
+        en2 = self.en_block2(en1)
+        en3 = self.en_block3(en2)
+        en4 = self.en_block4(en3)
         de = self.bottle_neck(en4.view(en4.size(0), -1)).view(x.size(0), -1, self.fm, self.fm)
         self.z, self.att = self.bottle_neck.z, self.bottle_neck.att
         de1 = self.de_block1(de)
         de2 = self.de_block2(de1)
         de3 = self.de_block3(de2)
+        # Block outputs by medad's feature names (QDD-Ens's diversity and meta-learner read them).
+        self.blocks = dict(en1=en1, en2=en2, en3=en3, en4=en4, de1=de1, de2=de2, de3=de3)
         self.head_outputs = [self.head1(de1), self.head2(de2), self.head3(de3)] if self.heads else []
         return self.de_block4(de3)
+
+
+class MetaDecoder(nn.Module):
+    """QDD-Ens's meta-learner for reconstruction (medad's MedNN/MetaDecoder.swift): the K learners' en1..en4
+    concatenated per level and fused by 1x1 convolution -> BatchNorm -> ReLU, then a U-Net decoder over the fused
+    levels (ConvTranspose 4/2/1 -> BatchNorm -> ReLU, the last without)."""
+
+    def __init__(self, learners, base_width=16, out_channels=1):
+        super().__init__()
+        w = base_width
+        for level, c in enumerate((w, 2 * w, 4 * w, 4 * w), 1):
+            setattr(self, f"fuse{level}", nn.Sequential(nn.Conv2d(learners * c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(True)))
+        up = lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True))
+        self.up1, self.up2, self.up3 = up(4 * w, 4 * w), up(8 * w, 2 * w), up(4 * w, w)
+        self.up4 = nn.Sequential(nn.ConvTranspose2d(2 * w, out_channels, 4, stride=2, padding=1, bias=False))
+
+    def forward(self, learners):
+        """learners: the K learner AEs, right after their forward pass on the batch."""
+        fused = [getattr(self, f"fuse{level}")(torch.cat([m.blocks[f"en{level}"] for m in learners], 1)) for level in (1, 2, 3, 4)]
+        h = self.up1(fused[3])
+        h = self.up2(torch.cat([h, fused[2]], 1))
+        h = self.up3(torch.cat([h, fused[1]], 1))
+        return self.up4(torch.cat([h, fused[0]], 1))

@@ -2,7 +2,9 @@
 // quantizes a further part of every weight tensor of a network with the log-min-max quantizer at the network's
 // bit width, the largest magnitudes among the entries not yet quantized first (ties: the lower index), and the
 // quantized entries stay fixed while the rest are retrained. The quantizer's min and max are taken over the whole
-// tensor as it is at the step (as the reference quantizes the whole tensor and keeps the newly chosen entries).
+// tensor as it is at the step (as the reference quantizes the whole tensor and keeps the newly chosen entries),
+// so a tensor ends on one grid of 2^bits magnitudes per step: the bit width is each grid's, the diversity knob
+// the paper turns, not a storage format.
 // Fixed entries: the gradient is taken as for float weights (straight-through: the quantizer is the identity
 // for the backward pass) and then zeroed on the quantized entries, so that with Adam's moments started afresh at
 // each step (as the reference creates a new optimiser per stage) those entries never move and stay exactly on the
@@ -14,7 +16,7 @@ public final class IncrementalQuantization {
     public let bits: Int
     let weights: [Parameter]
     /// true: quantized and fixed; one per weight entry.
-    private(set) var masks: [[Bool]]
+    public private(set) var masks: [[Bool]]
 
     public init(_ parameters: [Parameter], bits: Int) {
         precondition(bits >= 1)

@@ -63,15 +63,7 @@ struct QDDTraining {
         let s = settings, k = s.learners
         let learners = (0..<k).map { AutoEncoder(s.modelConfig, seed: s.modelSeed($0)) }
         let meta = s.uncertaintyMethod.metaLearner(s)
-        var networks = learners.enumerated().map { index, model in
-            Network(
-                prefix: "learner\(index)", parameters: model.parameters, settings: s, bits: QDD.bits(index, s), state: model.stateDict,
-                load: model.load)
-        }
-        if let meta {
-            networks.append(
-                Network(prefix: "meta", parameters: meta.parameters, settings: s, bits: QDD.bits(k, s), state: meta.stateDict, load: meta.load))
-        }
+        let networks = self.networks(learners, meta: meta)
         var records: [EpochRecord] = []
         var startEpoch = 1, steps = 0
         if let saved = try store.load(learner: 0) {
@@ -138,6 +130,23 @@ struct QDDTraining {
         return (TrainedNetworks(learners, meta: meta), records)
     }
 
+    /// The learners' and the meta-learner's optimisers and quantizations, the meta-learner last.
+    func networks(_ learners: [AutoEncoder], meta: MetaDecoder?) -> [Network] {
+        let s = settings
+        var networks = learners.enumerated().map { index, model in
+            Network(
+                prefix: "learner\(index)", parameters: model.parameters, settings: s, bits: QDD.bits(index, s), state: model.stateDict,
+                load: model.load)
+        }
+        if let meta {
+            networks.append(
+                Network(
+                    prefix: "meta", parameters: meta.parameters, settings: s, bits: QDD.bits(learners.count, s), state: meta.stateDict,
+                    load: meta.load))
+        }
+        return networks
+    }
+
     func save(_ networks: [Network], steps: Int, epoch: Int, records: [EpochRecord], store: CheckpointStore) throws {
         var tensors: [String: SafeTensorValue] = ["quantization_steps": .int64(shape: [], values: [Int64(steps)])]
         for network in networks { tensors.merge(network.checkpoint()) { $1 } }
@@ -159,53 +168,24 @@ struct QDDTraining {
     func trainEpoch(
         _ epoch: Int, learners: [AutoEncoder], meta: MetaDecoder?, networks: [Network], quantizing: Bool
     ) throws -> [EpochRecord] {
-        let s = settings, size = s.batchSize, order = trainer.order(learner: 0, epoch: epoch)
-        let terms = s.backbone.objectiveTerms(s)
-        let alpha = Double(s.diversityWeight)
+        let size = settings.batchSize, order = trainer.order(learner: 0, epoch: epoch)
         var sums = [(reconstruction: Double, extra: Double)](repeating: (0, 0), count: networks.count)
         var lossSum = 0.0, diversitySum = 0.0
         for b in 0..<trainer.batchesPerEpoch {
-            let x = trainer.train.batch(order[b * size..<(b + 1) * size])
-            networks.forEach { $0.adam.zeroGrad() }
-            var gradients = [ObjectiveGradients](repeating: ObjectiveGradients(), count: learners.count)
-            var loss = 0.0
-            for (index, model) in learners.enumerated() {
-                let output = try model.forward(x, training: true)
-                let parts = try terms.flatMap { try $0.evaluate(model: model, input: x, output: output, gradients: &gradients[index]) }
-                loss += parts.loss
-                sums[index].reconstruction += parts.total(.reconstruction)
-                sums[index].extra += parts.total(.extra)
-            }
-            // −α · D at every level: the gradient of D, scaled by −α, joins each learner's block output.
-            var diversity = 0.0
-            for level in QDD.diversityLevels {
-                let result = DeepDiversity.compute(learners.map { $0.feature(level)! })
-                diversity += result.value
-                for index in learners.indices { gradients[index].add(result.gradients[index], scaledBy: Float(-alpha), at: level) }
-            }
-            loss -= alpha * diversity
-            diversitySum += diversity
-            if let meta {
-                let output = try meta.forward(learners.map { model in MetaDecoder.levels.map { model.feature($0)! } }, training: true)
-                var own = ObjectiveGradients()
-                let parts = try s.backbone.reconstruction.evaluate(model: learners[0], input: x, output: output, gradients: &own)
-                loss += parts.loss
-                sums[learners.count].reconstruction += parts.total(.reconstruction)
-                for (index, levels) in meta.backward(own.output!).enumerated() {
-                    for (level, gradient) in zip(MetaDecoder.levels, levels) { gradients[index].add(gradient, scaledBy: 1, at: level) }
-                }
-            }
-            guard loss.isFinite else {
-                var diverged = TrainingDiverged(learner: 0, epoch: epoch, batch: b + 1, loss: loss, lastGoodEpoch: epoch - 1)
+            let parts = try step(
+                trainer.train.batch(order[b * size..<(b + 1) * size]), learners: learners, meta: meta, networks: networks,
+                quantizing: quantizing)
+            guard parts.loss.isFinite else {
+                var diverged = TrainingDiverged(learner: 0, epoch: epoch, batch: b + 1, loss: parts.loss, lastGoodEpoch: epoch - 1)
                 diverged.joint = true
                 throw diverged
             }
-            for (index, model) in learners.enumerated() { gradients[index].backward(through: model, inputGradient: false) }
-            for network in networks {
-                if quantizing { network.quantization.maskGradients() }
-                network.adam.update()
+            for index in networks.indices {
+                sums[index].reconstruction += parts.reconstruction[index]
+                sums[index].extra += parts.extra[index]
             }
-            lossSum += loss
+            lossSum += parts.loss
+            diversitySum += parts.diversity
         }
         let n = Double(trainer.batchesPerEpoch)
         return networks.indices.map { index in
@@ -215,6 +195,58 @@ struct QDDTraining {
             record.quantized = networks[index].quantization.quantizedFraction
             return record
         }
+    }
+}
+
+extension QDDTraining {
+    /// One joint step's loss and its parts: each network's reconstruction and extra term, Σ D over the levels.
+    struct StepParts {
+        var loss = 0.0, diversity = 0.0
+        var reconstruction: [Double], extra: [Double]
+    }
+
+    /// One joint step on the batch x: forward every network, the coupled loss, backward, and each network's
+    /// Adam step (quantized entries' gradients zeroed while `quantizing`). A non-finite loss returns before any
+    /// update.
+    func step(_ x: Tensor, learners: [AutoEncoder], meta: MetaDecoder?, networks: [Network], quantizing: Bool) throws -> StepParts {
+        let s = settings, terms = s.backbone.objectiveTerms(s), alpha = Double(s.diversityWeight)
+        var parts = StepParts(
+            reconstruction: [Double](repeating: 0, count: networks.count), extra: [Double](repeating: 0, count: networks.count))
+        networks.forEach { $0.adam.zeroGrad() }
+        var gradients = [ObjectiveGradients](repeating: ObjectiveGradients(), count: learners.count)
+        for (index, model) in learners.enumerated() {
+            let output = try model.forward(x, training: true)
+            let own = try terms.flatMap { try $0.evaluate(model: model, input: x, output: output, gradients: &gradients[index]) }
+            parts.loss += own.loss
+            parts.reconstruction[index] = own.total(.reconstruction)
+            parts.extra[index] = own.total(.extra)
+        }
+        // −α · D at every level: the gradient of D, scaled by −α, joins each learner's block output.
+        for level in QDD.diversityLevels {
+            let result = DeepDiversity.compute(learners.map { $0.feature(level)! })
+            parts.diversity += result.value
+            for index in learners.indices { gradients[index].add(result.gradients[index], scaledBy: Float(-alpha), at: level) }
+        }
+        parts.loss -= alpha * parts.diversity
+        if let meta {
+            let output = try meta.forward(learners.map { model in MetaDecoder.levels.map { model.feature($0)! } }, training: true)
+            var own = ObjectiveGradients()
+            let reconstruction = try s.backbone.reconstruction.evaluate(model: learners[0], input: x, output: output, gradients: &own)
+            parts.loss += reconstruction.loss
+            parts.reconstruction[learners.count] = reconstruction.total(.reconstruction)
+            // The meta-learner's gradient flows on into the learners' encoders.
+            for (index, levels) in meta.backward(own.output!).enumerated() {
+                for (level, gradient) in zip(MetaDecoder.levels, levels) { gradients[index].add(gradient, scaledBy: 1, at: level) }
+            }
+        }
+        // Checked before the update: a NaN step would poison the weights and every later checkpoint.
+        guard parts.loss.isFinite else { return parts }
+        for (index, model) in learners.enumerated() { gradients[index].backward(through: model, inputGradient: false) }
+        for network in networks {
+            if quantizing { network.quantization.maskGradients() }
+            network.adam.update()
+        }
+        return parts
     }
 }
 
