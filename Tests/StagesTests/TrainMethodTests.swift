@@ -21,7 +21,10 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
             ("method: mc_dropout, learners: 3", "learners"), ("method: d2ue, samples: 5", "samples"),
             ("method: deep_ensemble, dropout: 0.2", "dropout"), ("method: mc_dropout, lambda: 2", "lambda"),
             ("method: layer_ensemble, learners: 2", "learners"), ("method: layer_ensemble, skip_heads: 3", "skip_heads"),
-            ("method: d2ue, skip_heads: 1", "skip_heads"),
+            ("method: d2ue, skip_heads: 1", "skip_heads"), ("method: d2ue, bits: 4", "bits"),
+            ("method: qdd, learners: 1", "learners"), ("method: qdd, learners: 3, bits: [5, 4]", "bits"),
+            ("method: qdd, quant_partitions: [0.5, 0.3]", "quant_partitions"), ("method: qdd, bits: [5, 4.5, 3]", "bits"),
+            ("method: qdd, bits: 0", "bits"),
         ] {
             XCTAssertThrowsError(try Manifest.parse(yaml(params), file: URL(fileURLWithPath: "/tmp/t.yaml"), registry: stageRegistry)) {
                 XCTAssertTrue("\($0)".contains("t.yaml:4: stages.train.params.\(key)"), "\($0)")
@@ -70,6 +73,7 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertEqual(try method("independent"), "deep_ensemble")
         XCTAssertEqual(try method("mc_dropout"), "mc_dropout")
         XCTAssertEqual(try method("layer_ensemble"), "layer_ensemble")
+        XCTAssertEqual(try method("qdd"), "qdd")
         XCTAssertThrowsError(try method("bagging")) { XCTAssertTrue("\($0)".contains("t.yaml:4: stages.train.params.method"), "\($0)") }
     }
 
@@ -162,5 +166,33 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertEqual(
             try CSV.read(folder.appendingPathComponent("run/score/score.csv")).header.dropFirst(2), ["rec_0", "rec", "ens_rec"],
             "no spread scores for one network")
+    }
+
+    /// qdd through the binary: three learners and the meta-learner saved with their bit widths, a row per network
+    /// and epoch in train.csv (the quantized share rising to 1), meta_rec among the scores and its map strips.
+    func testQDDThroughThePipeline() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qdd-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "qdd-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        let path = folder.appendingPathComponent("t.yaml").path
+        try TinyPipeline.yaml(train: "method: qdd, epochs: 1, quant_epochs: 1, bits: [5, 4, 3]", score: "maps: 1")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try medad("run", path)
+        XCTAssertEqual(run.code, 0, run.output)
+        let train = try CSV.read(folder.appendingPathComponent("run/train/train.csv"))
+        XCTAssertEqual(train.rows.count, 4 * 5)
+        XCTAssertEqual(train.rows.filter { $0["epoch"] == "5" }.map { $0["quantized"]! }, ["1", "1", "1", "1"])
+        let models = folder.appendingPathComponent("run/train/models")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: models.path).sorted(),
+            ["learner_0.safetensors", "learner_1.safetensors", "learner_2.safetensors", "meta.safetensors"])
+        XCTAssertEqual(try SafeTensors.read(models.appendingPathComponent("learner_1.safetensors")).metadata["bits"], "4")
+        XCTAssertEqual(try SafeTensors.read(models.appendingPathComponent("meta.safetensors")).metadata["bits"], "5")
+        let score = try CSV.read(folder.appendingPathComponent("run/score/score.csv"))
+        XCTAssertEqual(score.header.last, "meta_rec")
+        XCTAssertTrue(score.rows.allSatisfy { Double($0["meta_rec"]!)! > 0 })
+        let maps = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("run/score/maps").path)
+        XCTAssertEqual(maps.filter { $0.hasPrefix("meta_rec_top_1_") }.count, 1, "\(maps)")
     }
 }
