@@ -2,7 +2,8 @@
 // at batch 64 on random inputs. Prints, as `key value` lines, training images per second (forward, MSE,
 // backward, Adam), scoring images per second (3 learners in eval mode: forward + input gradient of the
 // L1 reconstruction error, as the dual-space uncertainty needs) and adversarial training's images per second
-// (dual batch norm; 10 PGD iterations, then the crafted and the clean pass, Adam), medians over the timed
+// (dual batch norm; 10 PGD iterations, then the crafted and the clean pass, Adam) and QDD-Ens's joint step (three
+// learners and the meta-learner, the diversity term over seven levels, four Adams), medians over the timed
 // repetitions.
 import Foundation
 import MedAD
@@ -13,7 +14,7 @@ func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let v = Int(arguments[i + 1]) else { return fallback }
     return v
 }
-let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }  // train, score or adversarial, to profile one
+let only = arguments.firstIndex(of: "--only").map { arguments[$0 + 1] }  // train, score, adversarial or qdd, to profile one
 let batch = option("--batch", 64), size = option("--size", 64), steps = option("--steps", 10), warmup = option("--warmup", 2)
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
@@ -68,3 +69,19 @@ for step in 0..<(only == nil || only == "adversarial" ? warmup + steps : 0) {
     if step >= warmup { adversarialTimes.append(t) }
 }
 if !adversarialTimes.isEmpty { print("adversarial_images_per_second \(Double(batch) / median(adversarialTimes))") }
+
+/// Keeps nothing: the benchmark times steps, not checkpoints.
+struct NoCheckpoints: CheckpointStore {
+    func load(learner: Int) throws -> (tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord])? { nil }
+    func save(learner: Int, tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord]) throws {}
+}
+// QDD-Ens through its trainer: one batch per epoch, so each epoch's time is one joint step (quantization comes
+// after the last epoch with quant_epochs 0, outside the timed epochs).
+if only == nil || only == "qdd" {
+    var s = TrainingSettings()
+    (s.method, s.learners, s.inputSize, s.batchSize, s.epochs, s.quantEpochs, s.validateEvery) = ("qdd", 3, size, batch, warmup + steps, 0, 0)
+    let images = ImageSet(size: size, pixels: x.data, labels: Array(repeating: 0, count: batch), ids: (0..<batch).map { "i\($0)" })
+    let records = try EnsembleTrainer(settings: s, train: images, validation: nil).run(store: NoCheckpoints()).records
+    let times = records.filter { $0.learner == 0 && $0.epoch > warmup }.map(\.seconds)
+    print("qdd_images_per_second \(Double(batch) / median(times))")
+}
