@@ -255,6 +255,11 @@ public final class AutoEncoder {
     /// de as [N, features]. Nil for an unknown name or before the first forward pass.
     public func feature(_ name: String) -> Tensor? { batchLastFeatures[name]?.batchFirst() }
 
+    /// A block's output as the layers hold it, batch-last ([C, H, W, N]; [features, N]), with no copy: for terms
+    /// that do not depend on the layout (QDD-Ens's diversity, its meta-learner), which then give their gradients
+    /// back batch-last too (backward's batchLastFeatureGradients).
+    public func batchLastFeature(_ name: String) -> Tensor? { batchLastFeatures[name] }
+
     /// MemAE's attention over the memory items from the last forward pass, batch-first [N, M]; nil without memory.
     public func attention() -> Tensor? { memory.map { $0.attention.batchFirst() } }
 
@@ -266,10 +271,11 @@ public final class AutoEncoder {
     /// `attentionGradient` is dL/d(attention) [N, M] for a loss on MemAE's attention (Loss.memoryEntropy).
     /// Without `inputGradient` (training) the first convolution skips dL/dx and the result is nil.
     /// `headGradients`: dL/d(head output) by head index (headOutputs' order), batch-first.
+    /// `batchLastFeatureGradients`: dL/d(feature) in the layers' batch-last layout (batchLastFeature's).
     @discardableResult
     public func backward(
-        _ dOutput: Tensor, featureGradients: [String: Tensor] = [:], headGradients: [Int: Tensor] = [:],
-        attentionGradient: Tensor? = nil, inputGradient: Bool = true
+        _ dOutput: Tensor, featureGradients: [String: Tensor] = [:], batchLastFeatureGradients: [String: Tensor] = [:],
+        headGradients: [Int: Tensor] = [:], attentionGradient: Tensor? = nil, inputGradient: Bool = true
     ) -> Tensor? {
         var g = dOutput.batchLast()
         for (feature, layers) in blocks.reversed() {
@@ -278,8 +284,7 @@ public final class AutoEncoder {
                 for layer in heads[index].layers.reversed() { extra = layer.backward(extra) }
                 for i in g.data.indices { g.data[i] += extra.data[i] }
             }
-            if let extra = featureGradients[feature] {
-                let extra = extra.batchLast()
+            for extra in [featureGradients[feature]?.batchLast(), batchLastFeatureGradients[feature]].compactMap({ $0 }) {
                 precondition(
                     extra.shape == g.shape, "gradient for \(feature) has shape \(extra.shape), the feature \(g.shape) (batch-last)")
                 for i in g.data.indices { g.data[i] += extra.data[i] }

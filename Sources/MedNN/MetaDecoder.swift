@@ -51,15 +51,15 @@ public final class MetaDecoder {
 
     public var parameters: [Parameter] { (fuse + up).flatMap { $0.flatMap(\.parameters) } }
 
-    /// features[k][l]: learner k's output of block levels[l], batch-first [N, C, H, W] (AutoEncoder.feature) →
-    /// the reconstruction [N, out, S, S].
+    /// features[k][l]: learner k's output of block levels[l] as its layers hold it, batch-last [C, H, W, N]
+    /// (AutoEncoder.batchLastFeature) → the reconstruction, batch-first [N, out, S, S].
     public func forward(_ features: [[Tensor]], training: Bool) throws -> Tensor {
         guard features.count == learners, features.allSatisfy({ $0.count == Self.levels.count }) else {
             throw ShapeError(layer: "MetaDecoder", expected: "\(learners) learners × \(Self.levels.count) levels", got: [features.count])
         }
         // Batch-last, a concatenation along channels is one after the other.
         let fused = try Self.levels.indices.map { l in
-            let parts = features.map { $0[l].batchLast() }
+            let parts = features.map { $0[l] }
             var h = Tensor(shape: [parts.reduce(0) { $0 + $1.shape[0] }] + parts[0].shape.dropFirst(), data: parts.flatMap(\.data))
             for layer in fuse[l] { h = try layer.forward(h, training: training) }
             return h
@@ -72,7 +72,7 @@ public final class MetaDecoder {
         return h.batchFirst()
     }
 
-    /// dL/d(output) → dL/d(features[k][l]), batch-first; accumulates the parameters' gradients.
+    /// dL/d(output), batch-first → dL/d(features[k][l]), batch-last; accumulates the parameters' gradients.
     public func backward(_ dOutput: Tensor) -> [[Tensor]] {
         var g = dOutput.batchLast()
         var dFused = [Tensor?](repeating: nil, count: 4)
@@ -92,7 +92,7 @@ public final class MetaDecoder {
             for layer in fuse[l].reversed() { d = layer.backward(d) }
             let rest = Array(d.shape.dropFirst()), part = d.count / learners
             for k in 0..<learners {
-                result[k].append(Tensor(shape: [d.shape[0] / learners] + rest, data: Array(d.data[k * part..<(k + 1) * part])).batchFirst())
+                result[k].append(Tensor(shape: [d.shape[0] / learners] + rest, data: Array(d.data[k * part..<(k + 1) * part])))
             }
         }
         return result

@@ -71,7 +71,7 @@ final class QDDTests: XCTestCase {
         // The meta-learner's training-mode output, against PyTorch's (its forward pass alone).
         try reset()
         for model in learners { _ = try model.forward(x, training: true) }
-        let metaOutput = try meta.forward(learners.map { model in MetaDecoder.levels.map { model.feature($0)! } }, training: true)
+        let metaOutput = try meta.forward(learners.map { model in MetaDecoder.levels.map { model.batchLastFeature($0)! } }, training: true)
         XCTAssertLessThanOrEqual(relativeError(metaOutput, try SafeTensors.float(t, "meta.output")), 1e-4, "meta-learner output")
 
         // One quantization step from the initial weights, then an Adam step with the quantized entries fixed.

@@ -1,9 +1,10 @@
 // QDD-Ens's parts against PyTorch (Fixtures/make_fixtures.py, qdd.safetensors): the log-min-max quantizer at 5, 3
 // and 1 bits, and the deep diversity term of three learners with its gradients (also against finite differences).
-// The method that trains with them (joint learners, incremental quantization, meta-learner) is still to come.
+// And the incremental quantization's selection of the largest magnitudes, against a sort.
 import Foundation
-import MedNN
 import XCTest
+
+@testable import MedNN
 
 final class QDDPartsTests: XCTestCase {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
@@ -46,5 +47,18 @@ final class QDDPartsTests: XCTestCase {
         let same = DeepDiversity.compute([features[0], features[0]])
         XCTAssertEqual(same.value, 1e-4, accuracy: 1e-12)
         XCTAssertTrue(same.gradients.allSatisfy { $0.data.allSatisfy { $0 == 0 } })
+    }
+
+    /// The selection against sorting by (magnitude descending, index): random values with many ties, some
+    /// entries excluded, every count from none to all.
+    func testLargestMagnitudesMatchASort() {
+        var random = UniformInit(seed: 3)
+        let values = random.uniform(500, bound: 1).map { ($0 * 20).rounded() / 20 }  // 41 levels: ties everywhere
+        let excluded = random.uniform(500, bound: 1).map { $0 > 0.6 }
+        let order = values.indices.filter { !excluded[$0] }.sorted { abs(values[$0]) != abs(values[$1]) ? abs(values[$0]) > abs(values[$1]) : $0 < $1 }
+        for count in [0, 1, 7, 50, 123, order.count - 1, order.count, order.count + 5] {
+            XCTAssertEqual(
+                Set(IncrementalQuantization.largest(count, of: values, except: excluded)), Set(order.prefix(count)), "count \(count)")
+        }
     }
 }

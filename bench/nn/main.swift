@@ -70,8 +70,9 @@ for step in 0..<(only == nil || only == "adversarial" ? warmup + steps : 0) {
 }
 if !adversarialTimes.isEmpty { print("adversarial_images_per_second \(Double(batch) / median(adversarialTimes))") }
 
-/// Keeps nothing: the benchmark times steps, not checkpoints.
+/// Keeps nothing and is asked once, at the end: the benchmark times steps, not checkpoints.
 struct NoCheckpoints: CheckpointStore {
+    var interval: Double { .infinity }
     func load(learner: Int) throws -> (tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord])? { nil }
     func save(learner: Int, tensors: [String: SafeTensorValue], epoch: Int, records: [EpochRecord]) throws {}
 }

@@ -56,7 +56,7 @@ public struct QDD: UncertaintyMethod {
         var levels: [[Tensor]] = []
         var set = try EnsembleMembers.collect(x, members: models.count) { k in
             let pass = try MemberPass(models[k], x)
-            if models.meta != nil { levels.append(MetaDecoder.levels.map { models[k].feature($0)! }) }
+            if models.meta != nil { levels.append(MetaDecoder.levels.map { models[k].batchLastFeature($0)! }) }
             return pass
         }
         if let meta = models.meta {

@@ -158,7 +158,7 @@ struct QDDTraining {
         let levels = try learners.map { model in
             _ = try model.forward(x, training: false)
             defer { model.releaseCaches() }
-            return MetaDecoder.levels.map { model.feature($0)! }
+            return MetaDecoder.levels.map { model.batchLastFeature($0)! }
         }
         defer { meta.releaseCaches() }
         return try meta.forward(levels, training: false)
@@ -221,15 +221,16 @@ extension QDDTraining {
             parts.reconstruction[index] = own.total(.reconstruction)
             parts.extra[index] = own.total(.extra)
         }
-        // −α · D at every level: the gradient of D, scaled by −α, joins each learner's block output.
+        // −α · D at every level: the gradient of D, scaled by −α, joins each learner's block output. The diversity
+        // and the meta-learner work on the layers' batch-last features (D does not depend on the layout): no copies.
         for level in QDD.diversityLevels {
-            let result = DeepDiversity.compute(learners.map { $0.feature(level)! })
+            let result = DeepDiversity.compute(learners.map { $0.batchLastFeature(level)! })
             parts.diversity += result.value
             for index in learners.indices { gradients[index].add(result.gradients[index], scaledBy: Float(-alpha), at: level) }
         }
         parts.loss -= alpha * parts.diversity
         if let meta {
-            let output = try meta.forward(learners.map { model in MetaDecoder.levels.map { model.feature($0)! } }, training: true)
+            let output = try meta.forward(learners.map { model in MetaDecoder.levels.map { model.batchLastFeature($0)! } }, training: true)
             var own = ObjectiveGradients()
             let reconstruction = try s.backbone.reconstruction.evaluate(model: learners[0], input: x, output: output, gradients: &own)
             parts.loss += reconstruction.loss
@@ -251,13 +252,15 @@ extension QDDTraining {
 }
 
 extension ObjectiveGradients {
-    /// Adds scale · gradient into the gradient of block output `feature` (batch-first, as the feature).
+    /// Adds scale · gradient into the gradient of block output `feature` (batch-last, as the layers hold it).
     mutating func add(_ gradient: Tensor, scaledBy scale: Float, at feature: String) {
-        guard var sum = features[feature] else {
-            features[feature] = scale == 1 ? gradient : Tensor(shape: gradient.shape, data: gradient.data.map { $0 * scale })
+        guard var sum = batchLastFeatures.removeValue(forKey: feature) else {
+            batchLastFeatures[feature] = scale == 1 ? gradient : Tensor(shape: gradient.shape, data: gradient.data.map { $0 * scale })
             return
         }
-        for i in sum.data.indices { sum.data[i] += scale * gradient.data[i] }
-        features[feature] = sum
+        sum.data.withUnsafeMutableBufferPointer { s in
+            gradient.data.withUnsafeBufferPointer { g in for i in s.indices { s[i] += scale * g[i] } }
+        }
+        batchLastFeatures[feature] = sum
     }
 }

@@ -17,18 +17,20 @@ public struct ObjectivePart: Sendable {
 }
 
 /// What the backward pass takes: ∂loss/∂output, ∂loss/∂(head outputs) by head index, ∂loss/∂(block outputs) by
-/// name, ∂loss/∂(MemAE attention).
+/// name (batch-first, or in the layers' batch-last layout), ∂loss/∂(MemAE attention).
 public struct ObjectiveGradients {
     public var output: Tensor?
     public var heads: [Int: Tensor] = [:]
     public var features: [String: Tensor] = [:]
+    public var batchLastFeatures: [String: Tensor] = [:]
     public var attention: Tensor?
 
     /// Back-propagates them all through the model's last forward pass; dL/dx when `inputGradient`.
     @discardableResult
     public func backward(through model: AutoEncoder, inputGradient: Bool) -> Tensor? {
         model.backward(
-            output!, featureGradients: features, headGradients: heads, attentionGradient: attention, inputGradient: inputGradient)
+            output!, featureGradients: features, batchLastFeatureGradients: batchLastFeatures, headGradients: heads,
+            attentionGradient: attention, inputGradient: inputGradient)
     }
 }
 
