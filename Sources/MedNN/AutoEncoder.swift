@@ -282,12 +282,12 @@ public final class AutoEncoder {
             if let index = heads.firstIndex(where: { $0.feature == feature }), let headGradient = headGradients[index] {
                 var extra = headGradient.batchLast()
                 for layer in heads[index].layers.reversed() { extra = layer.backward(extra) }
-                for i in g.data.indices { g.data[i] += extra.data[i] }
+                g.add(extra)
             }
             for extra in [featureGradients[feature]?.batchLast(), batchLastFeatureGradients[feature]].compactMap({ $0 }) {
                 precondition(
                     extra.shape == g.shape, "gradient for \(feature) has shape \(extra.shape), the feature \(g.shape) (batch-last)")
-                for i in g.data.indices { g.data[i] += extra.data[i] }
+                g.add(extra)
             }
             for layer in layers.reversed() {
                 if !inputGradient, layer === blocks[0].layers[0], let first = layer as? Conv2d {
@@ -321,7 +321,7 @@ public final class AutoEncoder {
     /// so several losses of one output need one forward).
     public func inputGradient(of result: LossResult) -> Tensor {
         var dx = backward(result.dOutput)!
-        for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
+        dx.add(result.dTarget)
         return dx
     }
 

@@ -38,10 +38,9 @@ public final class IncrementalQuantization {
             let done = masks[t].reduce(0) { $0 + ($1 ? 1 : 0) }
             guard target > done else { continue }
             let quantized = LogMinMaxQuantizer.quantize(p.value.data, bits: bits)
-            for i in Self.largest(target - done, of: p.value.data, except: masks[t]) {
-                p.value.data[i] = quantized[i]
-                masks[t][i] = true
-            }
+            let chosen = Self.largest(target - done, of: p.value.data, except: masks[t])
+            p.value.data.withUnsafeMutableBufferPointer { w in for i in chosen { w[i] = quantized[i] } }
+            masks[t].withUnsafeMutableBufferPointer { m in for i in chosen { m[i] = true } }
         }
     }
 
@@ -94,7 +93,8 @@ public final class IncrementalQuantization {
     /// The share of the quantizable weights that is quantized.
     public var quantizedFraction: Double {
         let total = masks.reduce(0) { $0 + $1.count }
-        return total == 0 ? 0 : Double(masks.reduce(0) { $0 + $1.filter { $0 }.count }) / Double(total)
+        let quantized = masks.reduce(0) { sum, mask in sum + mask.reduce(0) { $0 + ($1 ? 1 : 0) } }
+        return total == 0 ? 0 : Double(quantized) / Double(total)
     }
 
     /// The masks for a checkpoint, `<prefix><weight name>` as 0/1 floats.

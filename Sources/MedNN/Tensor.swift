@@ -18,6 +18,12 @@ public struct Tensor: Equatable, Sendable {
         self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *)))
     }
 
+    /// self += other, element by element (same count).
+    public mutating func add(_ other: Tensor) {
+        precondition(other.count == count)
+        data.withUnsafeMutableBufferPointer { a in other.data.withUnsafeBufferPointer { b in for i in a.indices { a[i] += b[i] } } }
+    }
+
     /// A tensor whose every value `fill` writes (no zeroing pass first: the products and copies that fill
     /// MedNN's buffers overwrite them whole).
     public init(shape: [Int], filling fill: (UnsafeMutablePointer<Float>) -> Void) {

@@ -46,7 +46,7 @@ public enum EnsembleMembers {
             // dL/dx: through the network, plus the loss's own use of x.
             func inputGradient(_ result: LossResult) -> Tensor {
                 var dx = member.backward(result.dOutput)
-                for i in dx.data.indices { dx.data[i] += result.dTarget.data[i] }
+                dx.add(result.dTarget)
                 return dx
             }
             // dsu: Lₖ = mean|x̂ₖ − x| per image. Loss.l1 averages over the whole batch, so its gradient is the
