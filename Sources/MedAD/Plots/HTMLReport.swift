@@ -33,7 +33,7 @@ public enum HTMLReport {
             page += "<h2>\(escape(section.title))</h2>\n" + section.plots.map { image($0) }.joined(separator: "\n") + "\n"
             if !section.maps.isEmpty {
                 page +=
-                    "<h3>Anomaly maps</h3>\n<p>Each strip: input | mean reconstruction | the score's per-pixel map | its saliency, |∂score/∂input| (maps min–max scaled; dsu has no saliency).</p>\n"
+                    "<h3>Anomaly maps</h3>\n<p>Each strip: input | mean reconstruction | the score's per-pixel map | its saliency, |∂score/∂input| (maps min–max scaled; dsu and meta_rec have no saliency).</p>\n"
                 for url in section.maps {
                     page += "<div>\(escape(url.deletingPathExtension().lastPathComponent)) \(image(url, height: 128))</div>\n"
                 }
