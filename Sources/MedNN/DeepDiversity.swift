@@ -28,7 +28,8 @@ public enum DeepDiversity {
                     features[j].data.withUnsafeBufferPointer { b in
                         var lanes = SIMD8<Double>(), v = 0
                         while v + 8 <= count {
-                            let d = UnsafeRawPointer(a.baseAddress! + v).loadUnaligned(as: SIMD8<Float>.self)
+                            let d =
+                                UnsafeRawPointer(a.baseAddress! + v).loadUnaligned(as: SIMD8<Float>.self)
                                 - UnsafeRawPointer(b.baseAddress! + v).loadUnaligned(as: SIMD8<Float>.self)
                             let wide = SIMD8<Double>(
                                 Double(d[0]), Double(d[1]), Double(d[2]), Double(d[3]), Double(d[4]), Double(d[5]), Double(d[6]),

@@ -66,7 +66,9 @@ public final class MetaDecoder {
         }
         var h = fused[3]
         for (index, block) in up.enumerated() {
-            if index > 0 { h = Tensor(shape: [h.shape[0] + fused[3 - index].shape[0]] + h.shape.dropFirst(), data: h.data + fused[3 - index].data) }
+            if index > 0 {
+                h = Tensor(shape: [h.shape[0] + fused[3 - index].shape[0]] + h.shape.dropFirst(), data: h.data + fused[3 - index].data)
+            }
             for layer in block { h = try layer.forward(h, training: training) }
         }
         return h.batchFirst()

@@ -48,7 +48,8 @@ final class QDDTests: XCTestCase {
             try meta.load(state("meta", "init"))
         }
         try reset()
-        let trainer = try EnsembleTrainer(settings: s, train: ImageSet(size: 32, pixels: x.data, labels: [0, 0, 0, 0], ids: ["a", "b", "c", "d"]), validation: nil)
+        let trainer = try EnsembleTrainer(
+            settings: s, train: ImageSet(size: 32, pixels: x.data, labels: [0, 0, 0, 0], ids: ["a", "b", "c", "d"]), validation: nil)
         let training = QDDTraining(trainer: trainer)
         let networks = training.networks(learners, meta: meta)
         for network in networks {
@@ -83,7 +84,8 @@ final class QDDTests: XCTestCase {
         for (k, net) in names.enumerated() {
             for (name, value) in k < 3 ? learners[k].stateDict() : meta.stateDict() {
                 guard case .float32(let mine) = value else { continue }
-                XCTAssertLessThanOrEqual(relativeError(mine, try SafeTensors.float(t, "\(net).q1.\(name)")), 1e-6, "\(net) \(name) quantized")
+                XCTAssertLessThanOrEqual(
+                    relativeError(mine, try SafeTensors.float(t, "\(net).q1.\(name)")), 1e-6, "\(net) \(name) quantized")
             }
         }
         let quantized = networks.map { $0.parameters.map(\.value) }
@@ -91,7 +93,8 @@ final class QDDTests: XCTestCase {
         for (k, net) in names.enumerated() {
             for (name, value) in k < 3 ? learners[k].stateDict() : meta.stateDict() {
                 guard case .float32(let mine) = value else { continue }
-                XCTAssertLessThanOrEqual(relativeError(mine, try SafeTensors.float(t, "\(net).step.\(name)")), 1e-4, "\(net) \(name) stepped")
+                XCTAssertLessThanOrEqual(
+                    relativeError(mine, try SafeTensors.float(t, "\(net).step.\(name)")), 1e-4, "\(net) \(name) stepped")
             }
             let masks = networks[k].quantization.masks
             for (w, weight) in IncrementalQuantization.quantizable(networks[k].parameters).enumerated() {

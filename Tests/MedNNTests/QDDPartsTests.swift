@@ -55,7 +55,9 @@ final class QDDPartsTests: XCTestCase {
         var random = UniformInit(seed: 3)
         let values = random.uniform(500, bound: 1).map { ($0 * 20).rounded() / 20 }  // 41 levels: ties everywhere
         let excluded = random.uniform(500, bound: 1).map { $0 > 0.6 }
-        let order = values.indices.filter { !excluded[$0] }.sorted { abs(values[$0]) != abs(values[$1]) ? abs(values[$0]) > abs(values[$1]) : $0 < $1 }
+        let order = values.indices.filter { !excluded[$0] }.sorted {
+            abs(values[$0]) != abs(values[$1]) ? abs(values[$0]) > abs(values[$1]) : $0 < $1
+        }
         for count in [0, 1, 7, 50, 123, order.count - 1, order.count, order.count + 5] {
             XCTAssertEqual(
                 Set(IncrementalQuantization.largest(count, of: values, except: excluded)), Set(order.prefix(count)), "count \(count)")

@@ -63,7 +63,10 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         let train = try CSV.read(url("runA/train/train.csv"))
         XCTAssertEqual(
             train.header,
-            ["learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "adversarial", "quantized", "seconds", "val_auroc", "val_ap"])
+            [
+                "learner", "epoch", "loss", "reconstruction", "repulsion", "extra", "adversarial", "quantized", "seconds", "val_auroc",
+                "val_ap",
+            ])
         XCTAssertEqual(train.rows.map { "\($0["learner"]!)/\($0["epoch"]!)" }, ["0/1", "0/2", "0/3", "1/1", "1/2", "1/3"])
         XCTAssertEqual(train.rows.map { $0["val_auroc"]!.isEmpty }, [false, true, false, false, true, false], "epoch 1 and the last")
         for k in 0..<2 { XCTAssertTrue(FileManager.default.fileExists(atPath: url("runA/train/models/learner_\(k).safetensors").path)) }

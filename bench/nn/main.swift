@@ -80,7 +80,9 @@ struct NoCheckpoints: CheckpointStore {
 // after the last epoch with quant_epochs 0, outside the timed epochs).
 if only == nil || only == "qdd" {
     var s = TrainingSettings()
-    (s.method, s.learners, s.inputSize, s.batchSize, s.epochs, s.quantEpochs, s.validateEvery) = ("qdd", 3, size, batch, warmup + steps, 0, 0)
+    (s.method, s.learners, s.inputSize, s.batchSize, s.epochs, s.quantEpochs, s.validateEvery) = (
+        "qdd", 3, size, batch, warmup + steps, 0, 0
+    )
     let images = ImageSet(size: size, pixels: x.data, labels: Array(repeating: 0, count: batch), ids: (0..<batch).map { "i\($0)" })
     let records = try EnsembleTrainer(settings: s, train: images, validation: nil).run(store: NoCheckpoints()).records
     let times = records.filter { $0.learner == 0 && $0.epoch > warmup }.map(\.seconds)

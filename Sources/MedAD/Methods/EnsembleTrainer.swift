@@ -376,7 +376,8 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
     public var joint = false
     public var description: String {
         let kept = lastGoodEpoch > 0 ? "the checkpoint of epoch \(lastGoodEpoch) is kept" : "no epoch had finished"
-        return "\(joint ? "the jointly trained networks" : "learner \(learner)") diverged at epoch \(epoch), batch \(batch): the loss is \(loss); \(kept). "
+        return
+            "\(joint ? "the jointly trained networks" : "learner \(learner)") diverged at epoch \(epoch), batch \(batch): the loss is \(loss); \(kept). "
             + "Lower learning_rate (or check the inputs) and run again"
     }
 }
