@@ -161,6 +161,12 @@ public struct Setting<Root>: Sendable {
         optional(name, field, .double(range), help) { number($0) }
     }
 
+    public static func optionalFloat(
+        _ name: String, _ field: WritableKeyPath<Root, Float?> & Sendable, _ range: ClosedRange<Double>, _ help: String
+    ) -> Setting {
+        optional(name, field, .double(range), help) { Float(number($0)) }
+    }
+
     public static func optionalString(
         _ name: String, _ field: WritableKeyPath<Root, String?> & Sendable, _ help: String, type: ParameterType = .string
     ) -> Setting {

@@ -94,7 +94,7 @@ public struct NormalizeStage: Stage {
             return NormalizeRow(
                 imageID: id, file: file, width: result.size, height: result.size, bitDepth: recipe.outputBits,
                 steps: result.applied.joined(separator: ";"), min: format(s.min), max: format(s.max), mean: format(s.mean),
-                std: format(s.standardDeviation), recipe: recipeID)
+                std: format(s.standardDeviation), recipe: recipeID, pixelHash: result.pixelHash, dhash: result.dhash)
         }
         let written = rows.compactMap { $0 }
         try context.writeCSV("normalize.csv", records: written)
@@ -107,6 +107,8 @@ public struct NormalizeStage: Stage {
         var applied: [String]
         var statistics: GreyLevelStatistics
         var size: Int
+        var pixelHash: String
+        var dhash: String
     }
 
     /// Decodes one ingested image, runs the chain and writes the PNG.
@@ -140,6 +142,7 @@ public struct NormalizeStage: Stage {
         default:
             throw ImageError("unknown format '\(row["format"] ?? "")' in ingest.csv")
         }
+        let pixelHash = Self.pixelHash(image)
         var applied: [String] = []
         if image.channels > 1 {
             image = try image.grayscale()
@@ -156,7 +159,21 @@ public struct NormalizeStage: Stage {
             height = size
         }
         try PNGCodec.writeGray(path: output.path, pixels: pixels, width: width, height: height)
-        return Normalized(applied: applied, statistics: grey.statistics, size: width)
+        return Normalized(
+            applied: applied, statistics: grey.statistics, size: width, pixelHash: pixelHash,
+            dhash: PerceptualHash.differenceHash(pixels, width: width, height: height))
+    }
+
+    /// XXH64 of the decoded samples after their geometry (width, height, channels, bits stored, sample type).
+    static func pixelHash(_ image: PixelImage) -> String {
+        var bytes = Data("\(image.width)x\(image.height)x\(image.channels)/\(image.bitsStored)".utf8)
+        switch image.samples {
+        case .uint8(let s): bytes.append(contentsOf: [0]); s.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        case .uint16(let s): bytes.append(contentsOf: [1]); s.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        case .int16(let s): bytes.append(contentsOf: [2]); s.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        case .int32(let s): bytes.append(contentsOf: [3]); s.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        }
+        return XXH64.hex(bytes)
     }
 
     /// The ingest.csv columns the grey-level steps read.
@@ -184,7 +201,9 @@ public struct NormalizeStage: Stage {
 /// normalize.csv: one row per PNG written (statistics of the grey levels before resizing, as text; recipe: what
 /// made the PNG, for reuse).
 public struct NormalizeRow: CSVRecord, Equatable {
-    public static let columns = ["image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe"]
+    public static let columns = [
+        "image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe", "pixel_hash", "dhash",
+    ]
     public var imageID: String
     /// The PNG, relative to the stage folder (png/<safe name>.png).
     public var file: String
@@ -195,23 +214,30 @@ public struct NormalizeRow: CSVRecord, Equatable {
     public var steps: String
     public var min: String, max: String, mean: String, std: String
     public var recipe: String
+    /// XXH64 of the decoded pixels and their geometry, not of the file (the same pixels in another transfer syntax
+    /// or container hash alike), and the written image's difference hash (MedImage/PerceptualHash): the split
+    /// stage's duplicate checks.
+    public var pixelHash: String
+    public var dhash: String
 
     public init(
         imageID: String, file: String, width: Int, height: Int, bitDepth: Int, steps: String, min: String, max: String, mean: String,
-        std: String, recipe: String
+        std: String, recipe: String, pixelHash: String, dhash: String
     ) {
         (self.imageID, self.file, self.width, self.height, self.bitDepth, self.steps) = (imageID, file, width, height, bitDepth, steps)
-        (self.min, self.max, self.mean, self.std, self.recipe) = (min, max, mean, std, recipe)
+        (self.min, self.max, self.mean, self.std, self.recipe, self.pixelHash, self.dhash) =
+            (min, max, mean, std, recipe, pixelHash, dhash)
     }
 
     public var fields: [String] {
-        [imageID, file, String(width), String(height), String(bitDepth), steps, min, max, mean, std, recipe]
+        [imageID, file, String(width), String(height), String(bitDepth), steps, min, max, mean, std, recipe, pixelHash, dhash]
     }
 
     public init(_ row: CSV.Row) throws {
         self.init(
             imageID: row.text("image_id"), file: row.text("file"), width: try row.requiredInteger("width"),
             height: try row.requiredInteger("height"), bitDepth: try row.requiredInteger("bit_depth"), steps: row.text("steps"),
-            min: row.text("min"), max: row.text("max"), mean: row.text("mean"), std: row.text("std"), recipe: row.text("recipe"))
+            min: row.text("min"), max: row.text("max"), mean: row.text("mean"), std: row.text("std"), recipe: row.text("recipe"),
+            pixelHash: row.text("pixel_hash"), dhash: row.text("dhash"))
     }
 }

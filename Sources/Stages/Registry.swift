@@ -6,6 +6,7 @@ public let stageRegistry = StageRegistry([
     IngestStage.self,
     NormalizeStage.self,
     SplitStage.self,
+    ExportStage.self,
     TrainStage.self,
     ScoreStage.self,
     AggregateStage.self,

@@ -24,6 +24,8 @@ public struct SplitStage: Stage {
         var seed: UInt64 = 8
         var groupByPatient = true
         var importFile: URL?
+        var onLeak = "warn"
+        var nearDuplicateBits = 12
     }
     static let countNames = ["train_normal", "unlabeled_normal", "unlabeled_abnormal", "test_normal", "test_abnormal"]
     static let settings: [Setting<Settings>] =
@@ -53,6 +55,12 @@ public struct SplitStage: Stage {
             .bool(
                 "group_by_patient", \.groupByPatient, "keep each patient's images out of one of train and test (by ingest's patient_key)"),
             .path("import_file", \.importFile, "import mode: the published JSON split"),
+            .choice(
+                "on_leak", \.onLeak, ["warn", "fail"],
+                "what a leak (the same image, a near copy or one patient across parts; leaks.csv) does: warn, or fail the stage"),
+            .int(
+                "near_duplicate_bits", \.nearDuplicateBits, 0...256,
+                "images in different parts whose difference hashes (256 bits) differ in at most this many bits are near duplicates"),
         ]
     public static let parameters = settings.specs(defaults: Settings())
 
@@ -112,6 +120,7 @@ public struct SplitStage: Stage {
         } else {
             (rows, file) = try buildSplit(images, context: context)
         }
+        try checkLeaks(rows, context: context)
         try context.writeCSV("split.csv", records: rows)
         var summary: [[String]] = []
         for part in SplitPart.allCases {
@@ -126,6 +135,32 @@ public struct SplitStage: Stage {
         try AtomicFile.write(try file.encoded(), to: context.outputDirectory.appendingPathComponent("data.json"))
         context.log("parts: " + summary.map { "\($0[0]) \($0[1]): \($0[2])" }.joined(separator: ", "))
         return StageOutcome(rows: rows.count, items: images.count)
+    }
+
+    /// leaks.csv and its summary in the log; with on_leak: fail, any leak fails the stage (its list in the log).
+    func checkLeaks(_ rows: [SplitRow], context: StageContext) throws {
+        let hashes = Dictionary(
+            try CSV.records(
+                try context.upstream(ofKind: NormalizeStage.kind).appendingPathComponent("normalize.csv"), as: NormalizeRow.self
+            ).map { ($0.imageID, $0) }, uniquingKeysWith: { first, _ in first })
+        let items = rows.map { row in
+            LeakCheck.Item(
+                imageID: row.imageID, part: row.part, patientKey: row.patientKey, pixelHash: hashes[row.imageID]?.pixelHash ?? "",
+                dhash: hashes[row.imageID]?.dhash ?? "")
+        }
+        let leaks = LeakCheck.find(items, nearBits: settings.nearDuplicateBits)
+        let counts = Dictionary(grouping: leaks, by: { $0[0] }).mapValues(\.count)
+        let summary = ["duplicate", "near_duplicate", "patient"].map { "\(counts[$0] ?? 0) \($0.replacingOccurrences(of: "_", with: " "))" }
+        guard !leaks.isEmpty else {
+            try context.writeCSV("leaks.csv", header: LeakCheck.columns, rows: [])
+            context.log("leak check: no image, near copy or patient in two parts (near: within \(settings.nearDuplicateBits) bits)")
+            return
+        }
+        let examples = leaks.prefix(5).map { "\($0[0]) \($0[1]) (\($0[2])) ~ \($0[3]) (\($0[4]))" }.joined(separator: "; ")
+        let message = "leak check: \(leaks.count) pairs across parts (\(summary.joined(separator: ", "))), e.g. \(examples)"
+        if settings.onLeak == "fail" { throw StageFailure(message + "; on_leak: fail") }
+        context.warn(message + "; all in leaks.csv")
+        try context.writeCSV("leaks.csv", header: LeakCheck.columns, rows: leaks)
     }
 
     /// ingest.csv joined with normalize.csv: only images that have a PNG can be split.
@@ -230,11 +265,16 @@ public struct SplitStage: Stage {
         do { file = try MedADSplitFile.decode(try Data(contentsOf: importFile)) } catch let error as SplitError {
             throw StageFailure("\(importFile.path): \(error.description)")
         }
-        var lookup: [String: Image] = [:]
-        for image in images {
-            for name in [image.png, image.id, URL(fileURLWithPath: image.path).lastPathComponent, image.stem] where lookup[name] == nil {
-                lookup[name] = image
+        // Each way of naming an image, in order of precedence; a name two images answer to at one level (two
+        // folders holding one file name, a multi-frame file's frames) is ambiguous and matches neither.
+        let namings: [(Image) -> String] = [\.png, \.id, { URL(fileURLWithPath: $0.path).lastPathComponent }, \.stem]
+        let lookups = namings.map { naming in Dictionary(grouping: images, by: naming) }
+        func find(_ name: String) -> (image: Image?, clash: [Image]) {
+            for lookup in lookups {
+                guard let found = lookup[name] else { continue }
+                return found.count == 1 ? (found[0], []) : (nil, found)
             }
+            return (nil, [])
         }
         let labels = (try? labels(images, context: context))
         var rows: [SplitRow] = []
@@ -242,8 +282,13 @@ public struct SplitStage: Stage {
         var missing = 0
         for entry in file.entries {
             let stem = URL(fileURLWithPath: entry.name).deletingPathExtension().lastPathComponent
-            guard let image = lookup[entry.name] ?? lookup[stem] else {
-                context.recordError(item: entry.name, reason: "named in the imported split but not ingested or not normalized")
+            let byName = find(entry.name), byStem = byName.image == nil && byName.clash.isEmpty ? find(stem) : byName
+            guard let image = byStem.image else {
+                let reason =
+                    byStem.clash.isEmpty
+                    ? "named in the imported split but not ingested or not normalized"
+                    : "matches \(byStem.clash.count) ingested images (\(byStem.clash.prefix(3).map(\.path).joined(separator: ", "))); none taken"
+                context.recordError(item: entry.name, reason: reason)
                 missing += 1
                 continue
             }
@@ -254,7 +299,7 @@ public struct SplitStage: Stage {
                     sourceLabel: source, grouping: "imported"))
             named.append((entry.name, entry.part, entry.label))
         }
-        if missing > 0 { context.warn("\(missing) names in the imported split match no ingested image (listed in errors.csv)") }
+        if missing > 0 { context.warn("\(missing) names in the imported split match no ingested image or several (listed in errors.csv)") }
         let ids = rows.map(\.imageID)
         if Set(ids).count != ids.count { throw StageFailure("the imported split names one image more than once (under different names)") }
         return (rows.sorted { $0.imageID < $1.imageID }, MedADSplitFile(names: named))

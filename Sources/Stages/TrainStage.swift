@@ -20,6 +20,8 @@ public struct TrainStage: Stage {
         var training = TrainingSettings()
         /// Seconds between checkpoints.
         var checkpointEvery = 10.0
+        /// Adam's learning rate when the manifest gives one (otherwise the backbone's published rate).
+        var learningRate: Float?
     }
 
     static let settings: [Setting<Settings>] = [
@@ -29,7 +31,10 @@ public struct TrainStage: Stage {
         .choice("backbone", \.training.backbone, "ae, aeu (heteroscedastic) or memae (memory module)"),
         .int("learners", \.training.learners, 1...64, optional: true, "ensemble size K (mc_dropout and layer_ensemble train one network)"),
         .int("batch_size", \.training.batchSize, 2...4096, "images per step; the last incomplete batch of an epoch is dropped"),
-        .float("learning_rate", \.training.learningRate, 1e-8...1, "Adam's learning rate"),
+        .optionalFloat(
+            "learning_rate", \.learningRate, 1e-8...1,
+            "Adam's learning rate (default: the backbone's published rate, "
+                + Backbone.allCases.map { "\($0.rawValue) \($0.publishedLearningRate)" }.joined(separator: ", ") + ")"),
         .float("beta1", \.training.beta1, 0...0.9999, "Adam's β₁"),
         .float("beta2", \.training.beta2, 0...0.999999, "Adam's β₂"),
         .int("epochs", \.training.epochs, 1...100_000, "epochs per network"),
@@ -77,6 +82,7 @@ public struct TrainStage: Stage {
     public init(parameters p: Parameters) throws {
         let given = Self.settings.apply(p, to: Settings())
         var s = given.training
+        s.learningRate = given.learningRate ?? s.backbone.publishedLearningRate
         let method = MethodRegistry.named(s.method)!
         s.method = method.name
         for key in MethodRegistry.methodParameters.subtracting(method.ownParameters).sorted() where p.has(key) {
@@ -115,7 +121,7 @@ public struct TrainStage: Stage {
         let total = trainer.expectedRecords
         let (models, records) = try trainer.run(store: store) { record, done in
             context.progress(done: done, total: total)
-            if record.epoch == settings.epochs || record.validationAUROC != nil {
+            if record.epoch == settings.uncertaintyMethod.epochs(settings) || record.validationAUROC != nil {
                 context.log(
                     "learner \(record.learner) epoch \(record.epoch): loss \(format(record.loss))"
                         + (record.validationAUROC.map { ", val AUROC \(format($0))" } ?? "")

@@ -67,6 +67,19 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         }
     }
 
+    /// The published learning rate per backbone (D2UE's cfgs: 1e-3 for AE-U, 5e-4 for AE and MemAE) unless given.
+    func testLearningRateFollowsThePublishedConfigurationPerBackbone() throws {
+        func rate(_ params: String) throws -> Float {
+            let yaml = "name: t\nrun_dir: /nonexistent-medad-test\nstages:\n  train: {kind: train, params: {\(params)}}\n"
+            let manifest = try Manifest.parse(yaml, file: URL(fileURLWithPath: "/tmp/t.yaml"), registry: stageRegistry)
+            return try TrainStage(parameters: manifest.stage("train")!.parameters).settings.learningRate
+        }
+        XCTAssertEqual(try rate("backbone: ae"), 5e-4)
+        XCTAssertEqual(try rate("backbone: memae"), 5e-4)
+        XCTAssertEqual(try rate("backbone: aeu"), 1e-3)
+        XCTAssertEqual(try rate("backbone: aeu, learning_rate: 2e-4"), 2e-4)
+    }
+
     func testMethodNamesAndTheOldAlias() throws {
         XCTAssertEqual(try method("d2ue"), "d2ue")
         XCTAssertEqual(try method("deep_ensemble"), "deep_ensemble")

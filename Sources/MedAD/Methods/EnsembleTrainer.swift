@@ -15,7 +15,8 @@ public struct TrainingSettings: Equatable, Sendable, Codable {
     public var backbone: Backbone = .ae
     public var learners = 3
     public var batchSize = 64
-    public var learningRate: Float = 5e-4
+    /// The train stage sets the backbone's published rate unless the manifest gives one.
+    public var learningRate = Backbone.ae.publishedLearningRate
     public var beta1: Float = 0.5
     public var beta2: Float = 0.999
     public var epochs = 250
