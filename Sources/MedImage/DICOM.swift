@@ -249,7 +249,8 @@ public final class DICOMFile {
         let samples = info.rows * info.columns * info.samplesPerPixel
         let syntax = transferSyntaxUID
         if DICOMTransferSyntax.jpeg2000UIDs.contains(syntax) {
-            return try checked(JPEG2000Codec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG 2000")
+            return try Self.twosComplementIfSigned(
+                checked(JPEG2000Codec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG 2000"), info)
         }
         if syntax == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8 {
             return try checked(JPEGCodec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG")
@@ -332,6 +333,34 @@ public final class DICOMFile {
         return PixelImage(
             width: info.columns, height: info.rows, channels: info.samplesPerPixel,
             bitsStored: info.bitsStored, samples: image)
+    }
+
+    /// A JPEG 2000 codestream that says unsigned under Pixel Representation 1 (signed): its values are read as
+    /// two's complement at the codestream's precision, as pydicom does (an encoder that wrote the stored bit
+    /// patterns without their sign). Read as unsigned, a 13-bit image's negative half lands 8192 too high.
+    static func twosComplementIfSigned(_ image: PixelImage, _ info: DICOMPixelInfo) -> PixelImage {
+        guard info.pixelRepresentation == 1 else { return image }
+        let bits = image.bitsStored
+        let patterns: [Int32]
+        switch image.samples {
+        case .uint8(let s): patterns = s.map(Int32.init)
+        case .uint16(let s): patterns = s.map(Int32.init)
+        default: return image  // the codestream is signed already
+        }
+        let shift = Int32(32 - bits)
+        let values = patterns.map { ($0 << shift) >> shift }
+        return PixelImage(
+            width: image.width, height: image.height, channels: image.channels, bitsStored: bits,
+            samples: bits <= 16 ? .int16(values.map { Int16($0) }) : .int32(values))
+    }
+
+    /// What decoding this file changes from its header's word, in a sentence for the log; nil when nothing.
+    public func decodingNote() throws -> String? {
+        guard DICOMTransferSyntax.jpeg2000UIDs.contains(transferSyntaxUID), try pixelInfo().pixelRepresentation == 1,
+            let component = JPEG2000Header.firstComponent(try encapsulatedFrame(0)), !component.signed
+        else { return nil }
+        return
+            "the JPEG 2000 codestream says unsigned \(component.precision)-bit, Pixel Representation signed: read as \(component.precision)-bit two's complement, as pydicom does"
     }
 
     /// A codec's output must match the header it came with.

@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import MedImage
 import Pipeline
+import Synchronization
 
 public struct NormalizeStage: Stage {
     public static let kind = "normalize"
@@ -76,6 +77,7 @@ public struct NormalizeStage: Stage {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let previous = previousRows(context)
         let counter = Counter()
+        let notes = Mutex([String: (count: Int, first: String)]())
         let rows = context.forEachItem(ingest.rows, id: { $0["image_id"] ?? "?" }) { row -> NormalizeRow in
             let id = row["image_id"] ?? ""
             let name = SafeName.fileName(id) + ".png"
@@ -90,6 +92,12 @@ public struct NormalizeStage: Stage {
             }
             let result = try normalize(row, to: output)
             counter.add(decoded: 1)
+            if let note = result.note {
+                notes.withLock { notes in
+                    let seen = notes[note]
+                    notes[note] = ((seen?.count ?? 0) + 1, min(seen?.first ?? id, id))  // the smallest id: the same on every run
+                }
+            }
             let s = result.statistics
             return NormalizeRow(
                 imageID: id, file: file, width: result.size, height: result.size, bitDepth: recipe.outputBits,
@@ -100,6 +108,9 @@ public struct NormalizeStage: Stage {
         try context.writeCSV("normalize.csv", records: written)
         context.log(
             "\(written.count) PNGs of \(settings.size)² in png/: \(counter.decoded) made, \(counter.reused) unchanged and reused")
+        for (note, seen) in notes.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            context.log("\(seen.count) image(s), first \(seen.first): \(note)")
+        }
         return StageOutcome(rows: written.count, items: ingest.rows.count)
     }
 
@@ -109,6 +120,8 @@ public struct NormalizeStage: Stage {
         var size: Int
         var pixelHash: String
         var dhash: String
+        /// What decoding read differently from the header's word (DICOMFile.decodingNote), for the log.
+        var note: String?
     }
 
     /// Decodes one ingested image, runs the chain and writes the PNG.
@@ -128,10 +141,12 @@ public struct NormalizeStage: Stage {
         header.windowCenter = try row.number("window_center")
         header.windowWidth = try row.number("window_width")
         var image: PixelImage
+        var note: String?
         switch row["format"] {
         case "dicom":
             let dicom = try DICOMFile(path: path)
             image = try dicom.decodeFrame(try row.integer("frame") ?? 0)
+            note = try dicom.decodingNote()
             if recipe.steps.contains(.voiLUT) { header.voiLUT = try dicom.voiLUT() }
         case "png":
             image = try PNGCodec.read(path: path)
@@ -161,7 +176,7 @@ public struct NormalizeStage: Stage {
         try PNGCodec.writeGray(path: output.path, pixels: pixels, width: width, height: height)
         return Normalized(
             applied: applied, statistics: grey.statistics, size: width, pixelHash: pixelHash,
-            dhash: PerceptualHash.differenceHash(pixels, width: width, height: height))
+            dhash: PerceptualHash.differenceHash(pixels, width: width, height: height), note: note)
     }
 
     /// XXH64 of the decoded samples after their geometry (width, height, channels, bits stored, sample type).

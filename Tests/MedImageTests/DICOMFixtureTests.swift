@@ -36,4 +36,34 @@ final class DICOMFixtureTests: XCTestCase {
         }
         XCTAssertTrue(file.hasCompleteNativePixels)
     }
+
+    /// Little-endian int16 values a fixture script saved from pydicom's decode.
+    func raw(_ name: String) throws -> [Int32] {
+        let data = try Data(contentsOf: fixtures.appendingPathComponent(name))
+        return stride(from: 0, to: data.count, by: 2).map { Int32(Int16(bitPattern: UInt16(data[$0]) | UInt16(data[$0 + 1]) << 8)) }
+    }
+
+    /// A JPEG 2000 codestream that says unsigned 13-bit under Pixel Representation 1: its values are 13-bit
+    /// two's complement, as pydicom reads them (not 0…8191), and the file says so.
+    func testJPEG2000SignednessFollowsPixelRepresentationAsPydicom() throws {
+        let file = try DICOMFile(path: path("j2k_sign_mismatch.dcm"))
+        let image = try file.decodeFrame()
+        XCTAssertEqual(image.values, try raw("j2k_sign_mismatch_pixels.raw"))
+        XCTAssertTrue(image.values.contains { $0 < 0 })
+        XCTAssertEqual(
+            try file.decodingNote(),
+            "the JPEG 2000 codestream says unsigned 13-bit, Pixel Representation signed: read as 13-bit two's complement, as pydicom does")
+    }
+
+    /// JPEG extended (process 2 and 4) at 12 bits, through DCMTK's 12-bit IJG codec, against pydicom's decode
+    /// (libjpeg): lossy decoders differ in their inverse DCT's rounding, so within one grey level of 4095.
+    func testJPEGExtended12BitMatchesPydicom() throws {
+        let file = try DICOMFile(path: path("jpeg_extended12.dcm"))
+        XCTAssertEqual(file.transferSyntaxUID, "1.2.840.10008.1.2.4.51")
+        let image = try file.decodeFrame()
+        XCTAssertEqual([image.width, image.height, image.bitsStored], [72, 64, 12])
+        let differences = zip(image.values, try raw("jpeg_extended12_pixels.raw")).map { abs($0 - $1) }
+        XCTAssertLessThanOrEqual(differences.max()!, 1)
+        XCTAssertGreaterThan(differences.filter { $0 == 0 }.count, differences.count / 2, "mostly identical (77% here)")
+    }
 }

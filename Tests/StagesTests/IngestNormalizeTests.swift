@@ -67,7 +67,10 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
         // A dataset without preamble or meta header: only a parse can tell it is DICOM.
         try writeDICOM("source.dcm", syntax: .implicitLittleEndian, seed: 10)
         try tool("/usr/bin/dcmconv", "-F", url("source.dcm").path, url("good/nested/headerless.bin").path)
-        for name in ["j2k_lossless.dcm", "j2k_lossy.dcm", "rgb_native.dcm", "multiframe.dcm", "small8.png", "fundus.jpg"] {
+        for name in [
+            "j2k_lossless.dcm", "j2k_lossy.dcm", "rgb_native.dcm", "multiframe.dcm", "small8.png", "fundus.jpg", "j2k_sign_mismatch.dcm",
+            "jpeg_extended12.dcm",
+        ] {
             try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name), to: url("good/\(name)"))
         }
         try "patientId,class\n".write(to: url("good/labels.csv"), atomically: true, encoding: .utf8)  // excluded by default
@@ -138,7 +141,7 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
             [
                 "mono1.dcm", "nested/baseline", "jpegls.dcm", "rle.dcm", "big_endian.dcm", "lossless.dcm",
                 "implicit.dcm", "nested/headerless.bin", "j2k_lossless.dcm", "j2k_lossy.dcm", "rgb_native.dcm",
-                "multiframe.dcm", "small8.png", "fundus.jpg",
+                "multiframe.dcm", "small8.png", "fundus.jpg", "j2k_sign_mismatch.dcm", "jpeg_extended12.dcm",
             ])
         XCTAssertEqual(byPath["multiframe.dcm"]?.map { $0["frame"]! }.sorted(), ["0", "1", "2"], "frames: all gives one row per frame")
         XCTAssertEqual(byPath["j2k_lossy.dcm"]?[0]["transfer_syntax_uid"], "1.2.840.10008.1.2.4.91")
@@ -173,6 +176,10 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
         let idOf = { (path: String) in byPath[path]![0]["image_id"]! }
         XCTAssertEqual(steps[idOf("mono1.dcm")], "invert_monochrome1;minmax;resize")
         XCTAssertEqual(steps[idOf("fundus.jpg")], "grayscale;resize", "8-bit input is not min–max scaled")
+        XCTAssertTrue(
+            result.output.contains(
+                "normalize: 1 image(s), first \(idOf("j2k_sign_mismatch.dcm")): the JPEG 2000 codestream says unsigned 13-bit, Pixel Representation signed"
+            ), result.output)
         for row in normalize {
             let png = try PNGCodec.read(path: url("run/normalize/\(row["file"]!)").path)
             XCTAssertEqual([png.width, png.height, png.channels, png.bitsStored], [32, 32, 1, 8], row["image_id"]!)

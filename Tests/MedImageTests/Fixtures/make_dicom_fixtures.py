@@ -69,3 +69,42 @@ ds.NumberOfFrames = 3
 ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
 ds.PixelData = frames.tobytes()
 ds.save_as("multiframe.dcm", enforce_file_format=True)
+
+# Decoding cases found on real files (issue 15), each checked against pydicom's own decode (pydicom 3 with the
+# pylibjpeg, pylibjpeg-openjpeg and pylibjpeg-libjpeg plugins); expected values as little-endian int16 in *.raw.
+#   j2k_sign_mismatch.dcm  JPEG 2000 lossless, 13 bits stored, Pixel Representation 1, but a codestream that says
+#                          unsigned 13-bit: pydicom reads the codestream's values as 13-bit two's complement
+#   jpeg_extended12.dcm    JPEG extended (1.2.840.10008.1.2.4.51), 12-bit, encoded by DCMTK's dcmcjpeg +ee
+import subprocess
+
+import pydicom
+from openjpeg import encode
+
+cases = np.random.default_rng(15)
+y, x = np.mgrid[0:64, 0:72]  # OpenJPEG's 6 resolution levels need 32 pixels or more a side
+signed13 = np.clip(1500 * np.sin(x / 4.0) * np.cos(y / 6.0) - 800 + cases.normal(0, 30, x.shape), -4096, 4095).astype(np.int16)
+codestream = encode((signed13.astype(np.int32) & 0x1FFF).astype(np.uint16), bits_stored=13, photometric_interpretation=2, use_mct=False)
+ds = dataset("j2k_sign_mismatch.dcm", "1.2.840.10008.1.2.4.90", 64, 72)
+ds.SamplesPerPixel = 1
+ds.PhotometricInterpretation = "MONOCHROME2"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 13, 12, 1
+ds.PixelData = encapsulate([codestream])
+ds["PixelData"].VR = "OB"
+ds.save_as("j2k_sign_mismatch.dcm", enforce_file_format=True)
+decoded = pydicom.dcmread("j2k_sign_mismatch.dcm").pixel_array
+assert decoded.dtype == np.int16 and (decoded == signed13).all(), "pydicom reads the two's complement values"
+decoded.astype("<i2").tofile("j2k_sign_mismatch_pixels.raw")
+
+twelve = np.clip(2048 + 1500 * np.sin(x / 3.0) * np.cos(y / 4.0) + cases.normal(0, 50, x.shape), 0, 4095).astype(np.uint16)
+ds = dataset("native12.dcm", ExplicitVRLittleEndian, 64, 72)
+ds.SamplesPerPixel = 1
+ds.PhotometricInterpretation = "MONOCHROME2"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+ds.PixelData = twelve.tobytes()
+ds.save_as("native12.dcm", enforce_file_format=True)
+subprocess.run(["dcmcjpeg", "+ee", "native12.dcm", "jpeg_extended12.dcm"], check=True)
+os_remove = __import__("os").remove
+os_remove("native12.dcm")
+decoded = pydicom.dcmread("jpeg_extended12.dcm").pixel_array
+assert pydicom.dcmread("jpeg_extended12.dcm").file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.51"
+decoded.astype("<i2").tofile("jpeg_extended12_pixels.raw")
