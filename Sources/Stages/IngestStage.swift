@@ -141,18 +141,32 @@ public struct IngestStage: Stage {
                 return row
             }
         }
-        // One row per image id: a second file with the same id (a copy, or a clashing file stem) is an error.
-        var seen: [String: String] = [:]
-        var rows: [[String]] = []
+        // One row per image id: of several files with one id (the same image sent twice, once compressed; a
+        // clashing file stem) the most faithful is kept (ImageFidelity; among equals the first found), and each
+        // other is an error row naming both.
+        var order: [String] = []
+        var candidates: [String: [(file: String, image: [String: String])]] = [:]
         for (file, images) in zip(files, results) {
             for image in images ?? [] {
                 let id = image["image_id"] ?? ""
-                if let other = seen[id] {
-                    context.recordError(item: file.relative, reason: "duplicate image id \(id) (also \(other)); this file was left out")
-                    continue
-                }
-                seen[id] = file.relative
-                rows.append(Self.columns.map { image[$0] ?? "" })
+                if candidates[id] == nil { order.append(id) }
+                candidates[id, default: []].append((file.relative, image))
+            }
+        }
+        func fidelity(_ image: [String: String]) -> ImageFidelity {
+            ImageFidelity(format: image["format"] ?? "", transferSyntax: image["transfer_syntax_uid"] ?? "")
+        }
+        var rows: [[String]] = []
+        for id in order {
+            let group = candidates[id]!
+            let kept = group.indices.min { fidelity(group[$0].image) < fidelity(group[$1].image) }!
+            rows.append(Self.columns.map { group[kept].image[$0] ?? "" })
+            for (index, other) in group.enumerated() where index != kept {
+                context.recordError(
+                    item: other.file,
+                    reason:
+                        "duplicate image id \(id): \(group[kept].file) (\(fidelity(group[kept].image).words)) kept, this file (\(fidelity(other.image).words)) left out"
+                )
             }
         }
         try context.writeCSV("ingest.csv", header: Self.columns, rows: rows)

@@ -201,6 +201,25 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
         for text in texts { for value in identifying { XCTAssertFalse(text.contains(value), "\(value) leaked") } }
     }
 
+    /// One SOP Instance UID in two files, a JPEG baseline copy found first and the uncompressed original: the
+    /// original is kept and the copy is one error row naming both.
+    func testOfTwoFilesOfOneImageTheMostFaithfulIsKept() throws {
+        try FileManager.default.createDirectory(at: url("dup"), withIntermediateDirectories: true)
+        try writeDICOM("dup/a_lossy.dcm", syntax: .jpegBaseline, bits: 8, seed: 1)
+        try writeDICOM("dup/b_native.dcm", syntax: .explicitLittleEndian, bits: 8, seed: 2)
+        let uid = try XCTUnwrap(try DICOMFile(path: url("dup/a_lossy.dcm").path).string(.sopInstanceUID))
+        try tool("/usr/bin/dcmodify", "-nb", "-m", "(0008,0018)=\(uid)", url("dup/b_native.dcm").path)
+        try "a-secret-for-tests\n".write(to: url("secret.txt"), atomically: true, encoding: .utf8)
+        let yaml = "name: t\nrun_dir: run\nstages:\n  ingest: {kind: ingest, params: {inputs: [dup], secret_file: secret.txt}}\n"
+        try yaml.write(to: url("t.yaml"), atomically: true, encoding: .utf8)
+        let result = try medad("run", url("t.yaml").path)
+        XCTAssertEqual(result.code, 0, result.output)
+        XCTAssertEqual(try table("ingest/ingest.csv").map { $0["path"]! }, ["b_native.dcm"])
+        let errors = try table("ingest/errors.csv")
+        XCTAssertEqual(errors.map { $0["item"]! }, ["a_lossy.dcm"])
+        XCTAssertEqual(errors.first?["reason"], "duplicate image id \(uid): b_native.dcm (uncompressed) kept, this file (lossy) left out")
+    }
+
     func testGeneratedSecretIsOwnerOnlyAndIncrementalRerunDecodesOnlyTheChangedFile() throws {
         try writeDICOM("good/a.dcm", syntax: .explicitLittleEndian, seed: 1)
         try writeDICOM("good/b.dcm", syntax: .rle, seed: 2)
