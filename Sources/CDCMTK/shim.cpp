@@ -229,6 +229,34 @@ extern "C" int med_dcm_decode_frame(MedDcm *dcm, uint32_t frame, void *buffer, s
     return 0;
 }
 
+extern "C" int med_dcm_native_pixel_bytes(MedDcm *dcm, uint8_t **data, size_t *size, char *err, size_t errlen) {
+    *data = nullptr;
+    *size = 0;
+    DcmXfer xfer(dcm->file.getDataset()->getOriginalXfer());
+    if (xfer.isEncapsulated()) {
+        set_error(err, errlen, "Pixel Data is encapsulated, not native");
+        return 1;
+    }
+    if (xfer.getByteOrder() == EBO_BigEndian) {
+        set_error(err, errlen, std::string("packed bits in a big endian syntax (") + xfer.getXferName() + ") are not read here");
+        return 1;
+    }
+    DcmPixelData *pixels = pixel_data(dcm, err, errlen);
+    if (pixels == nullptr) return 1;
+    Uint8 *bytes = nullptr;
+    OFCondition cond = pixels->getUint8Array(bytes);
+    if (cond.bad() || bytes == nullptr) return fail(err, errlen, "reading Pixel Data", cond.bad() ? cond : EC_IllegalCall);
+    size_t length = pixels->getLength();
+    *data = static_cast<uint8_t *>(std::malloc(length > 0 ? length : 1));
+    if (*data == nullptr) {
+        set_error(err, errlen, "out of memory");
+        return 1;
+    }
+    std::memcpy(*data, bytes, length);
+    *size = length;
+    return 0;
+}
+
 extern "C" int med_dcm_encapsulated_frame(MedDcm *dcm, uint32_t frame, uint8_t **data, size_t *size, char *err, size_t errlen) {
     *data = nullptr;
     *size = 0;

@@ -70,8 +70,12 @@ public enum DICOMTransferSyntax: String, CaseIterable, Sendable {
         }
     }
 
-    /// JPEG 2000 lossless and lossy: read, never written, by medad (decoded through OpenJPEG).
-    public static let jpeg2000UIDs: Set<String> = ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"]
+    /// JPEG 2000 lossless and lossy, and High-Throughput JPEG 2000 (HTJ2K lossless, lossless RPCL, lossy): read,
+    /// never written, by medad (decoded through OpenJPEG, which reads HT codestreams since 2.5).
+    public static let jpeg2000UIDs: Set<String> = [
+        "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202",
+        "1.2.840.10008.1.2.4.203",
+    ]
 
     /// Whether decoding returns exactly the stored values.
     public var isLossless: Bool { self != .jpegBaseline }
@@ -181,6 +185,14 @@ public final class DICOMFile {
 
     /// checkedPixelInfo, and whether Pixel Data is encapsulated (when it is not, the check proved it complete).
     private func checkedPixelModule(allFrames: Bool, maxPixels: Int) throws -> (info: DICOMPixelInfo, encapsulated: Bool) {
+        // DCMTK 3.6.7 (Debian 12) predates HTJ2K: it parses such a file as if native, finds no pixels, and the
+        // message would blame the header. Say what it is.
+        let declared = string(DICOMTag(0x0002, 0x0010))?.trimmingCharacters(in: CharacterSet(charactersIn: " \0")) ?? ""
+        if declared.hasPrefix("1.2.840.10008.1.2.4.20"), declared != transferSyntaxUID {
+            throw DICOMError(
+                "transfer syntax \(declared) is High-Throughput JPEG 2000 (HTJ2K), newer than the DCMTK medad reads DICOM with (3.6.7), which cannot find its encapsulated Pixel Data; convert the file to JPEG 2000 (e.g. with OpenJPH's ojph_expand and opj_compress) or another syntax"
+            )
+        }
         let info = try pixelInfo()
         guard info.rows > 0, info.columns > 0 else { throw DICOMError("empty image (Rows \(info.rows), Columns \(info.columns))") }
         guard let allowed = Self.photometrics[info.samplesPerPixel] else {
@@ -193,8 +205,8 @@ public final class DICOMFile {
                 "Photometric Interpretation \(shown) is not one of \(allowed.sorted().joined(separator: ", ")) for \(info.samplesPerPixel) sample(s) per pixel"
             )
         }
-        guard [8, 16, 32].contains(info.bitsAllocated) else {
-            throw DICOMError("unsupported Bits Allocated \(info.bitsAllocated) (8, 16 or 32)")
+        guard [8, 16, 32].contains(info.bitsAllocated) || info.bitsAllocated == 1 && info.samplesPerPixel == 1 else {
+            throw DICOMError("unsupported Bits Allocated \(info.bitsAllocated) (1 for one sample per pixel, 8, 16 or 32)")
         }
         guard info.bitsStored >= 1, info.bitsStored <= info.bitsAllocated else {
             throw DICOMError("Bits Stored \(info.bitsStored) does not fit Bits Allocated \(info.bitsAllocated)")
@@ -218,6 +230,9 @@ public final class DICOMFile {
             throw DICOMError("Pixel Data (7FE0,0010) is missing or unreadable")
         }
         if encapsulated == 1 {
+            guard info.bitsAllocated > 1 else {
+                throw DICOMError("Bits Allocated 1 in a compressed transfer syntax, which the standard does not allow")
+            }
             guard UInt64(fragments) >= UInt64(info.frames) else {
                 throw DICOMError(
                     "Number of Frames \(info.frames) but the encapsulated Pixel Data holds \(fragments) fragment(s); each frame needs at least one"
@@ -226,7 +241,10 @@ public final class DICOMFile {
         } else {
             // YBR_FULL_422 stores two luminance and two chrominance samples for every two pixels.
             let samplesStored = photometric == "YBR_FULL_422" ? UInt64(info.rows) * UInt64(info.columns) * 2 : perFrame
-            let needed = samplesStored * UInt64(info.bitsAllocated / 8) * UInt64(info.frames)
+            // Bits Allocated 1: every frame's bits one after another, the last byte padded.
+            let needed =
+                info.bitsAllocated == 1
+                ? (perFrame * UInt64(info.frames) + 7) / 8 : samplesStored * UInt64(info.bitsAllocated / 8) * UInt64(info.frames)
             // Exactly that many, plus the pad byte of an odd length: more data than the header accounts for
             // means its Rows, Columns or Bits Allocated are wrong, and reading it would shear the image.
             guard bytes == needed || bytes == needed + 1 && needed % 2 == 1 else {
@@ -244,16 +262,27 @@ public final class DICOMFile {
     /// fragments); every other syntax through DCMTK.
     public func decodeFrame(_ index: Int = 0, maxPixels: Int = 100_000_000) throws -> PixelImage {
         guard hasPixelData else { throw DICOMError("no pixel data (for example a structured report)") }
-        let info = try checkedPixelInfo(allFrames: false, maxPixels: maxPixels)
+        let (info, encapsulated) = try checkedPixelModule(allFrames: false, maxPixels: maxPixels)
         guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
         let samples = info.rows * info.columns * info.samplesPerPixel
         let syntax = transferSyntaxUID
         if DICOMTransferSyntax.jpeg2000UIDs.contains(syntax) {
-            return try Self.twosComplementIfSigned(
-                checked(JPEG2000Codec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG 2000"), info)
+            let codec = syntax.hasPrefix("1.2.840.10008.1.2.4.20") ? "HTJ2K" : "JPEG 2000"
+            let image: PixelImage
+            do { image = try JPEG2000Codec.decode(encapsulatedFrame(index), maxPixels: maxPixels) } catch {
+                throw DICOMError("\(codec) (\(syntax)): \(error)")
+            }
+            return try Self.twosComplementIfSigned(checked(image, info, codec), info)
         }
         if syntax == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8 {
             return try checked(JPEGCodec.decode(encapsulatedFrame(index), maxPixels: maxPixels), info, "JPEG")
+        }
+        // What DCMTK hands back as stored, unpacked or converted here: packed bits, native YBR colour.
+        if info.bitsAllocated == 1 { return try NativePixels.bits(nativePixelBytes(), frame: index, info) }
+        let photometric = string(.photometricInterpretation)?.trimmingCharacters(in: .whitespaces) ?? ""
+        if ["YBR_FULL", "YBR_FULL_422"].contains(photometric), !encapsulated {
+            let planes = Int(string(DICOMTag(0x0028, 0x0006)) ?? "") ?? 0
+            return try NativePixels.ybr(nativePixelBytes(), frame: index, info, photometric: photometric, planar: planes == 1)
         }
         if syntax == DICOMTransferSyntax.rle.uid {
             try RLEFrame.check(
@@ -401,6 +430,16 @@ public final class DICOMFile {
         let bytes =
             UInt64(info.rows) * UInt64(info.columns) * UInt64(info.samplesPerPixel) * UInt64(info.bitsAllocated / 8) * UInt64(info.frames)
         return bytes > 0 && [8, 16, 32].contains(info.bitsAllocated) && med_dcm_native_pixels_complete(handle, bytes) == 1
+    }
+
+    /// Native Pixel Data's bytes as stored (little endian syntaxes).
+    func nativePixelBytes() throws -> [UInt8] {
+        var data: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        let (status, error) = withErrorBuffer { med_dcm_native_pixel_bytes(handle, &data, &size, $0, errorCapacity) }
+        guard status == 0, let data else { throw DICOMError(error) }
+        defer { free(data) }
+        return Array(UnsafeBufferPointer(start: data, count: size))
     }
 
     /// The compressed bytes of one frame of encapsulated Pixel Data.

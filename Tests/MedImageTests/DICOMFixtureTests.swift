@@ -66,4 +66,38 @@ final class DICOMFixtureTests: XCTestCase {
         XCTAssertLessThanOrEqual(differences.max()!, 1)
         XCTAssertGreaterThan(differences.filter { $0 == 0 }.count, differences.count / 2, "mostly identical (77% here)")
     }
+
+    func bytes(_ name: String) throws -> [Int32] { try Data(contentsOf: fixtures.appendingPathComponent(name)).map(Int32.init) }
+
+    /// Bits Allocated 1 (a binary mask), three frames of 35 bits each, packed least significant bit first with
+    /// frames starting inside a byte: pydicom's values, frame by frame.
+    func testOneBitFramesUnpackAsPydicom() throws {
+        let file = try DICOMFile(path: path("bits1.dcm"))
+        let expected = try bytes("bits1_pixels.raw")
+        for frame in 0..<3 {
+            let image = try file.decodeFrame(frame)
+            XCTAssertEqual([image.width, image.height, image.bitsStored], [7, 5, 1])
+            XCTAssertEqual(image.values, Array(expected[(frame * 35)..<((frame + 1) * 35)]), "frame \(frame)")
+        }
+    }
+
+    /// Uncompressed YBR_FULL and YBR_FULL_422 colour: converted to RGB exactly as pydicom converts them.
+    func testYBRFullAndFull422BecomeRGBAsPydicom() throws {
+        for name in ["ybr_full", "ybr_full_422"] {
+            let image = try DICOMFile(path: path("\(name).dcm")).decodeFrame()
+            XCTAssertEqual([image.width, image.height, image.channels], [24, 20, 3], name)
+            XCTAssertEqual(image.values, try bytes("\(name)_pixels.raw"), name)
+        }
+    }
+
+    /// High-Throughput JPEG 2000 (lossless, made by OpenJPH; pydicom decodes it to htj2k_lossless_pixels.raw).
+    /// DCMTK 3.6.7, Debian 12's, does not know the syntax and cannot find its encapsulated Pixel Data (OpenJPEG
+    /// 2.5 could decode the stream): a clear error naming HTJ2K, not one blaming the header.
+    func testHTJ2KIsAClearErrorWithThisDCMTK() throws {
+        let file = try DICOMFile(path: path("htj2k_lossless.dcm"))
+        XCTAssertThrowsError(try file.decodeFrame()) {
+            XCTAssertTrue("\($0)".contains("transfer syntax 1.2.840.10008.1.2.4.201 is High-Throughput JPEG 2000 (HTJ2K)"), "\($0)")
+        }
+        XCTAssertThrowsError(try file.verifyFrame(0)) { XCTAssertTrue("\($0)".contains("HTJ2K"), "\($0)") }
+    }
 }

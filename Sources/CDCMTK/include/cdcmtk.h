@@ -69,6 +69,10 @@ int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t errlen);
 /// one uint8 / uint16 / uint32 per sample according to bitsAllocated. Returns 0 on success.
 int med_dcm_decode_frame(MedDcm *dcm, uint32_t frame, void *buffer, size_t buflen, char *err, size_t errlen);
 
+/// A copy of native (uncompressed) Pixel Data's bytes as the file stores them (little endian), for what DCMTK
+/// does not unpack by frame (Bits Allocated 1: frames packed bit after bit). Free with free().
+int med_dcm_native_pixel_bytes(MedDcm *dcm, uint8_t **data, size_t *size, char *err, size_t errlen);
+
 /// The compressed bytes of one frame of encapsulated Pixel Data (its fragments joined), for codecs DCMTK
 /// lacks (JPEG 2000) or that are faster outside it. Returns 0 and a malloc'ed buffer to free() on success.
 int med_dcm_encapsulated_frame(MedDcm *dcm, uint32_t frame, uint8_t **data, size_t *size, char *err, size_t errlen);

@@ -102,9 +102,75 @@ ds.PhotometricInterpretation = "MONOCHROME2"
 ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
 ds.PixelData = twelve.tobytes()
 ds.save_as("native12.dcm", enforce_file_format=True)
-subprocess.run(["dcmcjpeg", "+ee", "native12.dcm", "jpeg_extended12.dcm"], check=True)
+subprocess.run(["dcmcjpeg", "+ee", "+un", "native12.dcm", "jpeg_extended12.dcm"], check=True)  # +un: no new UIDs, a reproducible file
 os_remove = __import__("os").remove
 os_remove("native12.dcm")
 decoded = pydicom.dcmread("jpeg_extended12.dcm").pixel_array
 assert pydicom.dcmread("jpeg_extended12.dcm").file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.51"
 decoded.astype("<i2").tofile("jpeg_extended12_pixels.raw")
+
+# More decoding cases, expected values from pydicom's pixel_array, as raw bytes (uint8) in *_pixels.raw:
+#   bits1.dcm          Bits Allocated 1 (a binary mask), 3 frames of 5x7: 35 bits a frame, so frames start
+#                      inside a byte, packed as the standard says (least significant bit first)
+#   ybr_full.dcm       explicit little endian YBR_FULL 8-bit 20x24 (pydicom's RGB -> YBR_FULL); expected: RGB
+#   ybr_full_422.dcm   the same image as YBR_FULL_422 (two luminance samples and one Cb, Cr pair per two pixels,
+#                      the pair's chrominance averaged); expected: pydicom's RGB
+from pydicom.pixels import convert_color_space, pack_bits
+
+mask = cases.integers(0, 2, size=(3, 5, 7), dtype=np.uint8)
+ds = dataset("bits1.dcm", ExplicitVRLittleEndian, 5, 7)
+ds.SamplesPerPixel = 1
+ds.PhotometricInterpretation = "MONOCHROME2"
+ds.NumberOfFrames = 3
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 1, 0, 0
+ds.PixelData = pack_bits(mask)
+ds["PixelData"].VR = "OB"
+ds.save_as("bits1.dcm", enforce_file_format=True)
+decoded = pydicom.dcmread("bits1.dcm").pixel_array
+assert (decoded == mask).all()
+decoded.astype(np.uint8).tofile("bits1_pixels.raw")
+
+rgb = cases.integers(0, 256, size=(20, 24, 3), dtype=np.uint8)
+ybr = convert_color_space(rgb, "RGB", "YBR_FULL")
+ds = dataset("ybr_full.dcm", ExplicitVRLittleEndian, 20, 24)
+ds.SamplesPerPixel = 3
+ds.PlanarConfiguration = 0
+ds.PhotometricInterpretation = "YBR_FULL"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+ds.PixelData = ybr.tobytes()
+ds.save_as("ybr_full.dcm", enforce_file_format=True)
+decoded = pydicom.dcmread("ybr_full.dcm").pixel_array
+assert decoded.shape == (20, 24, 3)
+decoded.astype(np.uint8).tofile("ybr_full_pixels.raw")
+
+pairs = ybr.reshape(20, 12, 2, 3).astype(np.int32)
+packed = np.empty((20, 12, 4), dtype=np.uint8)
+packed[..., 0], packed[..., 1] = pairs[:, :, 0, 0], pairs[:, :, 1, 0]
+packed[..., 2] = (pairs[:, :, 0, 1] + pairs[:, :, 1, 1] + 1) // 2
+packed[..., 3] = (pairs[:, :, 0, 2] + pairs[:, :, 1, 2] + 1) // 2
+ds = dataset("ybr_full_422.dcm", ExplicitVRLittleEndian, 20, 24)
+ds.SamplesPerPixel = 3
+ds.PlanarConfiguration = 0
+ds.PhotometricInterpretation = "YBR_FULL_422"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
+ds.PixelData = packed.tobytes()
+ds.save_as("ybr_full_422.dcm", enforce_file_format=True)
+decoded = pydicom.dcmread("ybr_full_422.dcm").pixel_array
+assert decoded.shape == (20, 24, 3)
+decoded.astype(np.uint8).tofile("ybr_full_422_pixels.raw")
+
+# HTJ2K (High-Throughput JPEG 2000, 1.2.840.10008.1.2.4.201 lossless), 12-bit 64x72, encoded by OpenJPH through
+# imagecodecs (PyPI), checked with pydicom's own decode; expected values as little-endian int16.
+import imagecodecs
+
+htj = np.clip(2048 + 1800 * np.cos(x / 5.0) * np.sin(y / 7.0) + cases.normal(0, 20, x.shape), 0, 4095).astype(np.uint16)
+ds = dataset("htj2k_lossless.dcm", "1.2.840.10008.1.2.4.201", 64, 72)
+ds.SamplesPerPixel = 1
+ds.PhotometricInterpretation = "MONOCHROME2"
+ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+ds.PixelData = encapsulate([imagecodecs.htj2k_encode(htj)])
+ds["PixelData"].VR = "OB"
+ds.save_as("htj2k_lossless.dcm", enforce_file_format=True)
+decoded = pydicom.dcmread("htj2k_lossless.dcm").pixel_array
+assert (decoded == htj).all(), "pydicom decodes the HTJ2K stream to the source pixels"
+htj.astype("<i2").tofile("htj2k_lossless_pixels.raw")
