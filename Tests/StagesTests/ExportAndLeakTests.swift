@@ -72,7 +72,9 @@ final class ExportAndLeakTests: XCTestCase, MedadCLI {
         """
     }
 
-    /// What the research code's loader does (D2UE's anomaly_data.py): read data.json, open images/<name>, grey.
+    /// What the research code's loader does (D2UE's anomaly_data.py): read data.json, open images/<name>, grey
+    /// ("L"), Pillow's bilinear resize to the model's size (16 here). Returns each image before the resize, and
+    /// checks that the resize takes it.
     func load(_ root: URL) throws -> [String: [UInt8]] {
         let file = try MedADSplitFile.decode(try Data(contentsOf: root.appendingPathComponent("data.json")))
         var images: [String: [UInt8]] = [:]
@@ -81,6 +83,8 @@ final class ExportAndLeakTests: XCTestCase, MedadCLI {
             var image = try PNGCodec.read(path: path)
             if image.channels > 1 { image = try image.grayscale() }
             guard case .uint8(let pixels) = image.samples else { throw ImageError("not 8-bit: \(entry.name)") }
+            let resized = try Geometry.square(image.samples, width: image.width, height: image.height, size: 16, aspect: .stretch)
+            XCTAssertEqual(resized.count, 256, entry.name)
             images[entry.name] = pixels
         }
         return images
