@@ -64,7 +64,7 @@ let package = Package(
 
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"], exclude: ["Fixtures"]),
-        .testTarget(name: "MedADTests", dependencies: ["MedAD", "MedNN", "Pipeline"]),
+        .testTarget(name: "MedADTests", dependencies: ["MedAD", "MedNN", "Pipeline"], exclude: ["Fixtures"]),
         .testTarget(name: "MedNNTests", dependencies: ["MedNN"], exclude: ["Fixtures"]),
         .testTarget(
             name: "StagesTests", dependencies: ["Stages", "Pipeline", "MedImage", "MedAD", "MedNN", "medad"], exclude: ["Fixtures"]),

@@ -10,17 +10,24 @@ public enum Metrics {
         let positives = labels.filter { $0 == 1 }.count, negatives = labels.count - positives
         guard positives > 0, negatives > 0 else { return nil }
         // Average ranks over ties, then the Mann–Whitney U of the positives.
-        let order = scores.indices.sorted { scores[$0] < scores[$1] }
-        var rankSum = 0.0, i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
-            let rank = Double(i + j) / 2 + 1
-            for k in i...j where labels[order[k]] == 1 { rankSum += rank }
-            i = j + 1
-        }
+        let ranks = midranks(scores)
+        let rankSum = labels.indices.reduce(0.0) { $0 + (labels[$1] == 1 ? ranks[$1] : 0) }
         let u = rankSum - Double(positives) * Double(positives + 1) / 2
         return u / (Double(positives) * Double(negatives))
+    }
+
+    /// Each value's rank among `values` (1-based), tied values sharing the mean of their ranks.
+    static func midranks(_ values: [Double]) -> [Double] {
+        let order = values.indices.sorted { values[$0] < values[$1] }
+        var ranks = [Double](repeating: 0, count: values.count)
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && values[order[j + 1]] == values[order[i]] { j += 1 }
+            for k in i...j { ranks[order[k]] = Double(i + j) / 2 + 1 }
+            i = j + 1
+        }
+        return ranks
     }
 
     /// Thresholds at each distinct score, highest first: (true positives, false positives) at or above it.
