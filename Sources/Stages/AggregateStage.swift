@@ -59,19 +59,20 @@ public struct AggregateStage: Stage {
         let names: [String]
         let labels: [Int]
         let columns: [[Double]]
+        let ids: [String]
         var title: String { "\(method.method) (\(method.backbone)), stage \(stage)" }
     }
 
     public func run(in context: StageContext) throws -> StageOutcome {
         let scored = try context.upstreams(ofKind: ScoreStage.kind).map { stage, folder in
-            let (names, labels, columns, _) = try Self.readScores(folder.appendingPathComponent("score.csv"))
+            let (names, labels, columns, ids) = try Self.readScores(folder.appendingPathComponent("score.csv"))
             let abnormal = labels.filter { $0 == 1 }.count, normal = labels.count - abnormal
             guard abnormal > 0, normal > 0 else {
                 throw StageFailure("\(stage): the test part needs normal and abnormal images (\(normal) normal, \(abnormal) abnormal)")
             }
             return Scored(
                 stage: stage, folder: folder, method: try ScoredMethod(file: folder.appendingPathComponent(ScoredMethod.file)),
-                names: names, labels: labels, columns: columns)
+                names: names, labels: labels, columns: columns, ids: ids)
         }
         var rows: [AggregateRow] = []
         for s in scored {
@@ -91,6 +92,11 @@ public struct AggregateStage: Stage {
             }
         }
         try context.writeCSV("aggregate.csv", records: rows)
+        let (tests, skipped) = PairedComparisons.tests(scored)
+        try context.writeCSV("delong.csv", records: tests)
+        if !skipped.isEmpty {
+            context.warn("not compared across methods (scored on other images than \(scored[0].stage)): \(skipped.joined(separator: ", "))")
+        }
         let costs = try scored.map { try costRow($0, context: context) }
         try context.writeCSV("costs.csv", records: costs)
         var sections: [HTMLReport.Section] = []
@@ -107,6 +113,11 @@ public struct AggregateStage: Stage {
                     "Methods and scores",
                     "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.",
                     [AggregateRow.columns] + rows.map(\.fields)
+                ),
+                (
+                    "Paired tests (DeLong)",
+                    "Each score against its method's single-model rec and against every other method's best score, on the same test images: difference = AUROC − the other's, its 95% interval, z and two-sided p (not corrected for the number of tests).",
+                    [DeLongRow.columns] + tests.map(\.fields)
                 ),
                 (
                     "Costs",

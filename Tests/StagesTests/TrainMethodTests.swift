@@ -127,6 +127,25 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertEqual(aggregate.header.prefix(5), ["stage", "method", "backbone", "seed", "score"])
         XCTAssertEqual(aggregate.rows.filter { $0["stage"] == "score" }.map { $0["method"]! }, Array(repeating: "deep_ensemble", count: 6))
         XCTAssertEqual(aggregate.rows.filter { $0["stage"] == "score_layers" }.map { $0["score"]! }, Array(layers.header.dropFirst(2)))
+        // DeLong: every method-level score but rec against its own rec, and every one against the other method's
+        // best; the AUROCs are aggregate.csv's, the difference theirs.
+        let delong = try CSV.read(runDir.appendingPathComponent("aggregate/delong.csv"))
+        XCTAssertEqual(delong.header, DeLongRow.columns)
+        let ensembleScores = ["rec", "ens_rec", "ens_std", "dsu"]
+        let layerScores = ["rec", "ens_rec", "ens_std", "dsu", "ens_rec_u", "ens_std_u", "dsu_u", "layer_agreement"]
+        XCTAssertEqual(delong.rows.count, (ensembleScores.count - 1) + ensembleScores.count + (layerScores.count - 1) + layerScores.count)
+        let auroc = Dictionary(uniqueKeysWithValues: aggregate.rows.map { ("\($0["stage"]!) \($0["score"]!)", Double($0["auroc"]!)!) })
+        for row in delong.rows {
+            XCTAssertEqual(Double(row["auroc"]!)!, auroc["\(row["stage"]!) \(row["score"]!)"]!, accuracy: 1e-4)
+            XCTAssertEqual(Double(row["versus_auroc"]!)!, auroc["\(row["versus_stage"]!) \(row["versus_score"]!)"]!, accuracy: 1e-4)
+            XCTAssertEqual(Double(row["difference"]!)!, Double(row["auroc"]!)! - Double(row["versus_auroc"]!)!, accuracy: 2e-4)
+            let p = Double(row["p"]!)!
+            XCTAssertTrue(p >= 0 && p <= 1)
+            XCTAssertLessThanOrEqual(Double(row["low"]!)!, Double(row["high"]!)!)
+        }
+        XCTAssertTrue(
+            try String(contentsOf: runDir.appendingPathComponent("aggregate/report.html"), encoding: .utf8).contains(
+                "Paired tests (DeLong)"))
         let costs = try CSV.read(runDir.appendingPathComponent("aggregate/costs.csv"))
         XCTAssertEqual(costs.rows.map { $0["method"]! }, ["deep_ensemble", "layer_ensemble"])
         XCTAssertEqual(costs.rows.map { $0["networks"]! }, ["2", "1"])
