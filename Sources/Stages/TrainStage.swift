@@ -187,7 +187,12 @@ struct CheckpointFolder: CheckpointStore {
             let (tensors, metadata) = try SafeTensors.read(weights)
             guard let epoch = metadata["epoch"].flatMap(Int.init) else { throw StageFailure("no epoch in its metadata") }
             let records = try CSV.records(log, as: EpochRecord.self).filter { $0.epoch <= epoch }
-            guard records.count == epoch else { throw StageFailure("\(records.count) epoch records for epoch \(epoch)") }
+            // Every epoch up to the saved one, each with the same number of rows (one per network trained in this
+            // file: one, or qdd's jointly trained learners and meta-learner).
+            let perEpoch = Dictionary(grouping: records, by: \.epoch).mapValues(\.count)
+            guard Set(perEpoch.keys) == Set(1...max(epoch, 1)), Set(perEpoch.values).count == 1 else {
+                throw StageFailure("\(records.count) epoch records do not cover epochs 1…\(epoch) evenly")
+            }
             inform("resuming from checkpoints: learner \(learner) at epoch \(epoch)")
             return (tensors, epoch, records)
         } catch {

@@ -222,4 +222,52 @@ final class ExportAndLeakTests: XCTestCase, MedadCLI {
         XCTAssertNotEqual(failed.code, 0, failed.output)
         XCTAssertTrue(failed.output.contains("on_leak: fail"), failed.output)
     }
+
+    /// The shipped pipelines/rsna.yaml itself on a stand-in data root (MEDAD_DATA) laid out as the Kaggle download
+    /// plus the published data.json: its ingest, normalize, split and export stages import every name and export
+    /// the research layout, name for name.
+    func testShippedRSNAManifestImportsThePublishedSplitFromTheDataRoot() throws {
+        let root = folder.appendingPathComponent("data/rsna")
+        let images = root.appendingPathComponent("stage_2_train_images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        var names: [String] = [], labels = "patientId,class\n"
+        for k in 0..<8 {
+            let patientId = String(format: "%08x-0000-4000-8000-%012x", 0xC0FFEE + k, k)
+            try writeDICOM(
+                image(UInt64(70 + k)), to: images.appendingPathComponent("\(patientId).dcm"), uid: "2.25.\(500 + k)", patient: patientId)
+            names.append("\(patientId).png")
+            labels += "\(patientId),\(k < 5 ? "Normal" : "Lung Opacity")\n"
+        }
+        try labels.write(to: root.appendingPathComponent("stage_2_detailed_class_info.csv"), atomically: true, encoding: .utf8)
+        try writeSplit(
+            ["train": Array(names[0..<4]), "test0": [names[4]], "test1": Array(names[5..<8])], to: root.appendingPathComponent("data.json"))
+        let pipelines = folder.appendingPathComponent("pipelines")
+        try FileManager.default.createDirectory(at: pipelines, withIntermediateDirectories: true)
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("pipelines/rsna.yaml")
+        try FileManager.default.copyItem(at: shipped, to: pipelines.appendingPathComponent("rsna.yaml"))
+
+        let process = Process()
+        process.executableURL = medad
+        process.arguments =
+            ["run", pipelines.appendingPathComponent("rsna.yaml").path]
+            + ["ingest", "normalize", "split", "export"].flatMap { ["--stage", $0] }
+        process.environment = ProcessInfo.processInfo.environment.merging(["MEDAD_DATA": folder.appendingPathComponent("data").path]) { $1 }
+        let pipe = Pipe()
+        (process.standardOutput, process.standardError) = (pipe, pipe)
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        let run = folder.appendingPathComponent("runs/rsna")
+        XCTAssertEqual(try CSV.read(run.appendingPathComponent("split/errors.csv")).rows.count, 0, "every published name matched")
+        let split = try CSV.read(run.appendingPathComponent("split/split.csv")).rows
+        XCTAssertEqual(split.filter { $0["grouping"] == "imported" }.count, 8)
+        XCTAssertEqual(Set(split.map { $0["source_label"]! }), ["Normal", "Lung Opacity"], "labels read beside the import")
+        let exported = try MedADSplitFile.decode(try Data(contentsOf: run.appendingPathComponent("export/RSNA/data.json")))
+        let published = try MedADSplitFile.decode(try Data(contentsOf: root.appendingPathComponent("data.json")))
+        XCTAssertEqual(exported.entries.map(\.name), published.entries.map(\.name))
+        XCTAssertEqual(exported.entries.map(\.label), published.entries.map(\.label))
+        XCTAssertEqual(try load(run.appendingPathComponent("export/RSNA")).count, 8)
+    }
 }

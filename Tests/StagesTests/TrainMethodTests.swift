@@ -226,5 +226,10 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertTrue(score.rows.allSatisfy { Double($0["meta_rec"]!)! > 0 })
         let maps = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("run/score/maps").path)
         XCTAssertEqual(maps.filter { $0.hasPrefix("meta_rec_top_1_") }.count, 1, "\(maps)")
+        // The stage's checkpoint (one file for the four networks) resumes: a forced rerun finds every epoch.
+        let again = try medad("run", path, "--stage", "train")
+        XCTAssertEqual(again.code, 0, again.output)
+        XCTAssertTrue(again.output.contains("resuming from checkpoints: learner 0 at epoch 5"), again.output)
+        XCTAssertEqual(try CSV.read(folder.appendingPathComponent("run/train/train.csv")).rows, train.rows)
     }
 }
