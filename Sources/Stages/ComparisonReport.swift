@@ -1,7 +1,8 @@
 // `medad report RUN_DIR…`: several runs (seeds, datasets, backbones) in one comparison table. Each run directory
 // contributes its aggregate stage's rows; the method is each row's method and backbone plus the score,
 // the dataset is "synthetic" for runs with a synthesize stage and the split's dataset otherwise. Cells are
-// mean ± sample standard deviation over the runs (seeds) that share method and dataset.
+// mean ± sample standard deviation and the 95% t interval of the mean over the runs (seeds) that share method and
+// dataset; the best method-level row per dataset is marked.
 import Foundation
 import MedAD
 import Pipeline
@@ -17,6 +18,8 @@ public struct ComparisonReport {
     }
 
     public let entries: [Entry]
+
+    init(entries: [Entry]) { self.entries = entries }
 
     /// Reads every run directory; a directory without a finished aggregate stage is an error naming it.
     public init(runDirectories: [URL]) throws {
@@ -64,27 +67,58 @@ public struct ComparisonReport {
         }
     }
 
-    /// (rows "method / score", columns datasets, cells "mean ± std (runs)") for one metric.
+    /// (rows "method / score", columns datasets, cells "mean ± std [95% interval] (runs)") for one metric; in each
+    /// column the method-level row with the highest mean (per-member rec_k rows left out of the contest) is marked
+    /// with **…**.
     public func table(_ metric: KeyPath<Entry, Double>) -> [[String]] {
         let datasets = Array(Set(entries.map(\.dataset))).sorted()
         var rowKeys: [String] = []
         for e in entries where !rowKeys.contains("\(e.method) / \(e.score)") { rowKeys.append("\(e.method) / \(e.score)") }
+        let cells = rowKeys.map { key in
+            datasets.map { dataset in
+                Self.summary(entries.filter { "\($0.method) / \($0.score)" == key && $0.dataset == dataset }.map { $0[keyPath: metric] })
+            }
+        }
         var table = [["method / score"] + datasets]
-        for key in rowKeys {
+        let contenders = rowKeys.indices.filter {
+            !(rowKeys[$0].split(separator: "/").last ?? "").trimmingCharacters(in: .whitespaces).hasPrefix("rec_")
+        }
+        let best = datasets.indices.map { d in contenders.filter { cells[$0][d] != nil }.max { cells[$0][d]!.mean < cells[$1][d]!.mean } }
+        for (r, key) in rowKeys.enumerated() {
             table.append(
                 [key]
-                    + datasets.map { dataset in
-                        let values = entries.filter { "\($0.method) / \($0.score)" == key && $0.dataset == dataset }.map {
-                            $0[keyPath: metric]
-                        }
-                        guard !values.isEmpty else { return "" }
-                        let mean = values.reduce(0, +) / Double(values.count)
-                        guard values.count > 1 else { return String(format: "%.4f (1)", mean) }
-                        let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
-                        return String(format: "%.4f ± %.4f (%d)", mean, std, values.count)
+                    + datasets.indices.map { d in
+                        guard let cell = cells[r][d] else { return "" }
+                        let text =
+                            cell.count > 1
+                            ? String(format: "%.4f ± %.4f [%.4f, %.4f] (%d)", cell.mean, cell.sd, cell.low, cell.high, cell.count)
+                            : String(format: "%.4f (1)", cell.mean)
+                        return best[d] == r ? "**\(text)**" : text
                     })
         }
         return table
+    }
+
+    /// Mean, sample standard deviation and the 95% t interval of the mean over runs (seeds): mean ± t(0.975, n − 1)
+    /// · sd / √n; nil for no values, the mean alone (interval collapsed) for one.
+    static func summary(_ values: [Double]) -> (mean: Double, sd: Double, low: Double, high: Double, count: Int)? {
+        guard !values.isEmpty else { return nil }
+        let n = values.count, mean = values.reduce(0, +) / Double(n)
+        guard n > 1 else { return (mean, 0, mean, mean, 1) }
+        let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)).squareRoot()
+        let half = studentT975(degreesOfFreedom: n - 1) * sd / Double(n).squareRoot()
+        return (mean, sd, mean - half, mean + half, n)
+    }
+
+    /// The 0.975 quantile of Student's t (two-sided 95%), from the standard table; between tabulated degrees of
+    /// freedom the next lower one's (a slightly wider interval).
+    static func studentT975(degreesOfFreedom df: Int) -> Double {
+        let table: [(Int, Double)] = [
+            (1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (5, 2.571), (6, 2.447), (7, 2.365), (8, 2.306), (9, 2.262),
+            (10, 2.228), (11, 2.201), (12, 2.179), (13, 2.160), (14, 2.145), (15, 2.131), (16, 2.120), (17, 2.110), (18, 2.101),
+            (19, 2.093), (20, 2.086), (25, 2.060), (30, 2.042), (40, 2.021), (60, 2.000), (120, 1.980),
+        ]
+        return table.last { $0.0 <= df }.map { df > 120 ? 1.960 : $0.1 } ?? 12.706
     }
 
     public var markdown: String {
@@ -95,8 +129,8 @@ public struct ComparisonReport {
             for row in table.dropFirst() { text += "| " + row.joined(separator: " | ") + " |\n" }
             return text
         }
-        return render("AUROC, mean ± std over runs (number of runs)", table(\.auroc)) + "\n"
-            + render("AP, mean ± std over runs (number of runs)", table(\.ap))
+        return render("AUROC, mean ± std [95% interval of the mean] over runs (number of runs); best per dataset in bold", table(\.auroc))
+            + "\n" + render("AP, mean ± std [95% interval of the mean] over runs (number of runs); best per dataset in bold", table(\.ap))
     }
 
     /// One row per run, method and score (the long form of the tables).

@@ -122,7 +122,10 @@ final class TrainScoreAggregateTests: XCTestCase, MedadCLI {
         let comparison = try medad("report", url("runA").path, url("runB").path, "--output", url("compare").path)
         XCTAssertEqual(comparison.code, 0, comparison.output)
         let dsu = aggregate.rows.first { $0["score"] == "dsu" }!["auroc"]!
-        XCTAssertTrue(comparison.output.contains("| d2ue ae / dsu | \(dsu) ± 0.0000 (2) |"), comparison.output)
+        XCTAssertTrue(
+            comparison.output.contains("| d2ue ae / dsu | \(dsu) ± 0.0000 [\(dsu), \(dsu)] (2) |")
+                || comparison.output.contains("| d2ue ae / dsu | **\(dsu) ± 0.0000 [\(dsu), \(dsu)] (2)** |"), comparison.output)
+        XCTAssertEqual(comparison.output.components(separatedBy: "**").count, 5, "one best cell per table: \(comparison.output)")
         let long = try CSV.read(url("compare.csv"))
         XCTAssertEqual(long.header, ["method", "score", "dataset", "seed", "auroc", "ap"])
         XCTAssertEqual(long.rows.count, 12)
