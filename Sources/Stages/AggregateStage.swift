@@ -92,6 +92,19 @@ public struct AggregateStage: Stage {
             }
         }
         try context.writeCSV("aggregate.csv", records: rows)
+        // Night over night: against this stage's previous outputs, when there are some.
+        var changes: [ChangeRow] = []
+        if let previous = context.previousOutputDirectory,
+            let before = try? CSV.records(previous.appendingPathComponent("aggregate.csv"), as: AggregateRow.self)
+        {
+            // Both sides as written (4 decimals), so that `medad diff` on the two run directories says the same.
+            changes = RunComparison.changes(
+                before: before, now: try CSV.records(context.outputDirectory.appendingPathComponent("aggregate.csv"), as: AggregateRow.self)
+            )
+            try context.writeCSV("changes.csv", records: changes)
+            let summary = RunComparison.summary(changes)
+            if changes.contains(where: { $0.moved == "yes" }) { context.warn(summary) } else { context.log(summary) }
+        }
         let (tests, skipped) = PairedComparisons.tests(scored)
         try context.writeCSV("delong.csv", records: tests)
         if !skipped.isEmpty {
@@ -113,6 +126,13 @@ public struct AggregateStage: Stage {
                     "Methods and scores",
                     "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.",
                     [AggregateRow.columns] + rows.map(\.fields)
+                ),
+                (
+                    "Since the previous run",
+                    changes.isEmpty
+                        ? "No previous run of this stage to compare with."
+                        : RunComparison.summary(changes) + ". moved: the AUROC left the previous run's 95% bootstrap interval.",
+                    changes.isEmpty ? [] : [ChangeRow.columns] + changes.map(\.fields)
                 ),
                 (
                     "Paired tests (DeLong)",

@@ -21,14 +21,20 @@ public struct ComparisonReport {
 
     init(entries: [Entry]) { self.entries = entries }
 
+    /// The rows of a run directory's (first) finished aggregate stage; an error naming the directory without one.
+    public static func aggregateRows(in run: URL) throws -> [AggregateRow] {
+        guard let aggregate = try stages(in: run).first(where: { $0.kind == AggregateStage.kind }) else {
+            throw StageFailure("\(run.path): no finished aggregate stage (run the pipeline first)")
+        }
+        return try CSV.records(aggregate.folder.appendingPathComponent("aggregate.csv"), as: AggregateRow.self)
+    }
+
     /// Reads every run directory; a directory without a finished aggregate stage is an error naming it.
     public init(runDirectories: [URL]) throws {
         var entries: [Entry] = []
         for run in runDirectories {
             let stages = try Self.stages(in: run)
-            guard let aggregate = stages.first(where: { $0.kind == AggregateStage.kind }) else {
-                throw StageFailure("\(run.path): no finished aggregate stage (run the pipeline first)")
-            }
+            let rows = try Self.aggregateRows(in: run)
             let dataset: String
             if stages.contains(where: { $0.kind == SynthesizeStage.kind }) {
                 dataset = "synthetic"
@@ -37,8 +43,7 @@ public struct ComparisonReport {
             } else {
                 dataset = "?"
             }
-            let file = aggregate.folder.appendingPathComponent("aggregate.csv")
-            for row in try CSV.records(file, as: AggregateRow.self) {
+            for row in rows {
                 guard let auroc = row.auroc, let ap = row.ap else { continue }
                 entries.append(
                     Entry(method: "\(row.method) \(row.backbone)", score: row.score, dataset: dataset, seed: row.seed, auroc: auroc, ap: ap)

@@ -29,7 +29,7 @@ struct Medad: ParsableCommand {
         commandName: "medad",
         abstract: "Medical image anomaly detection pipelines: ingest, normalize, split, train, score, aggregate.",
         version: medadVersion,
-        subcommands: [Run.self, Status.self, Validate.self, Report.self, Inspect.self, Synthesize.self, DecodeWorker.self])
+        subcommands: [Run.self, Status.self, Validate.self, Report.self, Diff.self, Inspect.self, Synthesize.self, DecodeWorker.self])
 }
 
 /// Loads a manifest, turning its errors into exit code 1 with the file, line and key.

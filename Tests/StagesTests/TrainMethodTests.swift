@@ -232,4 +232,48 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertTrue(again.output.contains("resuming from checkpoints: learner 0 at epoch 5"), again.output)
         XCTAssertEqual(try CSV.read(folder.appendingPathComponent("run/train/train.csv")).rows, train.rows)
     }
+
+    /// Night over night: a rerun with another training seed compares its aggregate with the previous outputs
+    /// (changes.csv: before, now, delta, and `moved` exactly when the new AUROC left the earlier interval), and
+    /// `medad diff` says the same about two run directories.
+    func testAggregateComparesWithThePreviousRunAndDiff() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nightly-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "nightly-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        let path = folder.appendingPathComponent("t.yaml").path
+        let manifest = { (seed: Int) in
+            TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2, epochs: 2, seed: \(seed)", score: "maps: 0")
+        }
+        try manifest(3).write(toFile: path, atomically: true, encoding: .utf8)
+        let first = try medad("run", path)
+        XCTAssertEqual(first.code, 0, first.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("run/aggregate/changes.csv").path))
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("run"), to: folder.appendingPathComponent("before"))
+
+        try manifest(4).write(toFile: path, atomically: true, encoding: .utf8)
+        let second = try medad("run", path)
+        XCTAssertEqual(second.code, 0, second.output)
+        XCTAssertTrue(second.output.contains("since the previous run: "), second.output)
+        let before = try CSV.read(folder.appendingPathComponent("before/aggregate/aggregate.csv")).rows
+        let changes = try CSV.read(folder.appendingPathComponent("run/aggregate/changes.csv"))
+        XCTAssertEqual(changes.header, ChangeRow.columns)
+        XCTAssertEqual(changes.rows.count, before.count)
+        for row in changes.rows {
+            let old = try XCTUnwrap(before.first { $0["score"] == row["score"] })
+            XCTAssertEqual(row["previous_auroc"], old["auroc"])
+            let (now, low, high) = (Double(row["auroc"]!)!, Double(old["auroc_low"]!)!, Double(old["auroc_high"]!)!)
+            XCTAssertEqual(row["moved"], now < low || now > high ? "yes" : "no", row["score"]!)
+            XCTAssertEqual(Double(row["delta"]!)!, now - Double(old["auroc"]!)!, accuracy: 2e-4)
+        }
+        XCTAssertNotEqual(changes.rows.map { $0["delta"]! }, Array(repeating: "0.0000", count: changes.rows.count), "another seed")
+
+        let diff = try medad(
+            "diff", folder.appendingPathComponent("before").path, folder.appendingPathComponent("run").path,
+            "--output", folder.appendingPathComponent("diff.csv").path)
+        XCTAssertEqual(diff.code, 0, diff.output)
+        XCTAssertEqual(try CSV.read(folder.appendingPathComponent("diff.csv")).rows, changes.rows)
+        XCTAssertTrue(diff.output.contains("ens_rec"), diff.output)
+        XCTAssertNotEqual(try medad("diff", folder.path, folder.appendingPathComponent("run").path).code, 0, "no aggregate in the first")
+    }
 }
