@@ -9,5 +9,6 @@ public let stageRegistry = StageRegistry([
     ExportStage.self,
     TrainStage.self,
     ScoreStage.self,
+    ShiftStage.self,
     AggregateStage.self,
 ])

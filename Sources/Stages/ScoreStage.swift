@@ -30,7 +30,11 @@ public struct ScoreStage: Stage {
 
     /// The trained networks (and meta-learner), frozen, from an upstream train stage's outputs.
     static func learners(_ context: StageContext) throws -> (TrainingSettings, TrainedNetworks) {
-        let folder = try context.upstream(ofKind: TrainStage.kind)
+        try learners(in: try context.upstream(ofKind: TrainStage.kind))
+    }
+
+    /// The networks a train stage's folder holds.
+    static func learners(in folder: URL) throws -> (TrainingSettings, TrainedNetworks) {
         let file = folder.appendingPathComponent(TrainStage.modelFile)
         let settings: TrainingSettings
         do { settings = try TrainingSettings.decode(Data(contentsOf: file)) } catch {

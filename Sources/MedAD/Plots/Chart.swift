@@ -140,6 +140,27 @@ public enum Charts {
         return canvas
     }
 
+    /// Each series against x (its values min–max scaled to 0…1, so rising and falling read alike for every score),
+    /// with a legend; x runs from 0 to its largest value.
+    public static func lines(title: String, xLabel: String, x: [Double], series: [(name: String, values: [Double])]) -> Canvas {
+        var canvas = Canvas(width: 720, height: 480)
+        let axes = UnitAxes(left: 60, top: 50, width: 380, height: 380)
+        axes.draw(on: &canvas, xLabel: "\(xLabel) (0 to \(String(format: "%g", x.max() ?? 0)))", yLabel: "mean score, scaled", title: title)
+        let span = max(x.max() ?? 1, 1e-12)
+        for (i, line) in series.enumerated() {
+            let colour = RGB.palette[i % RGB.palette.count]
+            let (low, high) = (line.values.min() ?? 0, line.values.max() ?? 1)
+            let scaled = line.values.map { high > low ? ($0 - low) / (high - low) : 0.5 }
+            for k in 1..<min(x.count, scaled.count) {
+                canvas.line(axes.x(x[k - 1] / span), axes.y(scaled[k - 1]), axes.x(x[k] / span), axes.y(scaled[k]), colour, thickness: 2)
+            }
+            let y = 60 + i * 16
+            canvas.fill(x: 470, y: y, width: 14, height: 7, colour)
+            canvas.text(line.name, x: 490, y: y)
+        }
+        return canvas
+    }
+
     /// Histograms of min–max scaled scores, normal against abnormal, each class as a fraction of its images.
     public static func histogram(name: String, scores: [Double], labels: [Int], bins: Int = 25) -> Canvas {
         var canvas = Canvas(width: 520, height: 360)
