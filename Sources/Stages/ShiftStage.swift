@@ -45,7 +45,8 @@ public struct ShiftStage: Stage {
         var rows: [[String]] = [], trends: [[String]] = []
         let plots = context.outputDirectory.appendingPathComponent("plots")
         try FileManager.default.createDirectory(at: plots, withIntermediateDirectories: true)
-        for (stage, folder) in trained {
+        for (index, (stage, folder)) in trained.enumerated() {
+            context.progress(done: index, total: trained.count)
             let (training, networks) = try ScoreStage.learners(in: folder)
             let normal = try ModelInputs.load(context, parts: ["test"], labels: [0], size: training.inputSize)
             guard normal.count > 1 else { throw StageFailure("shift needs two or more normal test images (\(normal.count))") }
