@@ -42,6 +42,10 @@ public struct SynthesizeStage: Stage {
     ]
     /// Where the RSNA-format label file goes, relative to the stage folder.
     public static let labelFile = "labels/stage_2_detailed_class_info.csv"
+    /// The opacities' boxes in RSNA's format (patientId,x,y,width,height,Target: one row per box, Target 1; one
+    /// row with empty coordinates and Target 0 for an image without), and their masks (masks/<patientId>.png).
+    public static let boxFile = "labels/stage_2_train_labels.csv"
+    public static let maskFolder = "masks"
 
     let dataset: SyntheticChestSet
 
@@ -59,13 +63,26 @@ public struct SynthesizeStage: Stage {
     public func run(in context: StageContext) throws -> StageOutcome {
         let folder = context.outputDirectory.appendingPathComponent("dicom")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let masks = context.outputDirectory.appendingPathComponent(Self.maskFolder)
+        try FileManager.default.createDirectory(at: masks, withIntermediateDirectories: true)
         let dataset = self.dataset
-        let rows = context.forEachItem(Array(0..<dataset.count), id: { "image \($0)" }) { index -> (String, [String]) in
+        let rows = context.forEachItem(Array(0..<dataset.count), id: { "image \($0)" }) { index -> (String, [String], [[String]]) in
             let image = dataset.image(index)
             let file = "dicom/\(image.patientID).dcm"
             try DICOMWriter.write(
                 image.request, to: context.outputDirectory.appendingPathComponent(file).path,
                 syntax: image.encoding.syntax, jpegQuality: dataset.jpegQuality)
+            if !image.boxes.isEmpty {
+                try PNGCodec.writeGray(
+                    path: masks.appendingPathComponent("\(image.patientID).png").path,
+                    pixels: .uint8(image.lesionMask.map { $0 ? 255 : 0 }),
+                    width: dataset.size, height: dataset.size)
+            }
+            let one = { (v: Int) in String(format: "%.1f", Double(v)) }
+            let boxes =
+                image.boxes.isEmpty
+                ? [[image.patientID, "", "", "", "", "0"]]
+                : image.boxes.map { [image.patientID, one($0.x), one($0.y), one($0.width), one($0.height), "1"] }
             let e = image.encoding
             return (
                 image.patientID,
@@ -73,14 +90,17 @@ public struct SynthesizeStage: Stage {
                     image.sopInstanceUID, file, image.finding.rawValue, String(image.opacities), e.syntax.rawValue, e.syntax.uid,
                     e.photometric, String(e.bitsStored), String(e.pixelRepresentation),
                     String(e.rescaleSlope), String(e.rescaleIntercept), String(dataset.size), String(dataset.size),
-                ]
+                ],
+                boxes
             )
         }
         let written = rows.compactMap { $0 }
         try context.writeCSV("synthesize.csv", header: Self.columns, rows: written.map(\.1))
         try context.writeCSV(Self.labelFile, header: ["patientId", "class"], rows: written.map { [$0.0, $0.1[2]] })
+        try context.writeCSV(Self.boxFile, header: ["patientId", "x", "y", "width", "height", "Target"], rows: written.flatMap(\.2))
         context.log(
-            "\(written.count) DICOM files of \(dataset.size)×\(dataset.size) in \(folder.lastPathComponent)/, labels in \(Self.labelFile)")
+            "\(written.count) DICOM files of \(dataset.size)×\(dataset.size) in \(folder.lastPathComponent)/, labels in \(Self.labelFile), opacity boxes in \(Self.boxFile), their masks in \(Self.maskFolder)/"
+        )
         return StageOutcome(rows: written.count, items: dataset.count)
     }
 }

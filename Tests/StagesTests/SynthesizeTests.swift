@@ -117,4 +117,51 @@ final class SynthesizeTests: XCTestCase {
         }
         XCTAssertGreaterThan(opacityMean, normalMean)
     }
+
+    /// Lung Opacity images come with masks and RSNA-format boxes: one box per region, each box the bounding box of
+    /// its part of the mask (so the mask lies inside the boxes and touches every side of each), Target 1; every
+    /// other image one row with empty coordinates and Target 0, and no mask. Opacity regions cover 0.3% to 25% of
+    /// the image here.
+    func testOpacitiesComeWithMasksAndRSNABoxes() throws {
+        let out = try synthesize(into: "m")
+        let classes = Dictionary(
+            uniqueKeysWithValues: try CSV.read(out.appendingPathComponent(SynthesizeStage.labelFile)).rows.map {
+                ($0["patientId"]!, $0["class"]!)
+            })
+        let boxes = try CSV.read(out.appendingPathComponent(SynthesizeStage.boxFile))
+        XCTAssertEqual(boxes.header, ["patientId", "x", "y", "width", "height", "Target"])
+        let byPatient = Dictionary(grouping: boxes.rows, by: { $0["patientId"]! })
+        XCTAssertEqual(Set(byPatient.keys), Set(classes.keys))
+        for (patient, rows) in byPatient {
+            let mask = out.appendingPathComponent("masks/\(patient).png")
+            guard classes[patient] == "Lung Opacity" else {
+                XCTAssertEqual(rows.map { $0["Target"]! }, ["0"])
+                XCTAssertEqual(rows[0]["x"], "")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: mask.path))
+                continue
+            }
+            XCTAssertTrue(rows.allSatisfy { $0["Target"] == "1" })
+            let png = try PNGCodec.read(path: mask.path)
+            guard case .uint8(let pixels) = png.samples else { return XCTFail("8-bit mask") }
+            XCTAssertEqual(Set(pixels), [0, 255])
+            let inside = { (p: Int, box: [String: String]) -> Bool in
+                let (x, y) = (Double(p % 64), Double(p / 64))
+                let (bx, by) = (Double(box["x"]!)!, Double(box["y"]!)!)
+                return x >= bx && x < bx + Double(box["width"]!)! && y >= by && y < by + Double(box["height"]!)!
+            }
+            let marked = pixels.indices.filter { pixels[$0] == 255 }
+            XCTAssertTrue(marked.allSatisfy { p in rows.contains { inside(p, $0) } }, "the mask lies inside the boxes")
+            let share = Double(marked.count) / Double(pixels.count)
+            XCTAssertTrue(share > 0.003 && share < 0.25, "\(patient): \(share)")
+            for box in rows {
+                let (bx, by) = (Int(Double(box["x"]!)!), Int(Double(box["y"]!)!))
+                let (w, h) = (Int(Double(box["width"]!)!), Int(Double(box["height"]!)!))
+                let mine = marked.filter { inside($0, box) }
+                XCTAssertEqual(mine.map { $0 % 64 }.min(), bx)
+                XCTAssertEqual(mine.map { $0 % 64 }.max(), bx + w - 1)
+                XCTAssertEqual(mine.map { $0 / 64 }.min(), by)
+                XCTAssertEqual(mine.map { $0 / 64 }.max(), by + h - 1)
+            }
+        }
+    }
 }

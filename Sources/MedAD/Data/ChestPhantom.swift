@@ -1,6 +1,9 @@
 // Chest-radiograph-like phantoms: a body outline, two lung fields, ribs, spine and heart shadow, with
-// random normal variation; abnormal images add lung opacities (masses) or an enlarged heart.
-// Values are densities in [0, 1]: high is dense, bright on a MONOCHROME2 display.
+// random normal variation. `Lung Opacity` adds what RSNA's readers boxed: diffuse, patchy consolidation of one lung
+// or both (bilateral in about a third), each region a few percent up to a third of its lung field, with soft
+// borders and texture, and its mask (where the added density is at least a third of its peak) and bounding box;
+// `Not Normal` enlarges the heart and, in half the images, adds a pleural effusion (the lung's base whitened up to
+// a meniscus), neither of them an opacity. Values are densities in [0, 1]: high is dense, bright on MONOCHROME2.
 #if canImport(Glibc)
     import Glibc
     import MedNN
@@ -18,8 +21,11 @@ public struct ChestPhantom: Sendable {
     public let finding: ChestFinding
     /// Densities, row-major, size × size.
     public let density: [Float]
-    /// Number of opacities drawn (0 unless lungOpacity).
+    /// Number of opacity regions drawn (0 unless lungOpacity).
     public let opacities: Int
+    /// Where the opacities are (size × size, row-major) and each region's bounding box in pixels.
+    public let lesionMask: [Bool]
+    public let boxes: [(x: Int, y: Int, width: Int, height: Int)]
 
     /// Renders one phantom; all randomness comes from `rng`.
     public init(size: Int, finding: ChestFinding, rng: inout SeededGenerator) {
@@ -48,22 +54,20 @@ public struct ChestPhantom: Sendable {
         let waves = (0..<3).map { _ in
             (x: rng.uniform(-1, 1), y: rng.uniform(-1, 1), r: rng.uniform(0.3, 0.8), a: rng.uniform(-0.05, 0.05))
         }
-        var masses: [(x: Double, y: Double, r: Double, a: Double)] = []
+        var regions: [Consolidation] = []
         if finding == .lungOpacity {
-            for _ in 0..<(1 + Int(rng.next() % 3)) {
-                let lung = lungs[Int(rng.next() % 2)]
-                let angle = rng.uniform(0, 2 * Double.pi)
-                let radius = rng.uniform(0, 0.7).squareRoot()
-                masses.append(
-                    (
-                        x: lung.cx + lung.rx * radius * cos(angle), y: lung.cy + lung.ry * radius * sin(angle),
-                        r: rng.uniform(0.05, 0.16), a: rng.uniform(0.18, 0.4)
-                    ))
-            }
+            let first = Int(rng.next() % 2)
+            let sides = rng.uniform() < 0.35 ? [first, 1 - first] : [first]
+            regions = sides.map { Consolidation(in: lungs[$0], rng: &rng) }
         }
-        opacities = masses.count
+        opacities = regions.count
+        // Not Normal's second finding: a pleural effusion at one lung's base (a meniscus), no opacity.
+        let effusion: (lung: Ellipse, level: Double, a: Double)? =
+            finding == .notNormal && rng.uniform() < 0.5
+            ? (lungs[Int(rng.next() % 2)], rng.uniform(0.45, 0.75), rng.uniform(0.15, 0.3)) : nil
 
         var density = [Float](repeating: 0, count: size * size)
+        var lesion = [Double](repeating: 0, count: size * size)
         let step = 2.0 / Double(size)
         for row in 0..<size {
             let y = -1 + (Double(row) + 0.5) * step
@@ -81,9 +85,17 @@ public struct ChestPhantom: Sendable {
                 }
                 d += 0.12 * smoothBand(x - shift.0, center: 0, halfWidth: 0.08) * inBody
                 d += 0.2 * heart.inside(x, y)
-                for mass in masses {
-                    let r2 = ((x - mass.x) * (x - mass.x) + (y - mass.y) * (y - mass.y)) / (mass.r * mass.r)
-                    d += mass.a * exp(-2 * r2)
+                var added = 0.0
+                for region in regions { added += region.density(x, y) }
+                added *= inLungs
+                lesion[row * size + column] = added
+                d += added
+                if let effusion {
+                    // Fluid fills the lung from its base up to `level` (a fraction of its height), curving up at the sides.
+                    let lung = effusion.lung
+                    let u = (x - lung.cx) / lung.rx, v = (y - lung.cy) / lung.ry
+                    let surface = 1 - 2 * effusion.level - 0.35 * u * u
+                    d += effusion.a * smoothstep(surface - 0.08, surface + 0.08, v) * lung.inside(x, y)
                 }
                 for wave in waves {
                     let r2 = ((x - wave.x) * (x - wave.x) + (y - wave.y) * (y - wave.y)) / (wave.r * wave.r)
@@ -94,6 +106,71 @@ public struct ChestPhantom: Sendable {
             }
         }
         self.density = density
+        // The mask: where a region adds at least a third of its peak density; one box per region.
+        var mask = [Bool](repeating: false, count: size * size)
+        var boxes: [(x: Int, y: Int, width: Int, height: Int)] = []
+        for region in regions {
+            var (x0, y0, x1, y1) = (size, size, -1, -1)
+            for row in 0..<size {
+                let y = -1 + (Double(row) + 0.5) * step
+                for column in 0..<size {
+                    let x = -1 + (Double(column) + 0.5) * step
+                    let inLungs = max(lungs[0].inside(x, y), lungs[1].inside(x, y))
+                    guard region.density(x, y) * inLungs >= region.amplitude / 3 else { continue }
+                    mask[row * size + column] = true
+                    (x0, y0, x1, y1) = (min(x0, column), min(y0, row), max(x1, column), max(y1, row))
+                }
+            }
+            if x1 >= x0 { boxes.append((x0, y0, x1 - x0 + 1, y1 - y0 + 1)) }
+        }
+        lesionMask = mask
+        self.boxes = boxes
+    }
+}
+
+/// One region of consolidation: an elliptic area of a lung (its share of the lung's area uniform in 3%…33%)
+/// filled patchily by a few overlapping Gaussian puffs, with a soft border and a fine texture.
+private struct Consolidation {
+    let area: Ellipse
+    let amplitude: Double
+    let puffs: [(x: Double, y: Double, s: Double, w: Double)]
+    let texture: (Double, Double)
+
+    init(in lung: Ellipse, rng: inout SeededGenerator) {
+        let share = rng.uniform(0.03, 0.33)
+        let aspect = rng.uniform(0.75, 1.3)
+        let rx = lung.rx * share.squareRoot() * aspect, ry = lung.ry * share.squareRoot() / aspect
+        let angle = rng.uniform(0, 2 * Double.pi), reach = rng.uniform(0, 0.5).squareRoot()
+        let area = Ellipse(
+            cx: lung.cx + (lung.rx - rx).magnitude * reach * cos(angle), cy: lung.cy + (lung.ry - ry).magnitude * reach * sin(angle),
+            rx: rx, ry: ry)
+        self.area = area
+        amplitude = rng.uniform(0.2, 0.4)
+        puffs = (0..<8).map { _ in
+            let a = rng.uniform(0, 2 * Double.pi), r = rng.uniform(0, 0.8).squareRoot()
+            return (
+                x: area.cx + rx * r * cos(a), y: area.cy + ry * r * sin(a), s: rng.uniform(0.45, 0.9) * min(rx, ry),
+                w: rng.uniform(0.6, 1)
+            )
+        }
+        texture = (rng.uniform(0, 2 * Double.pi), rng.uniform(0, 2 * Double.pi))
+    }
+
+    /// The density it adds at (x, y): amplitude × patchiness (the puffs, softly clipped) × a soft-edged area ×
+    /// texture.
+    func density(_ x: Double, _ y: Double) -> Double {
+        let r = (((x - area.cx) / area.rx) * ((x - area.cx) / area.rx) + ((y - area.cy) / area.ry) * ((y - area.cy) / area.ry))
+            .squareRoot()
+        guard r < 1.3 else { return 0 }
+        var field = 0.0
+        for puff in puffs {
+            let d2 = ((x - puff.x) * (x - puff.x) + (y - puff.y) * (y - puff.y)) / (puff.s * puff.s)
+            field += puff.w * exp(-d2 / 2)
+        }
+        let patchy = smoothstep(0.1, 0.9, field)
+        let border = 1 - smoothstep(0.7, 1.3, r)
+        let grain = 0.85 + 0.15 * cos(37 * x + texture.0) * cos(29 * y + texture.1)
+        return amplitude * patchy * border * grain
     }
 }
 

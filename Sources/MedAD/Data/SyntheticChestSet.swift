@@ -53,6 +53,9 @@ public struct SyntheticChestSet: Sendable {
         public let sopInstanceUID: String
         public let finding: ChestFinding
         public let opacities: Int
+        /// Where the opacities are (size × size) and each region's bounding box in pixels.
+        public let lesionMask: [Bool]
+        public let boxes: [(x: Int, y: Int, width: Int, height: Int)]
         public let encoding: Encoding
         public let request: DICOMWriteRequest
     }
@@ -107,7 +110,7 @@ public struct SyntheticChestSet: Sendable {
             photometric: photometric, pixels: pixels)
         return Image(
             index: index, patientID: patientID, sopInstanceUID: sop, finding: finding,
-            opacities: phantom.opacities, encoding: encoding, request: request)
+            opacities: phantom.opacities, lesionMask: phantom.lesionMask, boxes: phantom.boxes, encoding: encoding, request: request)
     }
 
     /// A UUID-shaped identifier, as RSNA's patientId values are.
