@@ -105,6 +105,16 @@ public struct AggregateStage: Stage {
             let summary = RunComparison.summary(changes)
             if changes.contains(where: { $0.moved == "yes" }) { context.warn(summary) } else { context.log(summary) }
         }
+        // Localisation, where the score stages had lesion masks.
+        var localisation: [[String]] = []
+        for s in scored {
+            let file = s.folder.appendingPathComponent("localisation.csv")
+            guard FileManager.default.fileExists(atPath: file.path) else { continue }
+            let table = try CSV.table(file, requiring: ScoreStage.localisationColumns)
+            localisation += table.rows.map { row in [s.stage, s.method.method] + ScoreStage.localisationColumns.map { row[$0] ?? "" } }
+        }
+        let localisationHeader = ["stage", "method"] + ScoreStage.localisationColumns
+        if !localisation.isEmpty { try context.writeCSV("localisation.csv", header: localisationHeader, rows: localisation) }
         let (tests, skipped) = PairedComparisons.tests(scored)
         try context.writeCSV("delong.csv", records: tests)
         if !skipped.isEmpty {
@@ -126,6 +136,13 @@ public struct AggregateStage: Stage {
                     "Methods and scores",
                     "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.",
                     [AggregateRow.columns] + rows.map(\.fields)
+                ),
+                (
+                    "Localisation",
+                    localisation.isEmpty
+                        ? "No lesion masks reached the score stages."
+                        : "Each mapped score's per-pixel map against the lesion masks, every pixel of every test image one sample: pixel-level AUROC and the best Dice over thresholds.",
+                    localisation.isEmpty ? [] : [localisationHeader] + localisation
                 ),
                 (
                     "Since the previous run",

@@ -69,10 +69,14 @@ public struct ScoreStage: Stage {
         var names: [String] = []
         var rows: [[Double]] = []
         var members = 0
+        // Localisation: each mapped score's per-pixel map of every image, when lesion masks exist.
+        let masks = try GroundTruthMasks.load(context, ids: test.ids, size: training.inputSize)
+        var pixelMaps: [String: [Double]] = [:]
         for start in stride(from: 0, to: test.count, by: settings.batchSize) {
             let indices = Array(start..<min(start + settings.batchSize, test.count))
             let set = try training.members(test.batch(indices), models: learners, indices: indices)
-            let scores = MemberScorer.score(set)
+            let scores = MemberScorer.score(set, keepMaps: masks != nil)
+            for map in scores.maps { for (score, values) in map.byScore { pixelMaps[score, default: []] += values.map(Double.init) } }
             (names, members) = (scores.names, set.members)
             for (offset, values) in scores.values.enumerated() {
                 if let column = values.firstIndex(where: { !$0.isFinite }) {
@@ -92,9 +96,29 @@ public struct ScoreStage: Stage {
             method: training.method, backbone: training.backbone.rawValue, seed: training.seed, networks: learners.count, members: members,
             parameters: learners.parameterCount)
         try context.writeCSV(ScoredMethod.file, records: [method])
+        if let masks { try writeLocalisation(context, maps: pixelMaps, order: names, masks: masks) }
         if settings.maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, training: training, learners: learners) }
         return StageOutcome(rows: rows.count, items: test.count)
     }
+
+    /// localisation.csv: for each mapped score, the pixel AUROC and best Dice of its maps against the masks.
+    func writeLocalisation(_ context: StageContext, maps: [String: [Double]], order: [String], masks: [[Bool]]) throws {
+        let mask = masks.flatMap { $0 }
+        let lesioned = masks.filter { $0.contains(true) }.count
+        var rows: [[String]] = []
+        for score in order {
+            guard let map = maps[score], map.count == mask.count, let result = Metrics.localisation(map: map, mask: mask) else { continue }
+            rows.append([
+                score, result.auroc.map { String(format: "%.4f", $0) } ?? "", String(format: "%.4f", result.dice),
+                String(format: "%.6g", result.threshold), String(masks.count), String(lesioned),
+            ])
+        }
+        try context.writeCSV("localisation.csv", header: Self.localisationColumns, rows: rows)
+        context.log(
+            "localisation: \(lesioned) of \(masks.count) test images have lesion masks; pixel AUROC and best Dice in localisation.csv")
+    }
+
+    public static let localisationColumns = ["score", "pixel_auroc", "best_dice", "threshold", "images", "images_with_lesions"]
 
     /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score that draws a map: input | mean reconstruction |
     /// the score's map | its saliency (|∂score/∂x|, for scores with derivatives; dsu's strips have three panels).

@@ -313,4 +313,33 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertEqual(try medad("run", path, "--stage", "shift", "--force").code, 0)
         XCTAssertEqual(try Data(contentsOf: folder.appendingPathComponent("run/shift/shift.csv")), first, "seeded, deterministic")
     }
+
+    /// Localisation on the synthetic lesions: with ingest and synthesize in its 'after', the score stage maps every
+    /// mapped score against the masks (pixel AUROC, best Dice) and the aggregate gathers them.
+    func testLocalisationAgainstSyntheticMasks() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("localise-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "localise-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        let path = folder.appendingPathComponent("t.yaml").path
+        let yaml = TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2, epochs: 2", score: "maps: 0")
+            .replacingOccurrences(
+                of: "score: {kind: score, after: [train, split, normalize]",
+                with: "score: {kind: score, after: [train, split, normalize, ingest, synthesize]")
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try medad("run", path)
+        XCTAssertEqual(run.code, 0, run.output)
+        let local = try CSV.read(folder.appendingPathComponent("run/score/localisation.csv"))
+        XCTAssertEqual(local.header, ScoreStage.localisationColumns)
+        XCTAssertEqual(local.rows.map { $0["score"]! }, ["rec", "ens_rec", "ens_std", "dsu"])
+        for row in local.rows {
+            XCTAssertTrue((0...1).contains(Double(row["pixel_auroc"]!)!) && (0...1).contains(Double(row["best_dice"]!)!))
+            XCTAssertEqual(row["images"], "16")
+            XCTAssertTrue((1...8).contains(Int(row["images_with_lesions"]!)!), row["images_with_lesions"]!)
+        }
+        let gathered = try CSV.read(folder.appendingPathComponent("run/aggregate/localisation.csv"))
+        XCTAssertEqual(gathered.rows.map { $0["method"]! }, Array(repeating: "deep_ensemble", count: 4))
+        XCTAssertTrue(
+            try String(contentsOf: folder.appendingPathComponent("run/aggregate/report.html"), encoding: .utf8).contains("Localisation"))
+    }
 }
