@@ -1,17 +1,20 @@
-// Lesion masks for the score stage's localisation metrics, at the model's input size: from an upstream synthesize
-// stage's masks/<patientId>.png, matched to each test image through ingest.csv's file stem. The normalize stage's
-// geometry is applied (a stretch of the whole image, its default and the Med-AD recipe's; other aspect handlings
-// are not mapped, and localisation is then left out with a log line), then the model's: Pillow's bilinear resize
-// to S×S, a pixel in the mask where the resized mask is at least half on. An image without a mask has none.
+// Lesion masks for the score stage's localisation metrics, at the model's input size: from lesion boxes in RSNA's
+// stage_2_train_labels.csv format (`boxes`: patientId,x,y,width,height,Target, pixels of the source image), or
+// else from an upstream synthesize stage's masks/<patientId>.png, matched to each test image through ingest.csv's
+// file stem. The normalize stage's geometry is applied (a stretch of the whole image, its default and the Med-AD
+// recipe's; other aspect handlings are not mapped, and localisation is then left out with a log line), then the
+// model's: a box covers the model pixels whose centres fall inside it; a mask goes through Pillow's bilinear resize
+// to S×S and is on where at least half on. An image without a box or mask has no lesion.
 import Foundation
 import MedAD
 import MedImage
 import Pipeline
 
 enum GroundTruthMasks {
-    /// One mask per id (S·S values), or nil when there is nothing to compare with (no synthesize stage upstream).
-    static func load(_ context: StageContext, ids: [String], size: Int) throws -> [[Bool]]? {
-        guard let synthesize = try? context.upstream(ofKind: SynthesizeStage.kind) else { return nil }
+    /// One mask per id (S·S values), or nil when there is nothing to compare with (no boxes, no synthesize stage).
+    static func load(_ context: StageContext, ids: [String], size: Int, boxes: URL?) throws -> [[Bool]]? {
+        let synthesize = try? context.upstream(ofKind: SynthesizeStage.kind)
+        guard boxes != nil || synthesize != nil else { return nil }
         guard let ingest = try? context.upstream(ofKind: IngestStage.kind) else {
             context.warn("localisation needs the ingest stage in this stage's 'after' (to find each image's mask); left out")
             return nil
@@ -23,11 +26,34 @@ enum GroundTruthMasks {
             context.warn("localisation maps masks through a stretched resize only (normalize's aspect is \(aspect)); left out")
             return nil
         }
-        let rows = try CSV.read(ingest.appendingPathComponent("ingest.csv"), requiring: ["image_id", "path"]).rows
+        let rows = try CSV.read(ingest.appendingPathComponent("ingest.csv"), requiring: ["image_id", "path", "rows", "columns"]).rows
         let stems = Dictionary(
             rows.map { ($0["image_id"]!, URL(fileURLWithPath: $0["path"]!).deletingPathExtension().lastPathComponent) },
             uniquingKeysWith: { first, _ in first })
-        let folder = synthesize.appendingPathComponent(SynthesizeStage.maskFolder)
+        if let boxes {
+            let sizes = Dictionary(
+                rows.map { ($0["image_id"]!, (width: Double($0["columns"] ?? "") ?? 0, height: Double($0["rows"] ?? "") ?? 0)) },
+                uniquingKeysWith: { first, _ in first })
+            let table = try CSV.table(boxes, requiring: ["patientId", "x", "y", "width", "height", "Target"])
+            var byPatient: [String: [(x: Double, y: Double, width: Double, height: Double)]] = [:]
+            for row in table.rows where row["Target"] == "1" {
+                guard let x = try row.number("x"), let y = try row.number("y"), let w = try row.number("width"),
+                    let h = try row.number("height")
+                else { throw StageFailure("\(boxes.path): line \(row.line): a Target 1 row needs x, y, width and height") }
+                byPatient[row["patientId"] ?? "", default: []].append((x, y, w, h))
+            }
+            return ids.map { id in
+                guard let stem = stems[id], let source = sizes[id], source.width > 0, source.height > 0, let found = byPatient[stem] else {
+                    return [Bool](repeating: false, count: size * size)
+                }
+                return (0..<size * size).map { p in
+                    let cx = (Double(p % size) + 0.5) * source.width / Double(size)
+                    let cy = (Double(p / size) + 0.5) * source.height / Double(size)
+                    return found.contains { cx >= $0.x && cx < $0.x + $0.width && cy >= $0.y && cy < $0.y + $0.height }
+                }
+            }
+        }
+        let folder = synthesize!.appendingPathComponent(SynthesizeStage.maskFolder)
         return try ids.map { id in
             guard let stem = stems[id], let file = try? SafeName.child(folder, "\(stem).png"),
                 FileManager.default.fileExists(atPath: file.path)

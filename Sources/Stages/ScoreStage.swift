@@ -17,16 +17,24 @@ public struct ScoreStage: Stage {
         var batchSize = 64
         /// Anomaly-map strips per end of each score's ranking.
         var maps = 0
+        /// Lesion boxes for localisation (RSNA's stage_2_train_labels.csv format).
+        var boxes: URL?
     }
     static let settings: [Setting<Settings>] = [
         .int("batch_size", \.batchSize, 1...4096, "images per forward pass"),
         .int("maps", \.maps, 0...1000, "anomaly-map strips for the N highest- and N lowest-scored images of each score (0: none)"),
+        .path(
+            "boxes", \.boxes,
+            "lesion boxes for localisation.csv, RSNA's stage_2_train_labels.csv format (patientId,x,y,width,height,Target); needs ingest in 'after'"
+        ),
     ]
     public static let parameters = settings.specs(defaults: Settings())
 
     let settings: Settings
 
     public init(parameters: Parameters) throws { settings = Self.settings.apply(parameters, to: Settings()) }
+
+    public func inputFiles() throws -> [URL] { [settings.boxes].compactMap { $0 } }
 
     /// The trained networks (and meta-learner), frozen, from an upstream train stage's outputs.
     static func learners(_ context: StageContext) throws -> (TrainingSettings, TrainedNetworks) {
@@ -70,7 +78,7 @@ public struct ScoreStage: Stage {
         var rows: [[Double]] = []
         var members = 0
         // Localisation: each mapped score's per-pixel map of every image, when lesion masks exist.
-        let masks = try GroundTruthMasks.load(context, ids: test.ids, size: training.inputSize)
+        let masks = try GroundTruthMasks.load(context, ids: test.ids, size: training.inputSize, boxes: settings.boxes)
         var pixelMaps: [String: [Double]] = [:]
         for start in stride(from: 0, to: test.count, by: settings.batchSize) {
             let indices = Array(start..<min(start + settings.batchSize, test.count))

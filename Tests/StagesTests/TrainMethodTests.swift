@@ -341,5 +341,20 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertEqual(gathered.rows.map { $0["method"]! }, Array(repeating: "deep_ensemble", count: 4))
         XCTAssertTrue(
             try String(contentsOf: folder.appendingPathComponent("run/aggregate/report.html"), encoding: .utf8).contains("Localisation"))
+
+        // The same lesions as RSNA-format boxes (synthesize's own stage_2_train_labels.csv) instead of masks: boxes
+        // are rectangles around the masks, so at least as many test images have a lesion pixel.
+        try FileManager.default.copyItem(
+            at: folder.appendingPathComponent("run/synthesize/labels/stage_2_train_labels.csv"), to: folder.appendingPathComponent("boxes.csv"))
+        try yaml.replacingOccurrences(
+            of: "score: {kind: score, after: [train, split, normalize, ingest, synthesize], params: {maps: 0",
+            with: "score: {kind: score, after: [train, split, normalize, ingest], params: {maps: 0, boxes: boxes.csv"
+        ).write(toFile: path, atomically: true, encoding: .utf8)
+        let boxed = try medad("run", path)
+        XCTAssertEqual(boxed.code, 0, boxed.output)
+        let fromBoxes = try CSV.read(folder.appendingPathComponent("run/score/localisation.csv"))
+        XCTAssertEqual(fromBoxes.rows.map { $0["score"]! }, ["rec", "ens_rec", "ens_std", "dsu"])
+        XCTAssertGreaterThanOrEqual(Int(fromBoxes.rows[0]["images_with_lesions"]!)!, Int(local.rows[0]["images_with_lesions"]!)!)
+        XCTAssertLessThanOrEqual(Int(fromBoxes.rows[0]["images_with_lesions"]!)!, 8)
     }
 }
