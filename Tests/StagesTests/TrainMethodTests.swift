@@ -345,7 +345,8 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         // The same lesions as RSNA-format boxes (synthesize's own stage_2_train_labels.csv) instead of masks: boxes
         // are rectangles around the masks, so at least as many test images have a lesion pixel.
         try FileManager.default.copyItem(
-            at: folder.appendingPathComponent("run/synthesize/labels/stage_2_train_labels.csv"), to: folder.appendingPathComponent("boxes.csv"))
+            at: folder.appendingPathComponent("run/synthesize/labels/stage_2_train_labels.csv"),
+            to: folder.appendingPathComponent("boxes.csv"))
         try yaml.replacingOccurrences(
             of: "score: {kind: score, after: [train, split, normalize, ingest, synthesize], params: {maps: 0",
             with: "score: {kind: score, after: [train, split, normalize, ingest], params: {maps: 0, boxes: boxes.csv"
