@@ -105,7 +105,9 @@ public struct ScoreStage: Stage {
             parameters: learners.parameterCount)
         try context.writeCSV(ScoredMethod.file, records: [method])
         if let masks { try writeLocalisation(context, maps: pixelMaps, order: names, masks: masks) }
-        if settings.maps > 0 { try writeMaps(context, test: test, names: names, rows: rows, training: training, learners: learners) }
+        if settings.maps > 0 {
+            try writeMaps(context, test: test, names: names, rows: rows, training: training, learners: learners, masks: masks)
+        }
         return StageOutcome(rows: rows.count, items: test.count)
     }
 
@@ -129,9 +131,11 @@ public struct ScoreStage: Stage {
     public static let localisationColumns = ["score", "pixel_auroc", "best_dice", "threshold", "images", "images_with_lesions"]
 
     /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score that draws a map: input | mean reconstruction |
-    /// the score's map | its saliency (|∂score/∂x|, for scores with derivatives; dsu's strips have three panels).
+    /// the score's map | its saliency (|∂score/∂x|, for scores with derivatives; dsu's strips have three panels);
+    /// with lesion masks, their outline in white on the input and the map.
     func writeMaps(
-        _ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], training: TrainingSettings, learners: TrainedNetworks
+        _ context: StageContext, test: ImageSet, names: [String], rows: [[Double]], training: TrainingSettings, learners: TrainedNetworks,
+        masks: [[Bool]]?
     ) throws {
         let folder = context.outputDirectory.appendingPathComponent("maps")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -156,6 +160,9 @@ public struct ScoreStage: Stage {
                         MapStrip.grey(image, from: -1, to: 1), MapStrip.grey(map.reconstruction, from: -1, to: 1),
                         MapStrip.scaled(map.byScore[score]!),
                     ]
+                    if let mask = masks?[index] {
+                        for p in [0, 2] { panels[p] = MapStrip.outlined(panels[p], mask: mask, size: size) }
+                    }
                     if let saliency { panels.append(MapStrip.scaled(saliency[rank * plane..<(rank + 1) * plane].map(abs))) }
                     let strip = MapStrip.horizontal(panels, size: size)
                     let file = try SafeName.child(folder, "\(score)_\(end)_\(rank + 1)_\(SafeName.fileName(test.ids[index])).png")

@@ -66,3 +66,16 @@ struct SeededGeneratorForTests {
         XCTAssertNil(Metrics.localisation(map: [0.2, 0.1], mask: [false, false]), "no lesion pixel")
     }
 }
+
+final class MapStripTests: XCTestCase {
+    /// A 3×3 lesion in a 5×5 panel: its eight border pixels turn white, its centre and the outside stay.
+    func testOutlineMarksTheMaskBorderOnly() {
+        var mask = [Bool](repeating: false, count: 25)
+        for y in 1...3 { for x in 1...3 { mask[y * 5 + x] = true } }
+        let panel = [UInt8](repeating: 7, count: 25)
+        let out = MapStrip.outlined(panel, mask: mask, size: 5)
+        XCTAssertEqual(out.indices.filter { out[$0] == 255 }, [6, 7, 8, 11, 13, 16, 17, 18])
+        XCTAssertEqual(out[12], 7)
+        XCTAssertEqual(out[0], 7)
+    }
+}

@@ -16,6 +16,19 @@ public enum MapStrip {
         return high > low ? grey(values, from: low, to: high) : [UInt8](repeating: 0, count: values.count)
     }
 
+    /// The panel with the outline of `mask` (its pixels with a 4-neighbour outside it) drawn white: where the
+    /// ground truth is, on the input and on the map.
+    public static func outlined(_ panel: [UInt8], mask: [Bool], size: Int) -> [UInt8] {
+        var out = panel
+        for p in mask.indices where mask[p] {
+            let (x, y) = (p % size, p / size)
+            let edge =
+                x == 0 || y == 0 || x == size - 1 || y == size - 1 || !mask[p - 1] || !mask[p + 1] || !mask[p - size] || !mask[p + size]
+            if edge { out[p] = 255 }
+        }
+        return out
+    }
+
     /// size × size panels left to right, `gap` white columns between them.
     public static func horizontal(_ panels: [[UInt8]], size: Int) -> [UInt8] {
         let width = panels.count * size + (panels.count - 1) * gap
