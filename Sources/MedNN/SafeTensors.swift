@@ -135,3 +135,11 @@ public enum SafeTensors {
         return t
     }
 }
+
+extension [String: SafeTensorValue] {
+    /// The tensors whose names start with `prefix`, under their names without it (a checkpoint's `optimizer.` part,
+    /// one network's part of a joint checkpoint).
+    public func strippingPrefix(_ prefix: String) -> [String: SafeTensorValue] {
+        Dictionary(uniqueKeysWithValues: filter { $0.key.hasPrefix(prefix) }.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+    }
+}

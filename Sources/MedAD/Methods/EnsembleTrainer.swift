@@ -259,11 +259,7 @@ public final class EnsembleTrainer {
         var startEpoch = 1
         if let saved = try store.load(learner: k) {
             try model.load(saved.tensors.filter { !$0.key.hasPrefix("optimizer.") })
-            try adam.load(
-                Dictionary(
-                    uniqueKeysWithValues: saved.tensors.filter { $0.key.hasPrefix("optimizer.") }.map {
-                        (String($0.key.dropFirst("optimizer.".count)), $0.value)
-                    }))
+            try adam.load(saved.tensors.strippingPrefix("optimizer."))
             records = saved.records
             startEpoch = saved.epoch + 1
         }

@@ -48,13 +48,8 @@ struct QDDTraining {
         }
 
         func restore(_ tensors: [String: SafeTensorValue]) throws {
-            func part(_ head: String) -> [String: SafeTensorValue] {
-                Dictionary(
-                    uniqueKeysWithValues: tensors.filter { $0.key.hasPrefix(head) }.map { (String($0.key.dropFirst(head.count)), $0.value) }
-                )
-            }
-            try load(part("\(prefix).").filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("quantized.") })
-            try adam.load(part("\(prefix).optimizer."))
+            try load(tensors.strippingPrefix("\(prefix).").filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("quantized.") })
+            try adam.load(tensors.strippingPrefix("\(prefix).optimizer."))
             try quantization.load(tensors, prefix: "\(prefix).quantized.")
         }
     }
