@@ -1,5 +1,6 @@
 // Metrics against values worked out by hand (abnormal = 1 = positive), ties included.
 import MedAD
+import MedNN
 import XCTest
 
 final class MetricsTests: XCTestCase {
@@ -64,6 +65,12 @@ struct SeededGeneratorForTests {
         XCTAssertEqual(result.dice, 0.8, accuracy: 1e-12)
         XCTAssertEqual(result.threshold, 0.4)
         XCTAssertNil(Metrics.localisation(map: [0.2, 0.1], mask: [false, false]), "no lesion pixel")
+        // The sweep's AUROC is the Mann–Whitney one, ties included.
+        var random = SeededGenerator(seed: 4)
+        let map = (0..<500).map { _ in Double(random.next() % 20) }
+        let mask = (0..<500).map { map[$0] + Double(random.next() % 15) > 18 }
+        let swept = try XCTUnwrap(Metrics.localisation(map: map, mask: mask)?.auroc)
+        XCTAssertEqual(swept, try XCTUnwrap(Metrics.auroc(map, mask.map { $0 ? 1 : 0 })), accuracy: 1e-12)
     }
 }
 
