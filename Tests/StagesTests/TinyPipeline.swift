@@ -1,3 +1,6 @@
+import Foundation
+import XCTest
+
 // A seconds-long pipeline from synthesize to aggregate (40 phantoms of 32², a 16-pixel model) for CLI tests that
 // need trained models: the stages fixed here, the train and score parameters the test's own.
 enum TinyPipeline {
@@ -20,5 +23,15 @@ enum TinyPipeline {
           score: {kind: score, after: [train, split, normalize], params: {\(score)}}
           aggregate: {kind: aggregate, after: [score], params: {resamples: 20}}
         """
+    }
+
+    /// A temporary folder for one test, removed when it ends, holding the patient-key secret the manifest names;
+    /// with the path its manifest is to be written to.
+    static func workspace(_ test: XCTestCase, _ name: String) throws -> (folder: URL, path: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        try "\(name)-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        return (folder, folder.appendingPathComponent("t.yaml").path)
     }
 }

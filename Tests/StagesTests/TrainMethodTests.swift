@@ -35,14 +35,10 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
     /// mc_dropout through the binary: `samples` members per image in score.csv, the same scores on a rerun and
     /// at another scoring batch size (each image's masks are its own).
     func testMCDropoutScoresThroughThePipeline() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcdrop-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try "mc-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        let (folder, path) = try TinyPipeline.workspace(self, "mcdrop")
         let manifest = { (batch: Int) in
             TinyPipeline.yaml(train: "method: mc_dropout, samples: 4, dropout: 0.3, epochs: 2", score: "batch_size: \(batch), maps: 1")
         }
-        let path = folder.appendingPathComponent("t.yaml").path
         try manifest(16).write(toFile: path, atomically: true, encoding: .utf8)
         let run = try medad("run", path)
         XCTAssertEqual(run.code, 0, run.output)
@@ -94,10 +90,7 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
     /// aggregate over both: every method × score in aggregate.csv, a cost row per method, both in report.html;
     /// the train and score stages (they use every core) never overlap in time and record their peak memory.
     func testSeveralMethodsInOneAggregateWithCosts() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("methods-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try "methods-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
+        let (folder, path) = try TinyPipeline.workspace(self, "methods")
         let model = "epochs: 2, batch_size: 8, input_size: 16, base_width: 2, latent_size: 4, hidden_size: 16"
         var yaml = TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2", score: "maps: 1")
         yaml = yaml.replacingOccurrences(
@@ -111,7 +104,6 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
               score_layers: {kind: score, after: [train_layers, split, normalize]}
 
             """
-        let path = folder.appendingPathComponent("t.yaml").path
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         let run = try medad("run", path)
         XCTAssertEqual(run.code, 0, run.output)
@@ -178,11 +170,7 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
     /// adversarial through the binary: one learner by default, dual batch norm in the saved state_dict (PyTorch's
     /// bns.0/bns.1 names), the adversarial loss in train.csv, and scores from the clean set.
     func testAdversarialThroughThePipeline() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("adversarial-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try "adv-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
-        let path = folder.appendingPathComponent("t.yaml").path
+        let (folder, path) = try TinyPipeline.workspace(self, "adversarial")
         try TinyPipeline.yaml(train: "method: adversarial, pgd_iterations: 2, epochs: 2", score: "maps: 0")
             .write(toFile: path, atomically: true, encoding: .utf8)
         let run = try medad("run", path)
@@ -203,11 +191,7 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
     /// qdd through the binary: three learners and the meta-learner saved with their bit widths, a row per network
     /// and epoch in train.csv (the quantized share rising to 1), meta_rec among the scores and its map strips.
     func testQDDThroughThePipeline() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qdd-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try "qdd-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
-        let path = folder.appendingPathComponent("t.yaml").path
+        let (folder, path) = try TinyPipeline.workspace(self, "qdd")
         try TinyPipeline.yaml(train: "method: qdd, epochs: 1, quant_epochs: 1, bits: [5, 4, 3]", score: "maps: 1")
             .write(toFile: path, atomically: true, encoding: .utf8)
         let run = try medad("run", path)
@@ -237,11 +221,7 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
     /// (changes.csv: before, now, delta, and `moved` exactly when the new AUROC left the earlier interval), and
     /// `medad diff` says the same about two run directories.
     func testAggregateComparesWithThePreviousRunAndDiff() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nightly-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try "nightly-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
-        let path = folder.appendingPathComponent("t.yaml").path
+        let (folder, path) = try TinyPipeline.workspace(self, "nightly")
         let manifest = { (seed: Int) in
             TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2, epochs: 2, seed: \(seed)", score: "maps: 0")
         }
@@ -280,11 +260,7 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
     /// The shift experiment on a trained deep ensemble: magnitude 0 is the unshifted set (AUROC exactly 0.5, the
     /// score.csv's mean), shifted versions score differently, and a forced rerun gives the same file.
     func testShiftExperimentScoresRotatedAndDeformedImages() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shift-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try "shift-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
-        let path = folder.appendingPathComponent("t.yaml").path
+        let (folder, path) = try TinyPipeline.workspace(self, "shift")
         let yaml =
             TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2, epochs: 3", score: "maps: 0")
             + "\n  shift: {kind: shift, after: [train, split, normalize], params: {angles: [0, 20, 90], strengths: [0, 2, 6], resamples: 50}}\n"
@@ -317,11 +293,7 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
     /// Localisation on the synthetic lesions: with ingest and synthesize in its 'after', the score stage maps every
     /// mapped score against the masks (pixel AUROC, best Dice) and the aggregate gathers them.
     func testLocalisationAgainstSyntheticMasks() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("localise-\(UUID())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try "localise-secret\n".write(to: folder.appendingPathComponent("secret.txt"), atomically: true, encoding: .utf8)
-        let path = folder.appendingPathComponent("t.yaml").path
+        let (folder, path) = try TinyPipeline.workspace(self, "localise")
         let yaml = TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2, epochs: 2", score: "maps: 0")
             .replacingOccurrences(
                 of: "score: {kind: score, after: [train, split, normalize]",
