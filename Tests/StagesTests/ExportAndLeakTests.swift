@@ -72,6 +72,16 @@ final class ExportAndLeakTests: XCTestCase, MedadCLI {
         """
     }
 
+    /// Imports data.json (the test folder's) as `dataset`'s published split (with `split`'s further parameters),
+    /// exports it, and runs ingest to export.
+    func runImported(_ dataset: String, split: String = "") throws -> (code: Int32, output: String) {
+        let path = folder.appendingPathComponent("t.yaml").path
+        let extra = split.isEmpty ? "" : ", \(split)"
+        try manifest("mode: import, import_file: data.json, dataset: \(dataset)\(extra)", export: "dataset: \(dataset)")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return try medad("run", path)
+    }
+
     /// What the research code's loader does (D2UE's anomaly_data.py): read data.json, open images/<name>, grey
     /// ("L"), Pillow's bilinear resize to the model's size (16 here). Returns each image before the resize, and
     /// checks that the resize takes it.
@@ -108,10 +118,7 @@ final class ExportAndLeakTests: XCTestCase, MedadCLI {
             "test1": [names[8], names[9]],
         ]
         try writeSplit(lists, to: folder.appendingPathComponent("data.json"))
-        let path = folder.appendingPathComponent("t.yaml").path
-        try manifest("mode: import, import_file: data.json, dataset: rsna", export: "dataset: rsna")
-            .write(toFile: path, atomically: true, encoding: .utf8)
-        let run = try medad("run", path)
+        let run = try runImported("rsna")
         XCTAssertEqual(run.code, 0, run.output)
         XCTAssertTrue(run.output.contains("1 names in the imported split match no ingested image or several"), run.output)
         let errors = try CSV.read(folder.appendingPathComponent("run/split/errors.csv")).rows
@@ -156,10 +163,7 @@ final class ExportAndLeakTests: XCTestCase, MedadCLI {
         }
         try writeSplit(
             ["train": [names[0], names[1]], "test0": [names[2]], "test1": [names[3]]], to: folder.appendingPathComponent("data.json"))
-        let path = folder.appendingPathComponent("t.yaml").path
-        try manifest("mode: import, import_file: data.json, dataset: brain", export: "dataset: brain")
-            .write(toFile: path, atomically: true, encoding: .utf8)
-        let run = try medad("run", path)
+        let run = try runImported("brain")
         XCTAssertEqual(run.code, 0, run.output)
         let root = folder.appendingPathComponent("run/export/BrainTumor")
         XCTAssertEqual(
@@ -197,10 +201,7 @@ final class ExportAndLeakTests: XCTestCase, MedadCLI {
                 "train": (0..<6).map { "base\($0).png" }, "test0": ["base6.png", "base7.png", "copy_syntax.png", "copy_window.png"],
                 "test1": ["base8.png", "base9.png", "copy_resized.png", "same_patient.png"],
             ], to: folder.appendingPathComponent("data.json"))
-        let path = folder.appendingPathComponent("t.yaml").path
-        try manifest("mode: import, import_file: data.json, dataset: rsna", export: "dataset: rsna")
-            .write(toFile: path, atomically: true, encoding: .utf8)
-        let run = try medad("run", path)
+        let run = try runImported("rsna")
         XCTAssertEqual(run.code, 0, run.output)
         XCTAssertTrue(run.output.contains("leak check: 4 pairs across parts (1 duplicate, 2 near duplicate, 1 patient)"), run.output)
         let ids = Dictionary(
@@ -216,9 +217,7 @@ final class ExportAndLeakTests: XCTestCase, MedadCLI {
                 "duplicate base0 copy_syntax", "near_duplicate base1 copy_window", "near_duplicate base2 copy_resized",
                 "patient base3 same_patient",
             ])
-        try manifest("mode: import, import_file: data.json, dataset: rsna, on_leak: fail", export: "dataset: rsna")
-            .write(toFile: path, atomically: true, encoding: .utf8)
-        let failed = try medad("run", path)
+        let failed = try runImported("rsna", split: "on_leak: fail")
         XCTAssertNotEqual(failed.code, 0, failed.output)
         XCTAssertTrue(failed.output.contains("on_leak: fail"), failed.output)
     }
