@@ -47,8 +47,10 @@ enum PairedComparisons {
     /// with their own rec only, and named in `skipped`.
     static func tests(_ scored: [AggregateStage.Scored]) -> (rows: [DeLongRow], skipped: [String]) {
         func methodLevel(_ s: AggregateStage.Scored) -> [Int] { s.names.indices.filter { !s.names[$0].hasPrefix("rec_") } }
-        func best(_ s: AggregateStage.Scored) -> Int? {
-            methodLevel(s).max { (Metrics.auroc(s.columns[$0], s.labels) ?? 0) < (Metrics.auroc(s.columns[$1], s.labels) ?? 0) }
+        // Each stage's best score, once (its AUROCs ranked, not recomputed per comparison).
+        let bests = scored.map { s in
+            let aurocs = methodLevel(s).map { ($0, Metrics.auroc(s.columns[$0], s.labels) ?? 0) }
+            return aurocs.max { $0.1 < $1.1 }?.0
         }
         var rows: [DeLongRow] = []
         var skipped: [String] = []
@@ -59,12 +61,12 @@ enum PairedComparisons {
                 if let rec, rec != c, let test = DeLongTest.compare(s.columns[rec], s.columns[c], labels: s.labels) {
                     rows.append(DeLongRow(me, versus: (s.stage, s.method.method, "rec"), test))
                 }
-                for t in scored where t.stage != s.stage {
+                for (t, best) in zip(scored, bests) where t.stage != s.stage {
                     guard t.ids == s.ids, t.labels == s.labels else {
                         if !skipped.contains(t.stage) { skipped.append(t.stage) }
                         continue
                     }
-                    guard let b = best(t), let test = DeLongTest.compare(t.columns[b], s.columns[c], labels: s.labels) else { continue }
+                    guard let b = best, let test = DeLongTest.compare(t.columns[b], s.columns[c], labels: s.labels) else { continue }
                     rows.append(DeLongRow(me, versus: (t.stage, t.method.method, t.names[b]), test))
                 }
             }
