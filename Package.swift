@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C modules over the native libraries.
@@ -29,13 +30,16 @@ let package = Package(
             linkerSettings: ["png16", "jpeg", "openjp2"].map { .linkedLibrary($0) }
         ),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CRSVG", providers: [.apt(["librsvg2-dev"])]),
 
         // Images: the image type, DICOM through the DCMTK shim, PNG/JPEG/JPEG 2000 codecs, grey-level and resize work.
         .target(name: "MedImage", dependencies: ["CDCMTK", "CImageCodecs"]),
         // The neural-network engine: tensors, layers with forward and backward, losses, Adam, safetensors.
         .target(name: "MedNN", dependencies: ["COpenBLAS"]),
-        // The science: synthetic phantoms today; datasets, ensembles, scores and metrics as they land.
-        .target(name: "MedAD", dependencies: ["MedImage", "MedNN"]),
+        // The science: phantoms, datasets, methods, scores, metrics; charts (SVG, PNG through librsvg) and the report.
+        .target(
+            name: "MedAD",
+            dependencies: ["MedImage", "MedNN", "CRSVG", .product(name: "Mustache", package: "swift-mustache")]),
         // The generic runner: manifest, DAG, scheduler, run directory, fingerprints, lock, CSV, progress.
         .target(
             name: "Pipeline",

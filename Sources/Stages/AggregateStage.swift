@@ -122,46 +122,45 @@ public struct AggregateStage: Stage {
         }
         let costs = try scored.map { try costRow($0, context: context) }
         try context.writeCSV("costs.csv", records: costs)
-        var sections: [HTMLReport.Section] = []
-        for s in scored {
-            sections.append(
-                HTMLReport.Section(
-                    title: s.title, plots: try writePlots(context, s, label: scored.count > 1),
-                    maps: HTMLReport.pngFiles(in: s.folder.appendingPathComponent("maps"))))
+        var sections = try scored.map { s in
+            HTMLReport.Section(title: s.title, charts: try writePlots(context, s, label: scored.count > 1), strips: try strips(of: s))
         }
+        let (shiftTrends, shiftSections) = try shiftResults(context)
+        sections += shiftSections
+        let tables = [
+            HTMLReport.Table(
+                heading: "Methods and scores",
+                note: "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class. Marked: the highest AUROC and AP among the method-level scores (per-member rec_k left out).",
+                header: AggregateRow.columns, rows: rows.map(\.fields), best: Self.bestCells(rows)),
+            HTMLReport.Table(
+                heading: "Localisation",
+                note: localisation.isEmpty
+                    ? "No lesion masks reached the score stages."
+                    : "Each mapped score's per-pixel map against the lesion masks, every pixel of every test image one sample: pixel-level AUROC and the best Dice over thresholds.",
+                header: localisationHeader, rows: localisation),
+            HTMLReport.Table(
+                heading: "Since the previous run",
+                note: changes.isEmpty
+                    ? "No previous run of this stage to compare with."
+                    : RunComparison.summary(changes) + ". moved: the AUROC left the previous run's 95% bootstrap interval.",
+                header: ChangeRow.columns, rows: changes.map(\.fields)),
+            HTMLReport.Table(
+                heading: "Paired tests (DeLong)",
+                note: "Each score against its method's single-model rec and against every other method's best score, on the same test images: difference = AUROC − the other's, its 95% interval, z and two-sided p (not corrected for the number of tests).",
+                header: DeLongRow.columns, rows: tests.map(\.fields)),
+            HTMLReport.Table(
+                heading: "Shift: does the score rise with the shift?",
+                note: shiftTrends.isEmpty
+                    ? "No shift stage in this stage's 'after'."
+                    : "Normal test images rotated and elastically deformed by growing amounts: Spearman's ρ between score and magnitude over every image and magnitude, with its bootstrap 95% interval over images (shift.csv has the AUROC of each shifted set against the unshifted one).",
+                header: ShiftStage.trendColumns, rows: shiftTrends),
+            HTMLReport.Table(
+                heading: "Costs",
+                note: "Whole-stage wall time (training: all networks; scoring: per test image, maps included) and the process's peak resident memory while the stage ran alone.",
+                header: CostRow.columns, rows: costs.map(\.fields)),
+        ]
         let report = HTMLReport.html(
-            title: "medad: \(context.runDirectory.lastPathComponent), stage \(context.name)",
-            tables: [
-                (
-                    "Methods and scores",
-                    "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class.",
-                    [AggregateRow.columns] + rows.map(\.fields)
-                ),
-                (
-                    "Localisation",
-                    localisation.isEmpty
-                        ? "No lesion masks reached the score stages."
-                        : "Each mapped score's per-pixel map against the lesion masks, every pixel of every test image one sample: pixel-level AUROC and the best Dice over thresholds.",
-                    localisation.isEmpty ? [] : [localisationHeader] + localisation
-                ),
-                (
-                    "Since the previous run",
-                    changes.isEmpty
-                        ? "No previous run of this stage to compare with."
-                        : RunComparison.summary(changes) + ". moved: the AUROC left the previous run's 95% bootstrap interval.",
-                    changes.isEmpty ? [] : [ChangeRow.columns] + changes.map(\.fields)
-                ),
-                (
-                    "Paired tests (DeLong)",
-                    "Each score against its method's single-model rec and against every other method's best score, on the same test images: difference = AUROC − the other's, its 95% interval, z and two-sided p (not corrected for the number of tests).",
-                    [DeLongRow.columns] + tests.map(\.fields)
-                ),
-                (
-                    "Costs",
-                    "Whole-stage wall time (training: all networks; scoring: per test image, maps included) and the process's peak resident memory while the stage ran alone.",
-                    [CostRow.columns] + costs.map(\.fields)
-                ),
-            ], sections: sections)
+            title: "medad: \(context.runDirectory.lastPathComponent), stage \(context.name)", tables: tables, sections: sections)
         try AtomicFile.write(Data(report.utf8), to: context.outputDirectory.appendingPathComponent(Self.reportFile))
         context.log("report: \(context.runDirectory.appendingPathComponent(context.name).appendingPathComponent(Self.reportFile).path)")
         return StageOutcome(rows: rows.count, items: scored.count)
@@ -183,24 +182,65 @@ public struct AggregateStage: Stage {
             trainPeakMB: train?.peakMemoryMB, scorePeakMB: score.peakMemoryMB)
     }
 
-    /// plots/roc[_<stage>].png and plots/hist_[<stage>_]<score>.png; returns their paths, ROC first.
-    func writePlots(_ context: StageContext, _ s: Scored, label: Bool) throws -> [URL] {
+    /// The (row, column) cells of the highest AUROC and the highest AP among method-level scores (rec_k left out).
+    static func bestCells(_ rows: [AggregateRow]) -> Set<[Int]> {
+        let contenders = rows.indices.filter { !rows[$0].score.hasPrefix("rec_") }
+        var best: Set<[Int]> = []
+        for (metric, column) in [(\AggregateRow.auroc, 5), (\AggregateRow.ap, 8)] {
+            if let r = contenders.filter({ rows[$0][keyPath: metric] != nil }).max(by: { rows[$0][keyPath: metric]! < rows[$1][keyPath: metric]! }) {
+                best.insert([r, column])
+            }
+        }
+        return best
+    }
+
+    /// The score stage's map strips with their captions (maps.csv); none when it drew none.
+    func strips(of s: Scored) throws -> [HTMLReport.Strip] {
+        let index = s.folder.appendingPathComponent(MapStripRow.file)
+        guard FileManager.default.fileExists(atPath: index.path) else { return [] }
+        return try CSV.records(index, as: MapStripRow.self).map { row in
+            let file = s.folder.appendingPathComponent("maps").appendingPathComponent(row.file)
+            guard let png = try? Data(contentsOf: file) else { throw StageFailure("\(file.path): listed in \(index.path) but unreadable") }
+            return HTMLReport.Strip(png: png, caption: row.caption)
+        }
+    }
+
+    /// The shift stages in 'after': their shift_trend.csv rows for the table and their charts, redrawn from shift.csv.
+    func shiftResults(_ context: StageContext) throws -> (trends: [[String]], sections: [HTMLReport.Section]) {
+        var trends: [[String]] = [], sections: [HTMLReport.Section] = []
+        // upstreams(ofKind:) throws only when there is none: then the report has no shift section.
+        for (stage, folder) in (try? context.upstreams(ofKind: ShiftStage.kind)) ?? [] {
+            let trend = try CSV.table(folder.appendingPathComponent("shift_trend.csv"), requiring: ShiftStage.trendColumns)
+            trends += trend.rows.map { row in ShiftStage.trendColumns.map { row[$0] ?? "" } }
+            let shift = try CSV.table(folder.appendingPathComponent("shift.csv"), requiring: ShiftStage.columns)
+            let charts = ShiftStage.charts(shift.rows.map { row in ShiftStage.columns.map { row[$0] ?? "" } })
+            sections.append(
+                HTMLReport.Section(
+                    title: "Shift experiment, stage \(stage)",
+                    note: "Each method-level score's mean over the normal test images against the size of the shift, min–max scaled per score so that rising and falling read alike.",
+                    charts: charts.map(\.drawing)))
+        }
+        return (trends, sections)
+    }
+
+    /// plots/roc[_<stage>].png and plots/hist_[<stage>_]<score>.png; returns the charts, ROC first.
+    func writePlots(_ context: StageContext, _ s: Scored, label: Bool) throws -> [SVGDrawing] {
         let folder = context.outputDirectory.appendingPathComponent("plots")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let prefix = label ? "\(SafeName.fileName(s.stage))_" : ""
         // Per-member rec_k curves would crowd the chart: it shows the method-level scores.
         let shown = s.names.indices.filter { !s.names[$0].hasPrefix("rec_") }
         let roc = Charts.roc(
+            title: label ? "ROC: \(s.method.method)" : "ROC",
             shown.map { (s.names[$0], Metrics.auroc(s.columns[$0], s.labels) ?? 0.5, Metrics.rocCurve(s.columns[$0], s.labels)) })
-        var files = [try SafeName.child(folder, label ? "roc_\(prefix.dropLast()).png" : "roc.png")]
-        try roc.writePNG(to: files[0].path)
+        try roc.writePNG(to: try SafeName.child(folder, label ? "roc_\(prefix.dropLast()).png" : "roc.png").path)
+        var charts = [roc]
         for c in shown {
-            let file = try SafeName.child(folder, "hist_\(prefix)\(SafeName.fileName(s.names[c])).png")
-            try Charts.histogram(name: label ? "\(s.method.method) \(s.names[c])" : s.names[c], scores: s.columns[c], labels: s.labels)
-                .writePNG(to: file.path)
-            files.append(file)
+            let histogram = Charts.histogram(name: label ? "\(s.method.method) \(s.names[c])" : s.names[c], scores: s.columns[c], labels: s.labels)
+            try histogram.writePNG(to: try SafeName.child(folder, "hist_\(prefix)\(SafeName.fileName(s.names[c])).png").path)
+            charts.append(histogram)
         }
-        return files
+        return charts
     }
 }
 

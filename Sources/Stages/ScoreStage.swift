@@ -1,7 +1,8 @@
 // score: every test image scored in eval mode, in batches: the upstream train stage's method gives each image's
 // member set (MedAD/Methods) and every registered score that applies to it is computed (MedAD/Scores). Writes
 // score.csv (image_id, label, one column per score), method.csv, and, when `maps` > 0, for the `maps` highest-
-// and lowest-scored images of each mapped score a PNG strip: input | mean reconstruction | map | saliency.
+// and lowest-scored images of each mapped score a PNG strip: input | mean reconstruction | map | saliency, listed
+// in maps.csv (MapStripRow).
 import Foundation
 import MedAD
 import MedImage
@@ -131,7 +132,7 @@ public struct ScoreStage: Stage {
 
     public static let localisationColumns = ["score", "pixel_auroc", "best_dice", "threshold", "images", "images_with_lesions"]
 
-    /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score that draws a map: input | mean reconstruction |
+    /// maps/<score>_<top|bottom>_<rank>_<image_id>.png for each score that draws a map, indexed in maps.csv: input | mean reconstruction |
     /// the score's map | its saliency (|∂score/∂x|, for scores with derivatives; dsu's strips have three panels);
     /// with lesion masks, their outline in white on the input and the map.
     func writeMaps(
@@ -142,6 +143,7 @@ public struct ScoreStage: Stage {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let size = test.size
         let method = training.uncertaintyMethod
+        var strips: [MapStripRow] = []
         for score in ScoreRegistry.mapped {
             guard let column = names.firstIndex(of: score), let plugin = ScoreRegistry.mapping(score) else { continue }
             let order = rows.indices.sorted { rows[$0][column] > rows[$1][column] }
@@ -169,9 +171,14 @@ public struct ScoreStage: Stage {
                     let file = try SafeName.child(folder, "\(score)_\(end)_\(rank + 1)_\(SafeName.fileName(test.ids[index])).png")
                     try PNGCodec.writeGray(
                         path: file.path, pixels: .uint8(strip), width: strip.count / size, height: size)
+                    strips.append(
+                        MapStripRow(
+                            file: file.lastPathComponent, score: score, end: end, rank: rank + 1, imageID: test.ids[index],
+                            label: test.labels[index], value: rows[index][column], images: test.count))
                 }
             }
         }
+        try context.writeCSV(MapStripRow.file, records: strips)
     }
 }
 

@@ -80,21 +80,17 @@ public struct ShiftStage: Stage {
                     let pixels = (0..<normal.count).flatMap { transform.apply($0, magnitude) }
                     scores.append(try score(pixels, count: normal.count, size: normal.size, training: training, networks: networks).values)
                 }
-                var means: [[Double]] = []
                 for (c, name) in original.names.enumerated() {
-                    var perMagnitude: [Double] = []
                     for (m, magnitude) in transform.magnitudes.enumerated() {
                         let shifted = scores[m].map { $0[c] }, unshifted = original.values.map { $0[c] }
                         let auroc = Metrics.auroc(
                             unshifted + shifted, Array(repeating: 0, count: normal.count) + Array(repeating: 1, count: normal.count))
                         let mean = shifted.reduce(0, +) / Double(shifted.count)
-                        perMagnitude.append(mean)
                         rows.append([
                             stage, training.method, name, transform.name, String(magnitude), auroc.map { String(format: "%.4f", $0) } ?? "",
                             String(format: "%.6g", mean), String(normal.count),
                         ])
                     }
-                    means.append(perMagnitude)
                     let groups = (0..<normal.count).map { i in
                         transform.magnitudes.indices.map { (transform.magnitudes[$0], scores[$0][i][c]) }
                     }
@@ -102,16 +98,36 @@ public struct ShiftStage: Stage {
                     let text = { (v: Double?) in v.map { String(format: "%.4f", $0) } ?? "" }
                     trends.append([stage, training.method, name, transform.name, text(trend?.rho), text(trend?.low), text(trend?.high)])
                 }
-                let shown = original.names.indices.filter { !original.names[$0].hasPrefix("rec_") }
-                try Charts.lines(
-                    title: "\(training.method): \(transform.name)", xLabel: transform.name == "rotation" ? "degrees" : "RMS pixels",
-                    x: transform.magnitudes, series: shown.map { (original.names[$0], means[$0]) }
-                ).writePNG(to: try SafeName.child(plots, "shift_\(SafeName.fileName(stage))_\(transform.name).png").path)
             }
         }
         try context.writeCSV("shift.csv", header: Self.columns, rows: rows)
+        for chart in Self.charts(rows) {
+            try chart.drawing.writePNG(to: try SafeName.child(plots, "shift_\(SafeName.fileName(chart.stage))_\(chart.transform).png").path)
+        }
         try context.writeCSV("shift_trend.csv", header: Self.trendColumns, rows: trends)
         return StageOutcome(rows: rows.count, items: trained.count)
+    }
+
+    /// One chart per train stage and transform from shift.csv's rows (`columns` order): each method-level score's
+    /// mean against the magnitude (per-member rec_k left out). The shift stage writes them as PNGs, aggregate inlines them.
+    public static func charts(_ rows: [[String]]) -> [(stage: String, transform: String, drawing: SVGDrawing)] {
+        var order: [[String]] = []  // (stage, method, transform) in first-seen order
+        var series: [[String]: [(score: String, magnitude: Double, mean: Double)]] = [:]
+        for row in rows where row.count == columns.count && !row[2].hasPrefix("rec_") {
+            let key = [row[0], row[1], row[3]]
+            if series[key] == nil { order.append(key) }
+            series[key, default: []].append((row[2], Double(row[4]) ?? 0, Double(row[6]) ?? 0))
+        }
+        return order.map { key in
+            let points = series[key]!
+            var scores: [String] = []
+            for p in points where !scores.contains(p.score) { scores.append(p.score) }
+            let x = points.filter { $0.score == scores[0] }.map(\.magnitude)
+            let drawing = Charts.lines(
+                title: "\(key[1]): \(key[2])", xLabel: key[2] == "rotation" ? "degrees" : "RMS pixels", x: x,
+                series: scores.map { name in (name, points.filter { $0.score == name }.map(\.mean)) })
+            return (key[0], key[2], drawing)
+        }
     }
 
     /// Every score of the method on `count` images (in batches; each image's place is its index, so MC-dropout

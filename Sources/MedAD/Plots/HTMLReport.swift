@@ -1,61 +1,61 @@
-// report.html: one self-contained page (images inlined as data URIs), readable offline and without a server.
-// Tables first (the comparison of every method × score, then the costs), then one section per method with its
-// ROC curves, score histograms and anomaly-map strips.
+// report.html: one self-contained page (charts inlined as SVG, map strips as PNG data URIs), readable offline and
+// without a server, rendered from ReportTemplate with swift-mustache. Tables first (the comparison of every method
+// × score, localisation, changes, paired tests, costs), then one section per method (and per shift experiment)
+// with its charts and its captioned anomaly-map strips.
 import Foundation
+import Mustache
 
 public enum HTMLReport {
+    public struct Table {
+        public let heading: String
+        public let note: String
+        public let header: [String]
+        public let rows: [[String]]
+        /// (row, column) cells to mark as the best of their column.
+        public let best: Set<[Int]>
+        public init(heading: String, note: String, header: [String], rows: [[String]], best: Set<[Int]> = []) {
+            (self.heading, self.note, self.header, self.rows, self.best) = (heading, note, header, rows, best)
+        }
+    }
+
+    /// One map strip: its PNG and what it shows.
+    public struct Strip {
+        public let png: Data
+        public let caption: String
+        public init(png: Data, caption: String) { (self.png, self.caption) = (png, caption) }
+    }
+
     public struct Section {
         public let title: String
-        public let plots: [URL]
-        public let maps: [URL]
-        public init(title: String, plots: [URL], maps: [URL]) { (self.title, self.plots, self.maps) = (title, plots, maps) }
-    }
-
-    public static func html(title: String, tables: [(heading: String, note: String, rows: [[String]])], sections: [Section]) -> String {
-        var page = """
-            <!DOCTYPE html>
-            <html><head><meta charset="utf-8"><title>\(escape(title))</title>
-            <style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse;margin-bottom:1em}
-            td,th{border:1px solid #ccc;padding:4px 8px;text-align:right} th{background:#eee} td:first-child{text-align:left}
-            img{margin:4px}</style></head><body>
-            <h1>\(escape(title))</h1>
-
-            """
-        for table in tables {
-            page += "<h2>\(escape(table.heading))</h2>\n<p>\(escape(table.note))</p>\n<table>\n"
-            for (i, row) in table.rows.enumerated() {
-                let cell = i == 0 ? "th" : "td"
-                page += "<tr>" + row.map { "<\(cell)>\(escape($0))</\(cell)>" }.joined() + "</tr>\n"
-            }
-            page += "</table>\n"
+        public let note: String
+        public let charts: [SVGDrawing]
+        public let strips: [Strip]
+        public init(title: String, note: String = "", charts: [SVGDrawing], strips: [Strip] = []) {
+            (self.title, self.note, self.charts, self.strips) = (title, note, charts, strips)
         }
-        for section in sections {
-            page += "<h2>\(escape(section.title))</h2>\n" + section.plots.map { image($0) }.joined(separator: "\n") + "\n"
-            if !section.maps.isEmpty {
-                page +=
-                    "<h3>Anomaly maps</h3>\n<p>Each strip: input | mean reconstruction | the score's per-pixel map | its saliency, |∂score/∂input| (maps min–max scaled; dsu and meta_rec have no saliency).</p>\n"
-                for url in section.maps {
-                    page += "<div>\(escape(url.deletingPathExtension().lastPathComponent)) \(image(url, height: 128))</div>\n"
-                }
-            }
-        }
-        return page + "</body></html>\n"
     }
 
-    /// PNG files of a folder, sorted by name; none when it does not exist.
-    public static func pngFiles(in folder: URL) -> [URL] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".png") }.sorted()
-            .map { folder.appendingPathComponent($0) }
-    }
-
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
-
-    static func image(_ url: URL, height: Int? = nil) -> String {
-        guard let data = try? Data(contentsOf: url) else { return "" }
-        return "<img alt=\"\(escape(url.lastPathComponent))\" src=\"data:image/png;base64,\(data.base64EncodedString())\""
-            + (height.map { " height=\"\($0)\"" } ?? "") + ">"
+    public static func html(title: String, tables: [Table], sections: [Section]) -> String {
+        let context: [String: Any] = [
+            "title": title,
+            "tables": tables.map { table in
+                [
+                    "heading": table.heading, "note": table.note, "hasRows": !table.rows.isEmpty, "header": table.header,
+                    "rows": table.rows.enumerated().map { r, row in
+                        ["cells": row.enumerated().map { c, text in ["text": text, "best": table.best.contains([r, c])] as [String: Any] }]
+                    },
+                ] as [String: Any]
+            },
+            "sections": sections.map { section in
+                [
+                    "title": section.title, "note": section.note, "charts": section.charts.map { ["svg": $0.svg] },
+                    "hasStrips": !section.strips.isEmpty,
+                    "strips": section.strips.map { ["png": $0.png.base64EncodedString(), "caption": $0.caption] },
+                ] as [String: Any]
+            },
+        ]
+        // The template is a constant of this file's module: a parse error is a programming error caught by the tests.
+        let template = try! MustacheTemplate(string: Self.template)
+        return template.render(context)
     }
 }
