@@ -1,6 +1,5 @@
-// Lesion masks for the score stage's localisation metrics, at the model's input size: from lesion boxes in RSNA's
-// stage_2_train_labels.csv format (`boxes`: patientId,x,y,width,height,Target, pixels of the source image), or
-// else from an upstream synthesize stage's masks/<patientId>.png, matched to each test image through ingest.csv's
+// Lesion masks for the score stage's localisation metrics, at the model's input size: from lesion boxes (`boxes`:
+// RSNA's stage_2_train_labels.csv or VinDr-CXR's train.csv, pixels of the source image; LesionBoxes), or else from an upstream synthesize stage's masks/<patientId>.png, matched to each test image through ingest.csv's
 // file stem. The normalize stage's geometry is applied (a stretch of the whole image, its default and the Med-AD
 // recipe's; other aspect handlings are not mapped, and localisation is then left out with a log line), then the
 // model's: a box covers the model pixels whose centres fall inside it; a mask goes through Pillow's bilinear resize
@@ -34,22 +33,15 @@ enum GroundTruthMasks {
             let sizes = Dictionary(
                 rows.map { ($0["image_id"]!, (width: Double($0["columns"] ?? "") ?? 0, height: Double($0["rows"] ?? "") ?? 0)) },
                 uniquingKeysWith: { first, _ in first })
-            let table = try CSV.table(boxes, requiring: ["patientId", "x", "y", "width", "height", "Target"])
-            var byPatient: [String: [(x: Double, y: Double, width: Double, height: Double)]] = [:]
-            for row in table.rows where row["Target"] == "1" {
-                guard let x = try row.number("x"), let y = try row.number("y"), let w = try row.number("width"),
-                    let h = try row.number("height")
-                else { throw StageFailure("\(boxes.path): line \(row.line): a Target 1 row needs x, y, width and height") }
-                byPatient[row["patientId"] ?? "", default: []].append((x, y, w, h))
-            }
+            let byStem = try LesionBoxes.read(boxes)
             return ids.map { id in
-                guard let stem = stems[id], let source = sizes[id], source.width > 0, source.height > 0, let found = byPatient[stem] else {
+                guard let stem = stems[id], let source = sizes[id], source.width > 0, source.height > 0, let found = byStem[stem] else {
                     return [Bool](repeating: false, count: size * size)
                 }
                 return (0..<size * size).map { p in
                     let cx = (Double(p % size) + 0.5) * source.width / Double(size)
                     let cy = (Double(p / size) + 0.5) * source.height / Double(size)
-                    return found.contains { cx >= $0.x && cx < $0.x + $0.width && cy >= $0.y && cy < $0.y + $0.height }
+                    return found.contains { $0.contains(cx, cy) }
                 }
             }
         }

@@ -18,7 +18,7 @@ public struct ScoreStage: Stage {
         var batchSize = 64
         /// Anomaly-map strips per end of each score's ranking.
         var maps = 0
-        /// Lesion boxes for localisation (RSNA's stage_2_train_labels.csv format).
+        /// Lesion boxes for localisation (RSNA's stage_2_train_labels.csv or VinDr-CXR's train.csv).
         var boxes: URL?
     }
     static let settings: [Setting<Settings>] = [
@@ -26,7 +26,7 @@ public struct ScoreStage: Stage {
         .int("maps", \.maps, 0...1000, "anomaly-map strips for the N highest- and N lowest-scored images of each score (0: none)"),
         .path(
             "boxes", \.boxes,
-            "lesion boxes for localisation.csv, RSNA's stage_2_train_labels.csv format (patientId,x,y,width,height,Target); needs ingest in 'after'"
+            "lesion boxes for localisation.csv: RSNA's stage_2_train_labels.csv (patientId,x,y,width,height,Target) or VinDr-CXR's train.csv (image_id,class_name,…,x_min,y_min,x_max,y_max); needs ingest in 'after'"
         ),
     ]
     public static let parameters = settings.specs(defaults: Settings())

@@ -329,5 +329,29 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
         XCTAssertEqual(fromBoxes.rows.map { $0["score"]! }, ["rec", "ens_rec", "ens_std", "dsu"])
         XCTAssertGreaterThanOrEqual(Int(fromBoxes.rows[0]["images_with_lesions"]!)!, Int(local.rows[0]["images_with_lesions"]!)!)
         XCTAssertLessThanOrEqual(Int(fromBoxes.rows[0]["images_with_lesions"]!)!, 8)
+
+        // The same boxes in VinDr-CXR's train.csv layout (corners; "No finding" rows without coordinates; each box
+        // read by two radiologists, the second one's box inside the first's): the same localisation.csv.
+        var vindr = "image_id,class_name,class_id,rad_id,x_min,y_min,x_max,y_max\n"
+        for row in try CSV.read(folder.appendingPathComponent("boxes.csv")).rows {
+            guard row["Target"] == "1" else {
+                vindr += "\(row["patientId"]!),No finding,14,R1,,,,\n"
+                continue
+            }
+            let (x, y, w, h) = (Double(row["x"]!)!, Double(row["y"]!)!, Double(row["width"]!)!, Double(row["height"]!)!)
+            vindr += "\(row["patientId"]!),Lung Opacity,7,R1,\(x),\(y),\(x + w),\(y + h)\n"
+            vindr += "\(row["patientId"]!),Consolidation,4,R2,\(x + w / 4),\(y + h / 4),\(x + w / 2),\(y + h / 2)\n"
+        }
+        try vindr.write(to: folder.appendingPathComponent("train.csv"), atomically: true, encoding: .utf8)
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "boxes: boxes.csv", with: "boxes: train.csv")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let fromVinDr = try medad("run", path)
+        XCTAssertEqual(fromVinDr.code, 0, fromVinDr.output)
+        XCTAssertEqual(try CSV.read(folder.appendingPathComponent("run/score/localisation.csv")).rows, fromBoxes.rows)
+
+        try "image_id,x,y\n".write(to: folder.appendingPathComponent("train.csv"), atomically: true, encoding: .utf8)
+        let refused = try medad("run", path)
+        XCTAssertNotEqual(refused.code, 0)
+        XCTAssertTrue(refused.output.contains("train.csv: not a lesion-box table"), refused.output)
     }
 }
