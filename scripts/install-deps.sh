@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages medad needs, only those missing: DCMTK (library and tools), libpng,
 # libjpeg-turbo (JPEG files and JPEG-baseline DICOM), OpenJPEG (JPEG 2000), OpenBLAS; librsvg and the DejaVu fonts
-# (the charts' PNGs). Packages named as arguments are added (scripts/test.sh adds headless Chromium, for the test that
-# opens report.html in a real browser).
+# (the charts' PNGs). Packages named as arguments are added: scripts/test.sh adds headless Chromium (the test that
+# opens report.html in a real browser) and slurm-wlm with munge (the one-node Slurm of the Slurm tests).
 set -euo pipefail
 packages=(libdcmtk-dev dcmtk libpng-dev libjpeg62-turbo-dev libopenjp2-7-dev libopenblas-dev pkg-config
   librsvg2-dev fonts-dejavu-core "$@")

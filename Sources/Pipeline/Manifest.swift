@@ -23,6 +23,8 @@ public struct StageDeclaration: Sendable {
     public let parameters: Parameters
     /// Items that may fail before the run exits with code 3; nil means no threshold.
     public let maxFailures: Int?
+    /// What the stage's job asks for on a Slurm cluster (`medad slurm submit`).
+    public let slurm: SlurmResources
     public let line: Int
 }
 
@@ -128,6 +130,7 @@ private struct ManifestParser {
         var after: [String] = []
         var paramsNode: Node?
         var maxFailures: Int?
+        var slurm = SlurmResources()
         for (field, fieldNode, value) in try mapping(body, key) {
             let fieldKey = "\(key).\(field)"
             switch field {
@@ -142,7 +145,8 @@ private struct ManifestParser {
             case "max_failures":
                 guard let n = value.int, n >= 0 else { throw error(value, fieldKey, "expected a non-negative integer") }
                 maxFailures = n
-            default: throw error(fieldNode, fieldKey, "unknown key (expected kind, after, params, max_failures)")
+            case "slurm": slurm = try parseSlurm(value, fieldKey)
+            default: throw error(fieldNode, fieldKey, "unknown key (expected kind, after, params, max_failures, slurm)")
             }
         }
         guard let kind else { throw error(keyNode, "\(key).kind", "missing") }
@@ -160,7 +164,29 @@ private struct ManifestParser {
         }
         return StageDeclaration(
             name: name, kind: kind, after: after, parameters: parameters,
-            maxFailures: maxFailures, line: keyNode.mark?.line ?? 0)
+            maxFailures: maxFailures, slurm: slurm, line: keyNode.mark?.line ?? 0)
+    }
+
+    func parseSlurm(_ node: Node, _ key: String) throws -> SlurmResources {
+        var resources = SlurmResources()
+        for (field, fieldNode, value) in try mapping(node, key) {
+            let fieldKey = "\(key).\(field)"
+            switch field {
+            case "cpus":
+                guard let n = value.int, n >= 1 else { throw error(value, fieldKey, "expected a positive integer") }
+                resources.cpus = n
+            case "memory":
+                let text = try scalarString(value, fieldKey)
+                if let problem = SlurmResources.memoryProblem(text) { throw error(value, fieldKey, problem) }
+                resources.memory = text
+            case "time":
+                let text = try scalarString(value, fieldKey)
+                if let problem = SlurmResources.timeProblem(text) { throw error(value, fieldKey, problem) }
+                resources.time = text
+            default: throw error(fieldNode, fieldKey, "unknown key (expected cpus, memory, time)")
+            }
+        }
+        return resources
     }
 
     func parseParameters(_ node: Node?, specs: [ParameterSpec], key: String) throws -> Parameters {

@@ -3,7 +3,8 @@
 //   <run>/<stage>/            committed outputs: <stage>.csv, errors.csv, stage.json, artifacts
 //   <run>/.staging/           a running stage's folder, swapped into place when it succeeds
 //   <run>/.cache/<stage>/     state kept across runs and kills (checkpoints, caches)
-//   <run>/run.log, <run>/.lock, <run>/.medad-run (the marker that says medad made this folder)
+//   <run>/run.log, <run>/.lock, <run>/.locks/<stage>.lock, <run>/.medad-run (the marker that says medad made this folder)
+//   <run>/slurm/              `medad slurm submit`'s scripts, logs and jobs.json
 //
 // A run directory is medad's own: a run never takes over a folder medad did not create, and never swaps its
 // output in for a folder it did not write (a user's data named like a stage would otherwise be gone).
@@ -22,11 +23,15 @@ public struct RunDirectory: Sendable {
     public var stagingRoot: URL { root.appendingPathComponent(".staging", isDirectory: true) }
     public var logURL: URL { root.appendingPathComponent("run.log") }
     public var lockURL: URL { root.appendingPathComponent(".lock") }
+    /// Held by a run of named stages (`--stage`) for each of its stages, beside .lock held shared.
+    public func stageLockURL(_ stage: String) -> URL { root.appendingPathComponent(".locks/\(stage).lock") }
+    /// sbatch scripts, their logs (logs/) and what was submitted (jobs.json).
+    public var slurmDirectory: URL { root.appendingPathComponent("slurm", isDirectory: true) }
     public var markerURL: URL { root.appendingPathComponent(Self.marker) }
 
     static let marker = ".medad-run"
     /// Folders of the run directory that are not stages (ingest's generated secret lives in secrets/).
-    public static let reservedNames: Set<String> = ["secrets"]
+    public static let reservedNames: Set<String> = ["secrets", "slurm"]
     /// Folders no run directory may be: the system's and the user's home.
     static let systemFolders: Set<String> = [
         "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media", "/mnt", "/opt", "/proc",
@@ -103,9 +108,17 @@ public struct RunDirectory: Sendable {
         }
     }
 
-    /// Removes what killed runs left in the staging area. Only called while holding the lock.
-    func removeLeftoverStaging() {
-        try? FileManager.default.removeItem(at: stagingRoot)
+    /// Removes what killed runs left in the staging area: all of it (a whole run, holding .lock exclusively) or that
+    /// of the named stages (a run of those stages, holding their stage locks).
+    func removeLeftoverStaging(of stages: [String]? = nil) {
+        guard let stages else {
+            try? FileManager.default.removeItem(at: stagingRoot)
+            return
+        }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: stagingRoot.path)) ?? []
+        where stages.contains(where: { entry.hasPrefix("\($0).") }) {
+            try? FileManager.default.removeItem(at: stagingRoot.appendingPathComponent(entry))
+        }
     }
 }
 

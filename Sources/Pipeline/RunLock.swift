@@ -1,5 +1,8 @@
 // One run at a time per run directory: an flock on <run>/.lock. The kernel drops the lock when its
 // holder dies (even by SIGKILL), so a stale lock is simply taken over; the file says who held it.
+// A run of named stages (`--stage`, as every Slurm task runs) holds <run>/.lock shared and its own stages'
+// <run>/.locks/<stage>.lock exclusively: tasks of different stages run side by side, never beside a whole run,
+// and never two of one stage.
 import Foundation
 import Synchronization
 
@@ -21,15 +24,23 @@ public final class RunLock: Sendable {
     /// Who held the lock before, when it was left by a process that is gone.
     public let takenOverFrom: String?
 
-    /// Takes the lock without waiting; throws LockHeldError naming the holder if a live process has it.
-    public init(_ url: URL) throws {
+    private let shared: Bool
+
+    /// Takes the lock without waiting; throws LockHeldError naming the holder if a live process has it. A shared
+    /// lock may be held by several processes at once and leaves the holder's note alone.
+    public init(_ url: URL, shared: Bool = false) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw POSIXFailure("open \(url.path)") }
+        self.shared = shared
         let previous = Self.readAll(fd)
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        guard flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
             close(fd)
             throw LockHeldError(path: url.path, holder: previous)
+        }
+        guard !shared else {
+            takenOverFrom = nil
+            return
         }
         takenOverFrom = previous.isEmpty ? nil : previous
         let formatter = ISO8601DateFormatter()
@@ -44,7 +55,7 @@ public final class RunLock: Sendable {
         released.withLock { done in
             guard !done else { return }
             done = true
-            _ = ftruncate(fd, 0)
+            if !shared { _ = ftruncate(fd, 0) }
             flock(fd, LOCK_UN)
             close(fd)
         }

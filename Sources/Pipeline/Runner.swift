@@ -184,9 +184,13 @@ public final class Runner: Sendable {
             let location = manifest.runDirectoryLine.map { "\(manifest.file.path):\($0)" } ?? manifest.file.path
             throw PlanError(description: "\(location): run_dir: \(error.description)")
         }
-        let lock = try RunLock(directory.lockURL)
+        // A whole run holds the run directory alone; a run of named stages shares it with other such runs.
+        let named = options.stages.isEmpty ? nil : options.stages
+        let lock = try RunLock(directory.lockURL, shared: named != nil)
         defer { lock.release() }
-        directory.removeLeftoverStaging()
+        let stageLocks = try (named ?? []).map { try RunLock(directory.stageLockURL($0)) }
+        defer { for stageLock in stageLocks { stageLock.release() } }
+        directory.removeLeftoverStaging(of: named)
         reporter.attachLog(directory.logURL)
         defer { reporter.detachLog() }
         let reporter = self.reporter, name = manifest.name

@@ -130,7 +130,8 @@ public struct AggregateStage: Stage {
         let tables = [
             HTMLReport.Table(
                 heading: "Methods and scores",
-                note: "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class. Marked: the highest AUROC and AP among the method-level scores (per-member rec_k left out).",
+                note:
+                    "AUROC and AP with bootstrap 95% intervals (low, high); abnormal is the positive class. Marked: the highest AUROC and AP among the method-level scores (per-member rec_k left out).",
                 header: AggregateRow.columns, rows: rows.map(\.fields), best: Self.bestCells(rows)),
             HTMLReport.Table(
                 heading: "Localisation",
@@ -146,7 +147,8 @@ public struct AggregateStage: Stage {
                 header: ChangeRow.columns, rows: changes.map(\.fields)),
             HTMLReport.Table(
                 heading: "Paired tests (DeLong)",
-                note: "Each score against its method's single-model rec and against every other method's best score, on the same test images: difference = AUROC − the other's, its 95% interval, z and two-sided p (not corrected for the number of tests).",
+                note:
+                    "Each score against its method's single-model rec and against every other method's best score, on the same test images: difference = AUROC − the other's, its 95% interval, z and two-sided p (not corrected for the number of tests).",
                 header: DeLongRow.columns, rows: tests.map(\.fields)),
             HTMLReport.Table(
                 heading: "Shift: does the score rise with the shift?",
@@ -156,7 +158,8 @@ public struct AggregateStage: Stage {
                 header: ShiftStage.trendColumns, rows: shiftTrends),
             HTMLReport.Table(
                 heading: "Costs",
-                note: "Whole-stage wall time (training: all networks; scoring: per test image, maps included) and the process's peak resident memory while the stage ran alone.",
+                note:
+                    "Whole-stage wall time (training: all networks; scoring: per test image, maps included) and the process's peak resident memory while the stage ran alone.",
                 header: CostRow.columns, rows: costs.map(\.fields)),
         ]
         let report = HTMLReport.html(
@@ -187,7 +190,9 @@ public struct AggregateStage: Stage {
         let contenders = rows.indices.filter { !rows[$0].score.hasPrefix("rec_") }
         var best: Set<[Int]> = []
         for (metric, column) in [(\AggregateRow.auroc, 5), (\AggregateRow.ap, 8)] {
-            if let r = contenders.filter({ rows[$0][keyPath: metric] != nil }).max(by: { rows[$0][keyPath: metric]! < rows[$1][keyPath: metric]! }) {
+            if let r = contenders.filter({ rows[$0][keyPath: metric] != nil }).max(by: {
+                rows[$0][keyPath: metric]! < rows[$1][keyPath: metric]!
+            }) {
                 best.insert([r, column])
             }
         }
@@ -211,13 +216,17 @@ public struct AggregateStage: Stage {
         // upstreams(ofKind:) throws only when there is none: then the report has no shift section.
         for (stage, folder) in (try? context.upstreams(ofKind: ShiftStage.kind)) ?? [] {
             let trend = try CSV.table(folder.appendingPathComponent("shift_trend.csv"), requiring: ShiftStage.trendColumns)
-            trends += trend.rows.map { row in ShiftStage.trendColumns.map { row[$0] ?? "" } }
+            // The method-level scores (per-member rec_k stay in shift_trend.csv: MC-dropout alone has 15).
+            trends += trend.rows.filter { !($0["score"] ?? "").hasPrefix("rec_") }.map { row in
+                ShiftStage.trendColumns.map { row[$0] ?? "" }
+            }
             let shift = try CSV.table(folder.appendingPathComponent("shift.csv"), requiring: ShiftStage.columns)
             let charts = ShiftStage.charts(shift.rows.map { row in ShiftStage.columns.map { row[$0] ?? "" } })
             sections.append(
                 HTMLReport.Section(
                     title: "Shift experiment, stage \(stage)",
-                    note: "Each method-level score's mean over the normal test images against the size of the shift, min–max scaled per score so that rising and falling read alike.",
+                    note:
+                        "Each method-level score's mean over the normal test images against the size of the shift, min–max scaled per score so that rising and falling read alike.",
                     charts: charts.map(\.drawing)))
         }
         return (trends, sections)
@@ -236,7 +245,8 @@ public struct AggregateStage: Stage {
         try roc.writePNG(to: try SafeName.child(folder, label ? "roc_\(prefix.dropLast()).png" : "roc.png").path)
         var charts = [roc]
         for c in shown {
-            let histogram = Charts.histogram(name: label ? "\(s.method.method) \(s.names[c])" : s.names[c], scores: s.columns[c], labels: s.labels)
+            let histogram = Charts.histogram(
+                name: label ? "\(s.method.method) \(s.names[c])" : s.names[c], scores: s.columns[c], labels: s.labels)
             try histogram.writePNG(to: try SafeName.child(folder, "hist_\(prefix)\(SafeName.fileName(s.names[c])).png").path)
             charts.append(histogram)
         }

@@ -40,6 +40,7 @@ public struct MapStripRow: CSVRecord, Equatable {
     public var caption: String {
         let place = end == "top" ? "highest" : "lowest"
         let id = imageID.count > 8 ? "…" + imageID.suffix(8) : imageID
-        return "\(label == 1 ? "abnormal" : "normal") · \(score) \(String(format: "%.4g", value)) · \(place) \(rank) of \(images) · id \(id)"
+        return
+            "\(label == 1 ? "abnormal" : "normal") · \(score) \(String(format: "%.4g", value)) · \(place) \(rank) of \(images) · id \(id)"
     }
 }

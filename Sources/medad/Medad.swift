@@ -29,7 +29,9 @@ struct Medad: ParsableCommand {
         commandName: "medad",
         abstract: "Medical image anomaly detection pipelines: ingest, normalize, split, train, score, aggregate.",
         version: medadVersion,
-        subcommands: [Run.self, Status.self, Validate.self, Report.self, Diff.self, Inspect.self, Synthesize.self, DecodeWorker.self])
+        subcommands: [
+            Run.self, Status.self, Validate.self, Report.self, Diff.self, Slurm.self, Inspect.self, Synthesize.self, DecodeWorker.self,
+        ])
 }
 
 /// Loads a manifest, turning its errors into exit code 1 with the file, line and key.
@@ -135,6 +137,27 @@ struct Status: ParsableCommand {
         }
         print("pipeline \(manifest.name), run directory \(manifest.runDirectory.path)")
         printTable(table)
+        printSlurmJobs(runner.directory, order: manifest.stages.map(\.name))
+    }
+
+    /// The jobs `medad slurm submit` queued, with Slurm's state and each one's log; nothing when none were.
+    func printSlurmJobs(_ directory: RunDirectory, order: [String]) {
+        guard let jobs = try? SlurmJobs.read(directory), !jobs.byStage.isEmpty else { return }
+        let states: [String: String]
+        do { states = try SlurmJobs.states(of: jobs.byStage.values.map(\.job)) } catch {
+            print("slurm: \(error)")
+            return
+        }
+        let logs = directory.slurmDirectory.appendingPathComponent("logs")
+        print("slurm jobs (\(directory.slurmDirectory.appendingPathComponent("jobs.json").path)):")
+        printTable(
+            [["stage", "job", "state", "submitted", "log"]]
+                + order.compactMap { jobs.byStage[$0] }.map {
+                    [
+                        $0.stage, $0.job, states[$0.job] ?? "?", ISO8601DateFormatter().string(from: $0.submitted),
+                        logs.appendingPathComponent("\($0.stage)-\($0.job).log").path,
+                    ]
+                })
     }
 }
 

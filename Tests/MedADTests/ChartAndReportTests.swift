@@ -16,7 +16,9 @@ final class ChartAndReportTests: XCTestCase {
         XCTAssertEqual(image.height, 30)
         func pixel(_ x: Int, _ y: Int) -> [UInt8] { Array(image.rgb[(y * 40 + x) * 3..<(y * 40 + x) * 3 + 3]) }
         for y in 5..<9 { for x in 10..<18 { XCTAssertEqual(pixel(x, y), [255, 127, 14], "(\(x), \(y))") } }
-        for (x, y) in [(9, 5), (18, 5), (10, 4), (10, 9), (30, 2), (39, 29)] { XCTAssertEqual(pixel(x, y), [255, 255, 255], "(\(x), \(y))") }
+        for (x, y) in [(9, 5), (18, 5), (10, 4), (10, 9), (30, 2), (39, 29)] {
+            XCTAssertEqual(pixel(x, y), [255, 255, 255], "(\(x), \(y))")
+        }
         // "Ag" at 10 px: cap height about 7 px above the baseline at y 25, the g's descender below it.
         let inked = (15..<29).flatMap { y in (0..<20).map { pixel($0, y) } }.filter { $0[0] < 128 }
         XCTAssertGreaterThan(inked.count, 10, "the glyphs drew dark pixels")
@@ -46,12 +48,14 @@ final class ChartAndReportTests: XCTestCase {
         let html = HTMLReport.html(
             title: "run <1>",
             tables: [
-                HTMLReport.Table(heading: "T & U", note: "n", header: ["score", "auroc"], rows: [["a", "0.5"], [hostile, "0.9"]], best: [[1, 1]]),
+                HTMLReport.Table(
+                    heading: "T & U", note: "n", header: ["score", "auroc"], rows: [["a", "0.5"], [hostile, "0.9"]], best: [[1, 1]]),
                 HTMLReport.Table(heading: "Empty", note: "nothing here", header: ["a"], rows: []),
             ],
             sections: [
                 HTMLReport.Section(
-                    title: "m", charts: [SVGDrawing(width: 10, height: 10)], strips: [HTMLReport.Strip(png: Data([1, 2, 3]), caption: hostile)])
+                    title: "m", charts: [SVGDrawing(width: 10, height: 10)],
+                    strips: [HTMLReport.Strip(png: Data([1, 2, 3]), caption: hostile)])
             ])
         XCTAssertFalse(html.contains(hostile))
         XCTAssertFalse(html.contains("<script>"))

@@ -39,11 +39,14 @@ final class ReportInBrowserTests: XCTestCase, MedadCLI {
             return XCTFail("no headless Chromium on PATH: scripts/install-deps.sh chromium-headless-shell installs it")
         }
         let (folder, path) = try TinyPipeline.workspace(self, "browser")
-        let yaml = TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2, epochs: 2", score: "maps: 1")
+        let yaml =
+            TinyPipeline.yaml(train: "method: deep_ensemble, learners: 2, epochs: 2", score: "maps: 1")
             .replacingOccurrences(
                 of: "score: {kind: score, after: [train, split, normalize]",
-                with: "score: {kind: score, after: [train, split, normalize, ingest, synthesize]")
-            .replacingOccurrences(of: "aggregate: {kind: aggregate, after: [score]", with: "aggregate: {kind: aggregate, after: [score, shift]")
+                with: "score: {kind: score, after: [train, split, normalize, ingest, synthesize]"
+            )
+            .replacingOccurrences(
+                of: "aggregate: {kind: aggregate, after: [score]", with: "aggregate: {kind: aggregate, after: [score, shift]")
             + "\n  shift: {kind: shift, after: [train, split, normalize], params: {angles: [0, 30], strengths: [0, 3], resamples: 20}}\n"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         let run = try medad("run", path)

@@ -42,7 +42,11 @@ public enum HTMLReport {
                 [
                     "heading": table.heading, "note": table.note, "hasRows": !table.rows.isEmpty, "header": table.header,
                     "rows": table.rows.enumerated().map { r, row in
-                        ["cells": row.enumerated().map { c, text in ["text": text, "best": table.best.contains([r, c])] as [String: Any] }]
+                        [
+                            "cells": row.enumerated().map { c, text in
+                                ["text": text, "best": table.best.contains([r, c])] as [String: Any]
+                            }
+                        ]
                     },
                 ] as [String: Any]
             },

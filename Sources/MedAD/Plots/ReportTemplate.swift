@@ -17,7 +17,7 @@ extension HTMLReport {
         th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
         td.best { font-weight: bold; background: #fff4d6; }
         .charts { display: flex; flex-wrap: wrap; gap: 8px; } .charts svg { max-width: 100%; height: auto; }
-        figure { margin: 4px 0; } figure.strip img { image-rendering: pixelated; height: 128px; }
+        section { overflow-x: auto; } figure { margin: 4px 0; } figure.strip img { image-rendering: pixelated; height: 128px; }
         figcaption { font-size: 0.85em; color: #444; }
         </style>
         </head>
