@@ -25,6 +25,8 @@ public struct StageDeclaration: Sendable {
     public let maxFailures: Int?
     /// What the stage's job asks for on a Slurm cluster (`medad slurm submit`).
     public let slurm: SlurmResources
+    /// Parts a per-item stage runs as on a Slurm cluster (a job array, then a job that joins them); 1: one job.
+    public let shards: Int
     public let line: Int
 }
 
@@ -131,6 +133,8 @@ private struct ManifestParser {
         var paramsNode: Node?
         var maxFailures: Int?
         var slurm = SlurmResources()
+        var shards = 1
+        var shardsNode: Node?
         for (field, fieldNode, value) in try mapping(body, key) {
             let fieldKey = "\(key).\(field)"
             switch field {
@@ -146,13 +150,22 @@ private struct ManifestParser {
                 guard let n = value.int, n >= 0 else { throw error(value, fieldKey, "expected a non-negative integer") }
                 maxFailures = n
             case "slurm": slurm = try parseSlurm(value, fieldKey)
-            default: throw error(fieldNode, fieldKey, "unknown key (expected kind, after, params, max_failures, slurm)")
+            case "shards":
+                guard let n = value.int, (1...10_000).contains(n) else {
+                    throw error(value, fieldKey, "expected a number of parts, 1 to 10000")
+                }
+                (shards, shardsNode) = (n, value)
+            default: throw error(fieldNode, fieldKey, "unknown key (expected kind, after, params, max_failures, slurm, shards)")
             }
         }
         guard let kind else { throw error(keyNode, "\(key).kind", "missing") }
         guard let stageType = registry.kinds[kind] else {
             let known = registry.kinds.keys.sorted().joined(separator: ", ")
             throw error(body, "\(key).kind", "unknown kind '\(kind)' (known: \(known))")
+        }
+        if shards > 1, !stageType.shardable {
+            let kinds = registry.kinds.values.filter { $0.shardable }.map { $0.kind }.sorted().joined(separator: ", ")
+            throw error(shardsNode!, "\(key).shards", "a \(kind) stage does not shard (kinds that do: \(kinds))")
         }
         let parameters = try parseParameters(paramsNode, specs: stageType.parameters, key: "\(key).params")
         do { _ = try stageType.init(parameters: parameters) } catch let e as ParameterError {
@@ -164,7 +177,7 @@ private struct ManifestParser {
         }
         return StageDeclaration(
             name: name, kind: kind, after: after, parameters: parameters,
-            maxFailures: maxFailures, slurm: slurm, line: keyNode.mark?.line ?? 0)
+            maxFailures: maxFailures, slurm: slurm, shards: shards, line: keyNode.mark?.line ?? 0)
     }
 
     func parseSlurm(_ node: Node, _ key: String) throws -> SlurmResources {

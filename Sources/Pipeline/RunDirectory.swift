@@ -3,6 +3,7 @@
 //   <run>/<stage>/            committed outputs: <stage>.csv, errors.csv, stage.json, artifacts
 //   <run>/.staging/           a running stage's folder, swapped into place when it succeeds
 //   <run>/.cache/<stage>/     state kept across runs and kills (checkpoints, caches)
+//   <run>/.shards/<stage>/    shard parts of a per-item stage, until `--join` assembles them
 //   <run>/run.log, <run>/.lock, <run>/.locks/<stage>.lock, <run>/.medad-run (the marker that says medad made this folder)
 //   <run>/slurm/              `medad slurm submit`'s scripts, logs and jobs.json
 //
@@ -25,6 +26,11 @@ public struct RunDirectory: Sendable {
     public var lockURL: URL { root.appendingPathComponent(".lock") }
     /// Held by a run of named stages (`--stage`) for each of its stages, beside .lock held shared.
     public func stageLockURL(_ stage: String) -> URL { root.appendingPathComponent(".locks/\(stage).lock") }
+    /// A stage's shard parts: <run>/.shards/<stage>/<fingerprint>/<i>-of-<N>/ (Shard.swift).
+    public func shardsDirectory(_ stage: String) -> URL { root.appendingPathComponent(".shards/\(stage)", isDirectory: true) }
+    public func partDirectory(_ stage: String, fingerprint: String, shard: Shard) -> URL {
+        shardsDirectory(stage).appendingPathComponent("\(fingerprint.prefix(16))/\(shard.folderName)", isDirectory: true)
+    }
     /// sbatch scripts, their logs (logs/) and what was submitted (jobs.json).
     public var slurmDirectory: URL { root.appendingPathComponent("slurm", isDirectory: true) }
     public var markerURL: URL { root.appendingPathComponent(Self.marker) }
@@ -106,6 +112,35 @@ public struct RunDirectory: Sendable {
         } else {
             guard rename(staging.path, target.path) == 0 else { throw POSIXFailure("rename \(staging.path) to \(target.path)") }
         }
+    }
+
+    /// Puts a finished shard part in its place in one step (a part that was there, from an earlier try, is replaced).
+    func commitPart(staging: URL, stage: String, fingerprint: String, shard: Shard) throws {
+        let target = partDirectory(stage, fingerprint: fingerprint, shard: shard)
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: target.path) {
+            guard med_rename_exchange(staging.path, target.path) == 0 else {
+                throw POSIXFailure("exchange \(staging.path) with \(target.path)")
+            }
+            try? FileManager.default.removeItem(at: staging)
+        } else {
+            guard rename(staging.path, target.path) == 0 else { throw POSIXFailure("rename \(staging.path) to \(target.path)") }
+        }
+    }
+
+    /// The committed parts of a stage for `fingerprint` out of `count`, and the shards that have none.
+    public func parts(_ stage: String, fingerprint: String, count: Int) -> (present: [URL], missing: [Shard]) {
+        var present: [URL] = [], missing: [Shard] = []
+        for index in 0..<count {
+            let shard = Shard(index: index, count: count)
+            let part = partDirectory(stage, fingerprint: fingerprint, shard: shard)
+            if FileManager.default.fileExists(atPath: part.appendingPathComponent("stage.json").path) {
+                present.append(part)
+            } else {
+                missing.append(shard)
+            }
+        }
+        return (present, missing)
     }
 
     /// Removes what killed runs left in the staging area: all of it (a whole run, holding .lock exclusively) or that

@@ -11,6 +11,10 @@ public struct RunOptions: Sendable {
     public var force = false
     public var dryRun = false
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
+    /// `--shard i/N` with one `--stage`: do that part of the stage's items and commit it as a part.
+    public var shard: Shard? = nil
+    /// `--join N` with one `--stage`: assemble the stage from its N committed parts (an error naming missing ones).
+    public var join: Int? = nil
     public init() {}
 }
 
@@ -104,6 +108,18 @@ public final class Runner: Sendable {
                     "no stage named '\(name)' in \(manifest.file.path) (stages: \(manifest.stages.map(\.name).joined(separator: ", ")))")
         }
         if !options.stages.isEmpty && options.from != nil { throw PlanError(description: "use --stage or --from, not both") }
+        if options.shard != nil || options.join != nil {
+            let flag = options.shard != nil ? "--shard" : "--join"
+            guard options.shard == nil || options.join == nil else { throw PlanError(description: "use --shard or --join, not both") }
+            guard options.stages.count == 1, let stage = manifest.stage(options.stages[0]) else {
+                throw PlanError(description: "\(flag) needs exactly one --stage")
+            }
+            guard registry.kinds[stage.kind]!.shardable else {
+                let kinds = registry.kinds.values.filter { $0.shardable }.map { $0.kind }.sorted().joined(separator: ", ")
+                throw PlanError(
+                    description: "\(flag): stage '\(stage.name)' is a \(stage.kind) stage, which does not shard (kinds that do: \(kinds))")
+            }
+        }
         if !options.stages.isEmpty { return (Set(options.stages), true) }
         if let from = options.from { return (graph.descendants(of: from), true) }
         return (names, options.force)
@@ -188,9 +204,11 @@ public final class Runner: Sendable {
         let named = options.stages.isEmpty ? nil : options.stages
         let lock = try RunLock(directory.lockURL, shared: named != nil)
         defer { lock.release() }
-        let stageLocks = try (named ?? []).map { try RunLock(directory.stageLockURL($0)) }
+        // A shard's task locks its part alone, so that the parts of one stage run side by side.
+        let lockNames = (named ?? []).map { Self.workName($0, shard: options.shard) }
+        let stageLocks = try lockNames.map { try RunLock(directory.stageLockURL($0)) }
         defer { for stageLock in stageLocks { stageLock.release() } }
-        directory.removeLeftoverStaging(of: named)
+        directory.removeLeftoverStaging(of: named == nil ? nil : lockNames)
         reporter.attachLog(directory.logURL)
         defer { reporter.detachLog() }
         let reporter = self.reporter, name = manifest.name
@@ -202,7 +220,7 @@ public final class Runner: Sendable {
         defer { stopper.cancel() }
         if let previous = lock.takenOverFrom { reporter.warning("took over a stale lock left by a run that is gone (\(previous))") }
         reporter.info("run \(manifest.name) started: \(manifest.file.path), pid \(getpid()), jobs \(options.jobs)")
-        let results = execute(plan, jobs: max(1, options.jobs))
+        let results = execute(plan, jobs: max(1, options.jobs), shard: options.shard, join: options.join)
         let summary = RunSummary(results: results, seconds: Date().timeIntervalSince(start))
         let ran = results.filter {
             if case .ran = $0.result { return true }; return false
@@ -218,6 +236,9 @@ public final class Runner: Sendable {
         return summary
     }
 
+    /// The name of a stage's work for locks and staging folders: the stage, or the stage and its part ("ingest~2-of-4").
+    static func workName(_ stage: String, shard: Shard?) -> String { shard.map { "\(stage)~\($0.folderName)" } ?? stage }
+
     func describe(_ stage: PlannedStage, dryRun: Bool) -> String {
         let name = stage.declaration.name
         let verb = dryRun ? "would run" : "running"
@@ -232,7 +253,7 @@ public final class Runner: Sendable {
     }
 
     /// Runs the planned stages as a DAG on Dispatch. Returns results in plan order.
-    func execute(_ plan: [PlannedStage], jobs: Int) -> [(stage: String, result: StageResult)] {
+    func execute(_ plan: [PlannedStage], jobs: Int, shard: Shard? = nil, join: Int? = nil) -> [(stage: String, result: StageResult)] {
         let limiter = DispatchSemaphore(value: jobs)
         let finishedSignal = DispatchSemaphore(value: 0)
         // Written by the stages' threads as they finish; `launched` and `running` belong to this loop alone.
@@ -280,7 +301,7 @@ public final class Runner: Sendable {
             if running == 0 { break }
             for stage in toLaunch {
                 DispatchQueue.global().async {
-                    let result = self.runStage(stage, limiter: limiter, jobs: jobs)
+                    let result = self.runStage(stage, limiter: limiter, jobs: jobs, shard: shard, join: join)
                     results.withLock { $0[stage.declaration.name] = result }
                     finishedSignal.signal()
                 }
@@ -292,7 +313,7 @@ public final class Runner: Sendable {
         return plan.map { ($0.declaration.name, final[$0.declaration.name] ?? .blocked(by: "?")) }
     }
 
-    func runStage(_ planned: PlannedStage, limiter: DispatchSemaphore, jobs: Int) -> StageResult {
+    func runStage(_ planned: PlannedStage, limiter: DispatchSemaphore, jobs: Int, shard: Shard? = nil, join: Int? = nil) -> StageResult {
         let declaration = planned.declaration
         let name = declaration.name
         let kind = registry.kinds[declaration.kind]!
@@ -303,13 +324,24 @@ public final class Runner: Sendable {
         var staging: URL?
         do {
             let stage = try kind.init(parameters: declaration.parameters)
-            staging = try directory.makeStaging(name)
+            staging = try directory.makeStaging(Self.workName(name, shard: shard))
             let cache = directory.cacheDirectory(name)
             try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
             let previous = directory.stageDirectory(name)
+            let previousFolder = FileManager.default.fileExists(atPath: previous.path) ? previous : nil
+            var reusable = [previousFolder].compactMap { $0 }
+            if let count = join {
+                let parts = directory.parts(name, fingerprint: planned.fingerprint, count: count)
+                guard parts.missing.isEmpty else {
+                    throw StageFailure(
+                        "cannot join \(count) parts: no committed part for shard \(parts.missing.map(\.description).joined(separator: ", ")) (failed or never ran); run each with --stage \(name) --shard i/\(count)"
+                    )
+                }
+                reusable += parts.present
+            }
             let context = StageContext(
                 name: name, outputDirectory: staging!,
-                previousOutputDirectory: FileManager.default.fileExists(atPath: previous.path) ? previous : nil,
+                previousOutputDirectory: previousFolder, reusableOutputDirectories: reusable, shard: shard,
                 cacheDirectory: cache, runDirectory: directory.root,
                 upstream: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, directory.stageDirectory($0)) }),
                 upstreamKinds: Dictionary(uniqueKeysWithValues: declaration.after.map { ($0, manifest.stage($0)!.kind) }),
@@ -328,7 +360,16 @@ public final class Runner: Sendable {
                 items: outcome.items, rows: outcome.rows, errors: errors.count, maxFailures: declaration.maxFailures,
                 medadVersion: medadVersion, peakMemoryMB: peak)
             try AtomicFile.write(try record.encoded(), to: staging!.appendingPathComponent("stage.json"))
+            if let shard {
+                try directory.commitPart(staging: staging!, stage: name, fingerprint: planned.fingerprint, shard: shard)
+                reporter.info(
+                    String(
+                        format: "\(name): shard \(shard) finished in %.1fs: \(outcome.rows) rows, \(errors.count) errors", record.seconds))
+                return .ran(rows: outcome.rows, errors: errors.count, exceeded: false)
+            }
             try directory.commit(staging: staging!, stage: name)
+            // The joined parts are in the stage now (normalize's PNGs as hard links): their folder goes.
+            if join != nil { try? FileManager.default.removeItem(at: directory.shardsDirectory(name)) }
             var line = String(format: "\(name): finished in %.1fs: \(outcome.rows) rows, \(errors.count) errors", record.seconds)
             if record.exceededMaxFailures { line += " (more than max_failures \(declaration.maxFailures!))" }
             if errors.isEmpty {

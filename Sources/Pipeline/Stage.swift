@@ -9,6 +9,10 @@ public protocol Stage {
     /// One line for `medad validate` and the README.
     static var summary: String { get }
     static var parameters: [ParameterSpec] { get }
+    /// Whether the stage's work is one independent piece per item, done through `forEachItem`, with the results of
+    /// earlier outputs reused item by item (`reusableOutputDirectories`): then `--shard i/N` runs a part of it and
+    /// `--join N` assembles the parts (Shard.swift).
+    static var shardable: Bool { get }
     /// Whether the stage keeps every core busy by itself (training, scoring: OpenBLAS products over the threads).
     /// Such stages run one at a time, never beside each other, and record their own peak memory in stage.json.
     static var usesEveryCore: Bool { get }
@@ -30,6 +34,7 @@ public protocol Stage {
 
 extension Stage {
     public static var usesEveryCore: Bool { false }
+    public static var shardable: Bool { false }
     public func inputFiles() throws -> [URL] { [] }
     public func fingerprintSalt() throws -> String { "" }
 }
@@ -67,6 +72,11 @@ public final class StageContext: Sendable {
     public let outputDirectory: URL
     /// The stage's outputs from its last successful run, if any (read-only; for incremental work).
     public let previousOutputDirectory: URL?
+    /// Folders whose per-item results may be reused (read-only): the last successful run's, then, when the stage
+    /// is assembled from shard parts (`--join`), every part's.
+    public let reusableOutputDirectories: [URL]
+    /// The part of the items this run does (`--shard i/N`); nil: all of them.
+    public let shard: Shard?
     /// Kept across runs and kills: resumable work (checkpoints, caches). The stage owns its layout.
     public let cacheDirectory: URL
     /// The run directory itself (for files shared across stages and runs, such as a generated secret).
@@ -85,13 +95,17 @@ public final class StageContext: Sendable {
     private let state = Mutex((errors: [(item: String, reason: String)](), done: 0, total: 0))
 
     init(
-        name: String, outputDirectory: URL, previousOutputDirectory: URL?, cacheDirectory: URL, runDirectory: URL,
+        name: String, outputDirectory: URL, previousOutputDirectory: URL?, reusableOutputDirectories: [URL] = [], shard: Shard? = nil,
+        cacheDirectory: URL, runDirectory: URL,
         upstream: [String: URL], upstreamKinds: [String: String], upstreamOrder: [String], reporter: Reporter,
         limiter: DispatchSemaphore, jobs: Int
     ) {
         self.name = name
         self.outputDirectory = outputDirectory
         self.previousOutputDirectory = previousOutputDirectory
+        self.reusableOutputDirectories =
+            reusableOutputDirectories.isEmpty ? [previousOutputDirectory].compactMap { $0 } : reusableOutputDirectories
+        self.shard = shard
         self.cacheDirectory = cacheDirectory
         self.runDirectory = runDirectory
         self.upstream = upstream
@@ -131,8 +145,21 @@ public final class StageContext: Sendable {
     }
 
     /// Processes items concurrently (bounded by `--jobs` across all running stages) and returns
-    /// the results in item order; an item whose body throws is recorded in errors.csv and yields nil.
+    /// the results in item order; an item whose body throws is recorded in errors.csv and yields nil. In a shard run,
+    /// only the shard's items are processed; the others yield nil and are no error.
     public func forEachItem<Item, Result>(
+        _ items: [Item], id: (Item) -> String,
+        _ body: (Item) throws -> Result
+    ) -> [Result?] {
+        guard let shard, shard.count > 1 else { return processItems(items, id: id, body) }
+        let owned = items.indices.filter { shard.owns(id(items[$0])) }
+        let results = processItems(owned.map { items[$0] }, id: id, body)
+        var all = [Result?](repeating: nil, count: items.count)
+        for (k, index) in owned.enumerated() { all[index] = results[k] }
+        return all
+    }
+
+    private func processItems<Item, Result>(
         _ items: [Item], id: (Item) -> String,
         _ body: (Item) throws -> Result
     ) -> [Result?] {

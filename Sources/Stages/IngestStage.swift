@@ -12,6 +12,7 @@ import Synchronization
 
 public struct IngestStage: Stage {
     public static let kind = "ingest"
+    public static let shardable = true
     public static let summary =
         "DICOM, PNG and JPEG files found by content, decoded in isolated workers, one row per image with a pseudonymous patient key"
     struct Settings {
@@ -287,16 +288,18 @@ public struct IngestStage: Stage {
         return (found.sorted { $0.relative < $1.relative }, problems)
     }
 
-    /// The last run's rows by file, when its patient keys came from the same secret.
+    /// The rows of the last run (and of the shard parts being joined) by file, from those whose patient keys came
+    /// from the same secret; the first folder that has a file's rows wins.
     func previousRows(_ context: StageContext, keyID: String) -> [String: [[String: String]]] {
-        guard let folder = context.previousOutputDirectory,
-            let oldKey = try? String(contentsOf: folder.appendingPathComponent(Self.keyIDFile), encoding: .utf8),
-            oldKey.trimmingCharacters(in: .whitespacesAndNewlines) == keyID,
-            let table = try? CSV.read(folder.appendingPathComponent("ingest.csv")), table.header == Self.columns
-        else { return [:] }
         var rows: [String: [[String: String]]] = [:]
-        for row in table.rows {
-            rows["\(row["input_dir"]!)/\(row["path"]!)", default: []].append(row)
+        for folder in context.reusableOutputDirectories {
+            guard let oldKey = try? String(contentsOf: folder.appendingPathComponent(Self.keyIDFile), encoding: .utf8),
+                oldKey.trimmingCharacters(in: .whitespacesAndNewlines) == keyID,
+                let table = try? CSV.read(folder.appendingPathComponent("ingest.csv")), table.header == Self.columns
+            else { continue }
+            var found: [String: [[String: String]]] = [:]
+            for row in table.rows { found["\(row["input_dir"]!)/\(row["path"]!)", default: []].append(row) }
+            rows.merge(found) { first, _ in first }
         }
         return rows
     }

@@ -8,6 +8,7 @@ import Synchronization
 
 public struct NormalizeStage: Stage {
     public static let kind = "normalize"
+    public static let shardable = true
     public static let summary = "grey PNGs of a fixed size through named steps (default: the Med-AD preprocessing), written with libpng"
     static let resizeStep = "resize"
     public static let defaultSteps = ["rescale", "invert_monochrome1", "minmax", resizeStep]
@@ -84,11 +85,9 @@ public struct NormalizeStage: Stage {
             let file = "png/" + name
             let output = try SafeName.child(folder, name)
             let recipeID = Self.recipeID(settings: recipeText, row: row.values)
-            if let old = previous.rows[id], old.recipe == recipeID, let oldFolder = previous.folder,
-                link(oldFolder.appendingPathComponent(file).path, output.path) == 0
-            {
+            if let old = previous[id], old.row.recipe == recipeID, link(old.folder.appendingPathComponent(file).path, output.path) == 0 {
                 counter.add(reused: 1)
-                return old
+                return old.row
             }
             let result = try normalize(row, to: output)
             counter.add(decoded: 1)
@@ -202,12 +201,15 @@ public struct NormalizeStage: Stage {
         return SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The last run's rows, to reuse PNGs whose recipe is unchanged; none when they cannot be read.
-    func previousRows(_ context: StageContext) -> (folder: URL?, rows: [String: NormalizeRow]) {
-        guard let folder = context.previousOutputDirectory,
-            let rows = try? CSV.records(folder.appendingPathComponent("normalize.csv"), as: NormalizeRow.self)
-        else { return (nil, [:]) }
-        return (folder, Dictionary(rows.map { ($0.imageID, $0) }, uniquingKeysWith: { a, _ in a }))
+    /// The rows of the last run (and of the shard parts being joined), each with the folder holding its PNG, to
+    /// reuse PNGs whose recipe is unchanged; the first folder that has an image wins; unreadable folders are passed.
+    func previousRows(_ context: StageContext) -> [String: (folder: URL, row: NormalizeRow)] {
+        var found: [String: (folder: URL, row: NormalizeRow)] = [:]
+        for folder in context.reusableOutputDirectories {
+            guard let rows = try? CSV.records(folder.appendingPathComponent("normalize.csv"), as: NormalizeRow.self) else { continue }
+            for row in rows where found[row.imageID] == nil { found[row.imageID] = (folder, row) }
+        }
+        return found
     }
 
     func format(_ value: Double) -> String { String(format: "%.6g", value) }

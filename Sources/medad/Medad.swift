@@ -77,8 +77,16 @@ struct Run: ParsableCommand {
     @Flag(help: "Print errors only (run.log still gets everything).")
     var quiet = false
 
+    @Option(help: "With one --stage of a per-item kind (ingest, normalize): do part i of N (0-based), committed as that part.")
+    var shard: String?
+
+    @Option(help: "With one --stage: assemble it from its N committed parts (names any part that is missing).")
+    var join: Int?
+
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if let shard, Shard(parsing: shard) == nil { throw ValidationError("--shard takes i/N with 0 ≤ i < N, got '\(shard)'") }
+        if let join, join < 1 { throw ValidationError("--join takes the number of parts, at least 1") }
         if !stages.isEmpty && from != nil { throw ValidationError("use --stage or --from, not both") }
     }
 
@@ -91,6 +99,8 @@ struct Run: ParsableCommand {
         options.force = force
         options.dryRun = dryRun
         options.jobs = jobs
+        options.shard = shard.flatMap(Shard.init(parsing:))
+        options.join = join
         let summary: RunSummary
         do {
             summary = try Runner(manifest: manifest, registry: stageRegistry, reporter: reporter).run(options)
@@ -144,7 +154,7 @@ struct Status: ParsableCommand {
     func printSlurmJobs(_ directory: RunDirectory, order: [String]) {
         guard let jobs = try? SlurmJobs.read(directory), !jobs.byStage.isEmpty else { return }
         let states: [String: String]
-        do { states = try SlurmJobs.states(of: jobs.byStage.values.map(\.job)) } catch {
+        do { states = try SlurmJobs.states(of: jobs.byStage.values.flatMap { [$0.job] + [$0.parts].compactMap { $0 } }) } catch {
             print("slurm: \(error)")
             return
         }
@@ -152,11 +162,22 @@ struct Status: ParsableCommand {
         print("slurm jobs (\(directory.slurmDirectory.appendingPathComponent("jobs.json").path)):")
         printTable(
             [["stage", "job", "state", "submitted", "log"]]
-                + order.compactMap { jobs.byStage[$0] }.map {
-                    [
-                        $0.stage, $0.job, states[$0.job] ?? "?", ISO8601DateFormatter().string(from: $0.submitted),
-                        logs.appendingPathComponent("\($0.stage)-\($0.job).log").path,
-                    ]
+                + order.compactMap { jobs.byStage[$0] }.flatMap { job in
+                    let submitted = ISO8601DateFormatter().string(from: job.submitted)
+                    let parts = job.parts.map { parts in
+                        [
+                            "\(job.stage) parts \((job.partIndices ?? []).map(String.init).joined(separator: ","))", parts,
+                            states[parts] ?? "?",
+                            submitted, logs.appendingPathComponent("\(job.stage)-part<i>-\(parts).log").path,
+                        ]
+                    }
+                    return [parts].compactMap { $0 }
+                        + [
+                            [
+                                job.stage, job.job, states[job.job] ?? "?", submitted,
+                                logs.appendingPathComponent("\(job.stage)-\(job.job).log").path,
+                            ]
+                        ]
                 })
     }
 }

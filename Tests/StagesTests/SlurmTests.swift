@@ -1,7 +1,8 @@
 // `medad slurm submit` against a real Slurm: a one-node cluster on this machine (scripts/slurm-cluster.sh, Debian's
 // slurm-wlm and munge, installed by scripts/test.sh), started for these tests and stopped after them. A small
-// pipeline submitted as jobs gives the same CSVs as the same manifest run locally; a cancelled job is resubmitted,
-// with what depends on it and nothing else.
+// pipeline submitted as jobs (ingest and normalize in 4 shards each) gives the same CSVs as the same manifest run
+// locally; a cancelled shard part and a training cancelled mid-run are resubmitted with what depends on them and
+// nothing else.
 import Foundation
 import Pipeline
 import XCTest
@@ -65,8 +66,8 @@ final class SlurmTests: XCTestCase, MedadCLI {
             name: t
             run_dir: run
             stages:
-              ingest: {kind: ingest, params: {inputs: [data/synthesize/dicom], secret_file: secret.txt}}
-              normalize: {kind: normalize, after: [ingest], params: {size: 32}}
+              ingest: {kind: ingest, shards: 4, params: {inputs: [data/synthesize/dicom], secret_file: secret.txt}}
+              normalize: {kind: normalize, after: [ingest], shards: 4, params: {size: 32}}
               split:
                 kind: split
                 after: [ingest, normalize]
@@ -139,10 +140,29 @@ final class SlurmTests: XCTestCase, MedadCLI {
         XCTAssertTrue(dry.output.contains("would submit"), dry.output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run.appendingPathComponent("slurm").path), "a dry run writes nothing")
 
+        let first = try medad("slurm", "submit", manifest)
+        XCTAssertEqual(first.code, 0, first.output)
+        // ingest and normalize in 4 shards: a job array of parts, then a job that joins them; one part of normalize
+        // cancelled while it waits for ingest: its join and everything after it are cancelled with it (afterok).
+        let firstJobs = try SlurmJobs.read(RunDirectory(run))
+        let normalizeParts = try XCTUnwrap(firstJobs.byStage["normalize"]?.parts)
+        XCTAssertEqual(Self.shell("/usr/bin/env", ["scancel", "\(normalizeParts)_2"]).code, 0)
+        let parts = try String(contentsOf: run.appendingPathComponent("slurm/ingest.parts.sbatch"), encoding: .utf8)
+        XCTAssertTrue(parts.contains("#SBATCH --array=0,1,2,3") && parts.contains("--shard \"$SLURM_ARRAY_TASK_ID/4\""), parts)
+        XCTAssertTrue(try String(contentsOf: run.appendingPathComponent("slurm/ingest.sbatch"), encoding: .utf8).contains("--join 4"))
+        let broken = try waitForJobs(run)
+        XCTAssertEqual(broken["ingest"], "COMPLETED", "\(broken)")
+        XCTAssertNotEqual(broken["normalize"], "COMPLETED", "\(broken)")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent(".shards/normalize").path).count, 1,
+            "the three parts that ran are committed")
+
         let submitted = try medad("slurm", "submit", manifest)
         XCTAssertEqual(submitted.code, 0, submitted.output)
+        XCTAssertTrue(submitted.output.contains("parts 2 of 4"), submitted.output)
         let jobs = try SlurmJobs.read(RunDirectory(run))
-        XCTAssertEqual(Set(jobs.byStage.keys), ["ingest", "normalize", "split", "train", "score", "aggregate"])
+        XCTAssertEqual(jobs.byStage["ingest"]!.job, firstJobs.byStage["ingest"]!.job, "ingest is fresh")
+        XCTAssertEqual(jobs.byStage["normalize"]!.partIndices, [2], "only the cancelled part runs again")
         XCTAssertEqual(jobs.byStage["score"]!.dependencies, ["train", "split", "normalize"].map { jobs.byStage[$0]!.job })
         let script = try String(contentsOf: run.appendingPathComponent("slurm/train.sbatch"), encoding: .utf8)
         for line in ["#SBATCH --cpus-per-task=2", "#SBATCH --mem=1G", "#SBATCH --time=10:00", "--stage 'train'", "OPENBLAS_NUM_THREADS"] {

@@ -10,6 +10,10 @@ public struct SubmittedJob: Codable, Sendable, Equatable {
     public var submitted: Date
     public var dependencies: [String]
     public var script: String
+    /// The job array of the stage's missing shard parts, when it has shards; `job` then joins them.
+    public var parts: String?
+    /// The shard parts (0-based) that array runs.
+    public var partIndices: [Int]?
 }
 
 public struct SlurmJobs: Sendable {

@@ -4,18 +4,22 @@
 import Foundation
 
 enum SlurmScript {
+    /// `parts`: the script of the job array that runs these shard parts of the stage (SLURM_ARRAY_TASK_ID is the
+    /// part); nil: the stage's own job (with `join`: assembling its parts).
     static func render(
-        stage: StageDeclaration, fingerprint: String, manifest: Manifest, directory: RunDirectory, options: SlurmOptions
+        stage: StageDeclaration, fingerprint: String, manifest: Manifest, directory: RunDirectory, options: SlurmOptions,
+        parts: [Int]? = nil
     ) -> String {
         let logs = directory.slurmDirectory.appendingPathComponent("logs")
         var lines = [
             "#!/bin/bash",
-            "#SBATCH --job-name=medad-\(manifest.name)-\(stage.name)",
-            "#SBATCH --output=\(logs.appendingPathComponent("\(stage.name)-%j.log").path)",
+            "#SBATCH --job-name=medad-\(manifest.name)-\(stage.name)\(parts == nil ? "" : "-parts")",
+            "#SBATCH --output=\(logs.appendingPathComponent(parts == nil ? "\(stage.name)-%j.log" : "\(stage.name)-part%a-%A.log").path)",
             "#SBATCH --cpus-per-task=\(stage.slurm.cpus)",
             "#SBATCH --mem=\(stage.slurm.memory)",
             "#SBATCH --time=\(stage.slurm.time)",
         ]
+        if let parts { lines.append("#SBATCH --array=" + parts.map(String.init).joined(separator: ",")) }
         if let partition = options.partition { lines.append("#SBATCH --partition=\(partition)") }
         if let account = options.account { lines.append("#SBATCH --account=\(account)") }
         lines += [
@@ -28,7 +32,8 @@ enum SlurmScript {
             "fi",
             "threads=\"${SLURM_CPUS_PER_TASK:-1}\"",
             "export OPENBLAS_NUM_THREADS=\"$threads\"",
-            "exec \(quoted(options.medad.path)) run \(quoted(manifest.file.path)) --stage \(quoted(stage.name)) --jobs \"$threads\"",
+            "exec \(quoted(options.medad.path)) run \(quoted(manifest.file.path)) --stage \(quoted(stage.name)) --jobs \"$threads\""
+                + (parts != nil ? " --shard \"$SLURM_ARRAY_TASK_ID/\(stage.shards)\"" : stage.shards > 1 ? " --join \(stage.shards)" : ""),
             "",
         ]
         return lines.joined(separator: "\n")

@@ -78,34 +78,60 @@ public struct SlurmSubmitter {
                 jobOf[name] = "(\(name))"
                 continue
             }
+            // A sharded stage: a job array over the parts not yet committed for this fingerprint, then the join.
+            var partsJob: String?, partIndices: [Int]?
+            if stage.declaration.shards > 1 {
+                let missing = directory.parts(name, fingerprint: stage.fingerprint, count: stage.declaration.shards).missing.map(\.index)
+                if !missing.isEmpty {
+                    let partsScript = directory.slurmDirectory.appendingPathComponent("\(name).parts.sbatch")
+                    let partsText = SlurmScript.render(
+                        stage: stage.declaration, fingerprint: stage.fingerprint, manifest: manifest, directory: directory,
+                        options: options,
+                        parts: missing)
+                    try AtomicFile.write(Data(partsText.utf8), to: partsScript, permissions: 0o755)
+                    (partsJob, partIndices) = (try sbatch(partsScript, after: dependencies), missing)
+                }
+            }
             try AtomicFile.write(Data(text.utf8), to: script, permissions: 0o755)
-            var arguments = ["--parsable"]
-            if !dependencies.isEmpty {
-                arguments += ["--dependency=afterok:" + dependencies.joined(separator: ":"), "--kill-on-invalid-dep=yes"]
-            }
-            arguments.append(script.path)
-            let answer = try SlurmCommand.run("sbatch", arguments).trimmingCharacters(in: .whitespacesAndNewlines)
-            // --parsable prints "<job id>" or "<job id>;<cluster>".
-            guard let job = answer.split(separator: ";").first.map(String.init), !job.isEmpty, job.allSatisfy(\.isNumber) else {
-                throw SlurmError("sbatch answered '\(answer)' for \(script.path), not a job id")
-            }
+            let job = try sbatch(script, after: partsJob.map { [$0] } ?? dependencies)
             jobOf[name] = job
             jobs.byStage[name] = SubmittedJob(
                 stage: name, job: job, fingerprint: stage.fingerprint, submitted: Date(), dependencies: dependencies,
-                script: script.path)
+                script: script.path, parts: partsJob, partIndices: partIndices)
             // Written after every submission: a failure halfway leaves a record of what is queued.
             try jobs.write(directory)
-            lines.append(SubmissionLine(stage: name, action: "submitted", job: job, dependencies: dependencies, reason: reason))
+            let action = partsJob.map {
+                "submitted, parts \(partIndices!.map(String.init).joined(separator: ",")) of \(stage.declaration.shards) as job \($0)"
+            }
+            lines.append(SubmissionLine(stage: name, action: action ?? "submitted", job: job, dependencies: dependencies, reason: reason))
         }
         return lines
+    }
+
+    /// Submits a script, to start when every job in `after` has succeeded; returns its job id.
+    func sbatch(_ script: URL, after: [String]) throws -> String {
+        var arguments = ["--parsable"]
+        if !after.isEmpty { arguments += ["--dependency=afterok:" + after.joined(separator: ":"), "--kill-on-invalid-dep=yes"] }
+        arguments.append(script.path)
+        let answer = try SlurmCommand.run("sbatch", arguments).trimmingCharacters(in: .whitespacesAndNewlines)
+        // --parsable prints "<job id>" or "<job id>;<cluster>".
+        guard let job = answer.split(separator: ";").first.map(String.init), !job.isEmpty, job.allSatisfy(\.isNumber) else {
+            throw SlurmError("sbatch answered '\(answer)' for \(script.path), not a job id")
+        }
+        return job
     }
 
     /// Cancels every recorded job Slurm still holds queued or running; returns the cancelled (stage, job) pairs.
     public func cancel() throws -> [(stage: String, job: String)] {
         let jobs = try SlurmJobs.read(directory)
-        let states = try SlurmJobs.states(of: jobs.byStage.values.map(\.job))
-        let live = jobs.byStage.values.filter { states[$0.job].map(SlurmJobs.active.contains) ?? false }.sorted { $0.stage < $1.stage }
-        if !live.isEmpty { _ = try SlurmCommand.run("scancel", live.map(\.job)) }
-        return live.map { ($0.stage, $0.job) }
+        let ids = jobs.byStage.values.flatMap { [$0.job] + [$0.parts].compactMap { $0 } }
+        let states = try SlurmJobs.states(of: ids)
+        let live = jobs.byStage.values.sorted { $0.stage < $1.stage }.flatMap { job in
+            ([job.job] + [job.parts].compactMap { $0 }).filter { states[$0].map(SlurmJobs.active.contains) ?? false }.map {
+                (job.stage, $0)
+            }
+        }
+        if !live.isEmpty { _ = try SlurmCommand.run("scancel", live.map(\.1)) }
+        return live.map { (stage: $0.0, job: $0.1) }
     }
 }
