@@ -38,6 +38,8 @@ public struct Manifest: Sendable {
     public let runDirectoryLine: Int?
     /// In manifest order.
     public let stages: [StageDeclaration]
+    /// The sweep's cells (`matrix`); none without one.
+    public var cells: [MatrixCell] = []
 
     public func stage(_ name: String) -> StageDeclaration? { stages.first { $0.name == name } }
 
@@ -61,7 +63,7 @@ private func isValidName(_ s: String) -> Bool {
     namePattern.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
 }
 
-private struct ManifestParser {
+struct ManifestParser {
     let file: URL
     let registry: StageRegistry
     var folder: URL { file.deletingLastPathComponent() }
@@ -96,12 +98,14 @@ private struct ManifestParser {
         var runDir: String?
         var runDirNode: Node?
         var stagesNode: Node?
+        var matrixNode: Node?
         for (key, keyNode, value) in try mapping(root, "") {
             switch key {
             case "name": name = try scalarString(value, key)
             case "run_dir": runDir = try scalarString(value, key); runDirNode = value
             case "stages": stagesNode = value
-            default: throw error(keyNode, key, "unknown key (expected name, run_dir, stages)")
+            case "matrix": matrixNode = value
+            default: throw error(keyNode, key, "unknown key (expected name, run_dir, matrix, stages)")
             }
         }
         guard let name else { throw error(root, "name", "missing (the pipeline's name)") }
@@ -111,6 +115,7 @@ private struct ManifestParser {
         if let problem = RunDirectory.problem(runDirectory) { throw error(runDirNode ?? root, "run_dir", problem) }
 
         var stages: [StageDeclaration] = []
+        var explicit: [String: Set<String>] = [:]  // the parameters each stage's params sets itself
         for (stageName, keyNode, body) in try mapping(stagesNode, "stages") {
             let key = "stages.\(stageName)"
             guard isValidName(stageName) else { throw error(keyNode, key, "stage names must be letters, digits, '_' or '-'") }
@@ -121,10 +126,18 @@ private struct ManifestParser {
                 )
             }
             stages.append(try parseStage(stageName, key: key, keyNode: keyNode, body: body))
+            if let params = (try? mapping(body, key))?.first(where: { $0.0 == "params" })?.2 {
+                explicit[stageName] = Set(((try? mapping(params, key)) ?? []).map(\.0))
+            }
         }
         guard !stages.isEmpty else { throw error(stagesNode, "stages", "no stages") }
         try checkGraph(stages)
-        return Manifest(file: file, name: name, runDirectory: runDirectory, runDirectoryLine: runDirNode?.mark?.line, stages: stages)
+        var cells: [MatrixCell] = []
+        if let matrixNode {
+            (stages, cells) = try expand(stages, matrix: try parseMatrix(matrixNode), matrixNode: matrixNode, explicit: explicit)
+        }
+        return Manifest(
+            file: file, name: name, runDirectory: runDirectory, runDirectoryLine: runDirNode?.mark?.line, stages: stages, cells: cells)
     }
 
     func parseStage(_ name: String, key: String, keyNode: Node, body: Node) throws -> StageDeclaration {

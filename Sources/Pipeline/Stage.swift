@@ -13,6 +13,9 @@ public protocol Stage {
     /// earlier outputs reused item by item (`reusableOutputDirectories`): then `--shard i/N` runs a part of it and
     /// `--join N` assembles the parts (Shard.swift).
     static var shardable: Bool { get }
+    /// Whether the stage reads every cell of a sweep (`matrix`) at once (aggregate, shift) rather than being copied
+    /// per cell like the stages after a swept one (Matrix.swift).
+    static var gathersCells: Bool { get }
     /// Whether the stage keeps every core busy by itself (training, scoring: OpenBLAS products over the threads).
     /// Such stages run one at a time, never beside each other, and record their own peak memory in stage.json.
     static var usesEveryCore: Bool { get }
@@ -35,6 +38,7 @@ public protocol Stage {
 extension Stage {
     public static var usesEveryCore: Bool { false }
     public static var shardable: Bool { false }
+    public static var gathersCells: Bool { false }
     public func inputFiles() throws -> [URL] { [] }
     public func fingerprintSalt() throws -> String { "" }
 }

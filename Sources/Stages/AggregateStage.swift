@@ -10,6 +10,7 @@ import Pipeline
 
 public struct AggregateStage: Stage {
     public static let kind = "aggregate"
+    public static let gathersCells = true
     public static let summary =
         "AUROC, AP (bootstrap 95% intervals), sensitivity at 95% specificity per method and score; costs; plots; report.html"
     struct Settings {

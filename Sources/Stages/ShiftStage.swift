@@ -12,6 +12,7 @@ import Pipeline
 
 public struct ShiftStage: Stage {
     public static let kind = "shift"
+    public static let gathersCells = true
     public static let summary =
         "rotate and elastically deform the normal test images by growing amounts and score them with every trained method: does uncertainty rise with the shift?"
     public static let usesEveryCore = true

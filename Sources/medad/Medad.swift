@@ -234,6 +234,9 @@ struct Validate: ParsableCommand {
             let after = stage.after.isEmpty ? "" : " after \(stage.after.joined(separator: ", "))"
             print("  \(stage.name) (\(stage.kind))\(after)")
         }
+        if !manifest.cells.isEmpty {
+            print("matrix: \(manifest.cells.count) cells: " + manifest.cells.map(\.label).joined(separator: "; "))
+        }
     }
 }
 

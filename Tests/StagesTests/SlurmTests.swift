@@ -121,6 +121,30 @@ final class SlurmTests: XCTestCase, MedadCLI {
         return tables
     }
 
+    /// A 2-method × 2-seed sweep: eight cell stages as independent jobs after the shared ones, one aggregate after
+    /// them all; the same CSVs as the sweep run locally, and the report's table over the seeds.
+    func testSweepOnSlurmMatchesTheLocalSweep() throws {
+        guard Self.cluster != nil else { return XCTFail("the one-node Slurm did not start: \(Self.clusterProblem)") }
+        let (folder, manifest) = try workspace("sweep", epochs: 2)
+        try String(contentsOfFile: manifest, encoding: .utf8)
+            .replacingOccurrences(of: "stages:\n", with: "matrix:\n  method: [deep_ensemble, d2ue]\n  seed: [1, 2]\nstages:\n")
+            .replacingOccurrences(of: "method: deep_ensemble, learners: 2", with: "learners: 2")
+            .write(toFile: manifest, atomically: true, encoding: .utf8)
+        let run = folder.appendingPathComponent("run")
+        XCTAssertEqual(try medad("run", manifest, "--quiet").code, 0)
+        let local = try tables(run)
+        XCTAssertEqual(local.keys.filter { $0.hasPrefix("score@") && $0.hasSuffix("/score.csv") }.count, 4)
+        try FileManager.default.removeItem(at: run)
+        let submitted = try medad("slurm", "submit", manifest)
+        XCTAssertEqual(submitted.code, 0, submitted.output)
+        let jobs = try SlurmJobs.read(RunDirectory(run))
+        XCTAssertEqual(jobs.byStage["aggregate"]?.dependencies.count, 4, "aggregate waits for the four score cells")
+        XCTAssertEqual(Set(try waitForJobs(run).values), ["COMPLETED"])
+        XCTAssertEqual(try tables(run), local)
+        let report = try medad("report", run.path)
+        XCTAssertTrue(report.output.contains("| d2ue ae / ens_rec |") && report.output.contains("(2)"), report.output)
+    }
+
     func testSubmittedPipelineMatchesTheLocalRunAndACancelledJobIsResubmittedAlone() throws {
         guard let cluster = Self.cluster else {
             return XCTFail(
