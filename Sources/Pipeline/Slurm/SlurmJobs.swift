@@ -54,7 +54,8 @@ public struct SlurmJobs: Sendable {
         guard !jobs.isEmpty else { return [:] }
         var states: [String: String] = [:]
         // squeue lists queued and running jobs; array tasks as <job>_<task>, pending ones as <job>_[…].
-        let queue = try SlurmCommand.run("squeue", ["-h", "-o", "%i|%T"])
+        // --me: this user's jobs only (a cluster's whole queue can hold tens of thousands).
+        let queue = try SlurmCommand.run("squeue", ["--me", "-h", "-o", "%i|%T"])
         for line in queue.split(separator: "\n") {
             let parts = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2 else { continue }
