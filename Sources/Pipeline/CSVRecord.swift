@@ -26,6 +26,9 @@ extension CSV.Row {
     /// The column's text ("" when the header lacks it; records read with `requiring` always have it).
     public func text(_ column: String) -> String { values[column] ?? "" }
 
+    /// The texts of `columns`, in that order (a row passed on as it was read).
+    public func texts(_ columns: [String]) -> [String] { columns.map(text) }
+
     /// The column's integer; an error naming file, line and column when it is empty or not an integer.
     public func requiredInteger(_ column: String) throws -> Int {
         guard let value = try integer(column) else { throw problem(column, "", "is empty, an integer is needed") }

@@ -112,7 +112,7 @@ public struct AggregateStage: Stage {
             let file = s.folder.appendingPathComponent("localisation.csv")
             guard FileManager.default.fileExists(atPath: file.path) else { continue }
             let table = try CSV.table(file, requiring: ScoreStage.localisationColumns)
-            localisation += table.rows.map { row in [s.stage, s.method.method] + ScoreStage.localisationColumns.map { row[$0] ?? "" } }
+            localisation += table.rows.map { row in [s.stage, s.method.method] + row.texts(ScoreStage.localisationColumns) }
         }
         let localisationHeader = ["stage", "method"] + ScoreStage.localisationColumns
         if !localisation.isEmpty { try context.writeCSV("localisation.csv", header: localisationHeader, rows: localisation) }
@@ -219,10 +219,10 @@ public struct AggregateStage: Stage {
             let trend = try CSV.table(folder.appendingPathComponent("shift_trend.csv"), requiring: ShiftStage.trendColumns)
             // The method-level scores (per-member rec_k stay in shift_trend.csv: MC-dropout alone has 15).
             trends += trend.rows.filter { !($0["score"] ?? "").hasPrefix("rec_") }.map { row in
-                ShiftStage.trendColumns.map { row[$0] ?? "" }
+                row.texts(ShiftStage.trendColumns)
             }
             let shift = try CSV.table(folder.appendingPathComponent("shift.csv"), requiring: ShiftStage.columns)
-            let charts = ShiftStage.charts(shift.rows.map { row in ShiftStage.columns.map { row[$0] ?? "" } })
+            let charts = ShiftStage.charts(shift.rows.map { $0.texts(ShiftStage.columns) })
             sections.append(
                 HTMLReport.Section(
                     title: "Shift experiment, stage \(stage)",

@@ -154,7 +154,7 @@ struct Status: ParsableCommand {
     func printSlurmJobs(_ directory: RunDirectory, order: [String]) {
         guard let jobs = try? SlurmJobs.read(directory), !jobs.byStage.isEmpty else { return }
         let states: [String: String]
-        do { states = try SlurmJobs.states(of: jobs.byStage.values.flatMap { [$0.job] + [$0.parts].compactMap { $0 } }) } catch {
+        do { states = try SlurmJobs.states(of: jobs.byStage.values.flatMap(\.jobIDs)) } catch {
             print("slurm: \(error)")
             return
         }

@@ -14,6 +14,9 @@ public struct SubmittedJob: Codable, Sendable, Equatable {
     public var parts: String?
     /// The shard parts (0-based) that array runs.
     public var partIndices: [Int]?
+
+    /// Every job id submitted for the stage: its parts' array, when there is one, and its own.
+    public var jobIDs: [String] { [parts, job].compactMap { $0 } }
 }
 
 public struct SlurmJobs: Sendable {

@@ -124,10 +124,9 @@ public struct SlurmSubmitter {
     /// Cancels every recorded job Slurm still holds queued or running; returns the cancelled (stage, job) pairs.
     public func cancel() throws -> [(stage: String, job: String)] {
         let jobs = try SlurmJobs.read(directory)
-        let ids = jobs.byStage.values.flatMap { [$0.job] + [$0.parts].compactMap { $0 } }
-        let states = try SlurmJobs.states(of: ids)
+        let states = try SlurmJobs.states(of: jobs.byStage.values.flatMap(\.jobIDs))
         let live = jobs.byStage.values.sorted { $0.stage < $1.stage }.flatMap { job in
-            ([job.job] + [job.parts].compactMap { $0 }).filter { states[$0].map(SlurmJobs.active.contains) ?? false }.map {
+            job.jobIDs.filter { states[$0].map(SlurmJobs.active.contains) ?? false }.map {
                 (job.stage, $0)
             }
         }
