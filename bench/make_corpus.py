@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Writes the two DICOM corpora of the ingest + normalize benchmark (issue 3), with pydicom and Pillow,
-independently of medad's own DICOM writer:
+"""Writes the DICOM corpora of the ingest + normalize benchmark (issues 3 and 17), with pydicom, Pillow and
+pyjpegls, independently of medad's own DICOM writer:
 
-  radiograph/  uncompressed 16-bit radiographs, 1955x1841 (the size of a typical VinDr-CXR image),
+  radiograph/  uncompressed 16-bit radiographs, 1955x1841 (a typical chest radiograph's size),
                12 bits stored, half MONOCHROME1, explicit little endian
   jpeg/        JPEG baseline 8-bit 1024x1024 (the RSNA layout), quality 90
+  vindr/       VinDr-CXR-like: 3000x3000, 12 bits stored in 16, MONOCHROME1, even files JPEG-LS lossless and odd
+               files uncompressed
+  small/       JPEG baseline 8-bit 256x256: many files quickly, for the peak-memory check
 
 Every file carries a synthetic patient name, ID and birth date, as real exports do.
 Usage: make_corpus.py OUT_DIR [--count N] [--kinds radiograph,jpeg]
@@ -18,7 +21,7 @@ import pydicom
 from PIL import Image
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, JPEGLSLossless, generate_uid
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 DX_IMAGE = "1.2.840.10008.5.1.4.1.1.1.1"
@@ -71,8 +74,21 @@ def write_radiograph(path, index, rng):
     ds.save_as(path, enforce_file_format=True)
 
 
-def write_jpeg(path, index, rng):
-    size = 1024
+def write_vindr(path, index, rng):
+    size = 3000
+    syntax = JPEGLSLossless if index % 2 == 0 else ExplicitVRLittleEndian
+    ds = dataset(path, index, DX_IMAGE, ExplicitVRLittleEndian)
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.Rows, ds.Columns = size, size
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelSpacing = [0.1, 0.1]
+    ds.PixelData = (4095 - phantom(rng, size, size, 4095)).astype(np.uint16).tobytes()
+    if syntax != ExplicitVRLittleEndian:
+        ds.compress(syntax)  # through pyjpegls (CharLS)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def write_jpeg(path, index, rng, size=1024):
     ds = dataset(path, index, SECONDARY_CAPTURE, JPEGBaseline8Bit)
     pixels = phantom(rng, size, size, 255).astype(np.uint8)
     buffer = io.BytesIO()
@@ -91,7 +107,12 @@ def main():
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--kinds", default="radiograph,jpeg")
     args = parser.parse_args()
-    writers = {"radiograph": write_radiograph, "jpeg": write_jpeg}
+    writers = {
+        "radiograph": write_radiograph,
+        "jpeg": write_jpeg,
+        "vindr": write_vindr,
+        "small": lambda path, index, rng: write_jpeg(path, index, rng, size=256),
+    }
     for kind in args.kinds.split(","):
         folder = os.path.join(args.out, kind)
         os.makedirs(folder, exist_ok=True)

@@ -19,4 +19,8 @@ int med_die_with_parent(void) {
 
 void med_release_free_memory(void) { malloc_trim(0); }
 
-void med_single_malloc_arena(void) { mallopt(M_ARENA_MAX, 1); }
+void med_malloc_policy(void) {
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}

@@ -55,13 +55,25 @@ public final class ChannelDropout: Layer {
         mask.isEmpty ? dy : Tensor(shape: dy.shape, data: apply(dy.data, samples: dy.shape[dy.shape.count - 1]))
     }
 
-    /// values ⊙ mask, the mask broadcast over each channel's plane (batch-last: the sample index runs fastest).
+    /// values ⊙ mask, the mask broadcast over each channel's plane. Batch-last, a channel is `positions` runs of
+    /// `samples` values, each run multiplied by that channel's row of the mask: a loop the compiler vectorises
+    /// (the per-value division and remainder that found each value's mask entry took 22% of MC-dropout scoring).
     private func apply(_ values: [Float], samples: Int) -> [Float] {
-        let perChannel = values.count / (mask.count / samples)
-        var out = values
-        out.withUnsafeMutableBufferPointer { o in
-            for i in o.indices { o[i] *= mask[(i / perChannel) * samples + i % samples] }
+        let channels = mask.count / samples, positions = values.count / mask.count
+        return [Float](uninitializedCount: values.count) { out in
+            values.withUnsafeBufferPointer { x in
+                mask.withUnsafeBufferPointer { mask in
+                    Parallel.chunks(channels, work: values.count) { range in
+                        for c in range {
+                            let row = mask.baseAddress! + c * samples
+                            for p in c * positions..<(c + 1) * positions {
+                                let from = x.baseAddress! + p * samples, to = out + p * samples
+                                for n in 0..<samples { to[n] = from[n] * row[n] }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        return out
     }
 }

@@ -15,10 +15,15 @@ public enum PeakMemory {
         return (try? handle.write(contentsOf: Data("5".utf8))) != nil
     }
 
-    /// One malloc arena for every thread: with one per thread, memory freed on one thread was kept for that
-    /// thread alone, and the demo's training peaked at 422 MB instead of 394 MB at the same speed (measured
-    /// 2026-11-25 with GLIBC_TUNABLES=glibc.malloc.arena_max=1). Call once, at start.
-    public static func singleArena() { med_single_malloc_arena() }
+    /// The process's malloc policy; call once, at start.
+    /// - One arena for every thread: with one per thread, memory freed on one thread was kept for that thread
+    ///   alone, and the demo's training peaked at 422 MB instead of 394 MB at the same speed (measured
+    ///   2026-11-25 with GLIBC_TUNABLES=glibc.malloc.arena_max=1).
+    /// - Large blocks from the heap, and the heap kept, not trimmed, between frees (reset() trims): glibc maps
+    ///   every block over 32 MB afresh and unmaps it on free, so each training step at 256×256 paid for clearing
+    ///   and faulting in its im2col columns again, 28% of the step (perf); 16.0 → 31.7 img/s, with the same peak
+    ///   for D2UE at 64×64 (305 MB; bench/nn_vs_pytorch.py, 2026-12-04).
+    public static func configureMalloc() { med_malloc_policy() }
 
     /// The peak resident memory since the start or the last reset, in MiB.
     public static func megabytes() -> Double? {

@@ -14,9 +14,9 @@ enum ExitStatus {
 
 @main
 struct Medad: ParsableCommand {
-    /// Sets the process's memory policy (PeakMemory.singleArena) before any command runs.
+    /// Sets the process's memory policy (PeakMemory.configureMalloc) before any command runs.
     static func main() {
-        PeakMemory.singleArena()
+        PeakMemory.configureMalloc()
         do {
             var command = try parseAsRoot()
             try command.run()

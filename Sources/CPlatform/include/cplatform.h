@@ -13,7 +13,7 @@ int med_die_with_parent(void);
 /// Hands memory that malloc holds free back to the system (malloc_trim(0)).
 void med_release_free_memory(void);
 
-/// One malloc arena for every thread (mallopt M_ARENA_MAX 1).
-void med_single_malloc_arena(void);
+/// One malloc arena for every thread; large blocks from the heap, kept between frees (PeakMemory.swift says why).
+void med_malloc_policy(void);
 
 #endif
