@@ -44,6 +44,26 @@ MED_FAST void med_stats_u16(const uint16_t *p, size_t n, uint16_t *low, uint16_t
     *sumSquares = squares;
 }
 
+MED_FAST void med_stats_u8(const uint8_t *p, size_t n, uint8_t *low, uint8_t *high, double *sum, double *sumSquares) {
+    uint8_t lo = 0xFF, hi = 0;
+    uint64_t total = 0, squares = 0;  // exact: below 2^16 per value, 2^64 for any image that fits in memory
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v = p[i];
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+        total += v;
+        squares += (uint32_t)v * v;
+    }
+    *low = lo;
+    *high = hi;
+    *sum = (double)total;
+    *sumSquares = (double)squares;
+}
+
+MED_FAST void med_map_u8_u8(const uint8_t *src, size_t n, uint32_t base, const uint8_t *table, uint8_t *dst) {
+    for (size_t i = 0; i < n; i++) dst[i] = table[(uint32_t)src[i] - base];
+}
+
 MED_FAST void med_map_u16_u8(const uint16_t *src, size_t n, uint32_t base, const uint8_t *table, uint8_t *dst) {
     for (size_t i = 0; i < n; i++) dst[i] = table[(uint32_t)src[i] - base];
 }

@@ -96,6 +96,14 @@ public enum GreyLevels {
                     low = T(lo); high = T(hi)
                 }
             }
+        } else if T.self == UInt8.self {  // 8-bit JPEG and PNG sources, in C as well
+            samples.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: UInt8.self) { bytes in
+                    var lo: UInt8 = 0, hi: UInt8 = 0
+                    med_stats_u8(bytes.baseAddress, bytes.count, &lo, &hi, &sum, &sumSquares)
+                    low = T(lo); high = T(hi)
+                }
+            }
         } else {
             samples.withUnsafeBufferPointer { p in
                 // Integer sums over blocks stay exact: 65,536 squares of 16-bit values stay below 2^48.
@@ -187,6 +195,20 @@ public enum GreyLevels {
                     }
                 }
                 if done { return }
+            }
+            if T.self == UInt8.self, U.self == UInt8.self {
+                samples.withUnsafeBufferPointer { p in
+                    p.withMemoryRebound(to: UInt8.self) { bytes in
+                        table.withUnsafeBufferPointer { t in
+                            t.withMemoryRebound(to: UInt8.self) {
+                                med_map_u8_u8(
+                                    bytes.baseAddress, bytes.count, UInt32(base), $0.baseAddress,
+                                    UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self))
+                            }
+                        }
+                    }
+                }
+                return
             }
             samples.withUnsafeBufferPointer { p in
                 table.withUnsafeBufferPointer { t in

@@ -30,12 +30,18 @@ public enum PerceptualHash {
         let partCells = xWeights.flatMap { $0.map(\.0) }, partShares = xWeights.flatMap { $0.map(\.1) }
         cells.withUnsafeMutableBufferPointer { cells in
             values.withUnsafeBufferPointer { values in
-                for y in 0..<height {
-                    for (cy, wy) in yWeights[y] {
-                        let row = cells.baseAddress! + cy * cellsX
-                        for x in 0..<width {
-                            let v = Double(values[y * width + x]) * wy
-                            for part in partStart[x]..<partStart[x + 1] { row[partCells[part]] += v * partShares[part] }
+                partStart.withUnsafeBufferPointer { partStart in
+                    partCells.withUnsafeBufferPointer { partCells in
+                        partShares.withUnsafeBufferPointer { partShares in
+                            for y in 0..<height {
+                                for (cy, wy) in yWeights[y] {
+                                    let row = cells.baseAddress! + cy * cellsX, pixels = values.baseAddress! + y * width
+                                    for x in 0..<width {
+                                        let v = Double(pixels[x]) * wy
+                                        for part in partStart[x]..<partStart[x + 1] { row[partCells[part]] += v * partShares[part] }
+                                    }
+                                }
+                            }
                         }
                     }
                 }

@@ -9,7 +9,9 @@
 /// Minimum, maximum, sum and sum of squares of n samples.
 void med_stats_u16(const uint16_t *p, size_t n, uint16_t *low, uint16_t *high, double *sum, double *sumSquares);
 
+void med_stats_u8(const uint8_t *p, size_t n, uint8_t *low, uint8_t *high, double *sum, double *sumSquares);
 /// dst[i] = table[src[i] - base]
+void med_map_u8_u8(const uint8_t *src, size_t n, uint32_t base, const uint8_t *table, uint8_t *dst);
 void med_map_u16_u8(const uint16_t *src, size_t n, uint32_t base, const uint8_t *table, uint8_t *dst);
 void med_map_u16_u16(const uint16_t *src, size_t n, uint32_t base, const uint16_t *table, uint16_t *dst);
 
