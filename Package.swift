@@ -24,6 +24,8 @@ let package = Package(
             linkerSettings: dcmtkLibraries.map { .linkedLibrary($0) }
         ),
         .target(name: "CPlatform"),
+        // MedNN's direct convolution kernel (AVX-512/AVX2 clones chosen at run time).
+        .target(name: "CMedNNKernels"),
         .target(
             name: "CImageCodecs",
             cSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5"])],
@@ -35,7 +37,7 @@ let package = Package(
         // Images: the image type, DICOM through the DCMTK shim, PNG/JPEG/JPEG 2000 codecs, grey-level and resize work.
         .target(name: "MedImage", dependencies: ["CDCMTK", "CImageCodecs"]),
         // The neural-network engine: tensors, layers with forward and backward, losses, Adam, safetensors.
-        .target(name: "MedNN", dependencies: ["COpenBLAS"]),
+        .target(name: "MedNN", dependencies: ["COpenBLAS", "CMedNNKernels"]),
         // The science: phantoms, datasets, methods, scores, metrics; charts (SVG, PNG through librsvg) and the report.
         .target(
             name: "MedAD",

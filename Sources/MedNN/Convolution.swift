@@ -150,10 +150,19 @@ public final class Conv2d: Layer {
         }
         geometry = g
         input = x
-        let cols = g.im2col(x.data)
         return Tensor(shape: [spec.outChannels, g.outHeight, g.outWidth, g.batch]) { y in
-            if let bias { for o in 0..<spec.outChannels { (y + o * g.columns).update(repeating: bias.value.data[o], count: g.columns) } }
-            BLAS.gemm(m: spec.outChannels, n: g.columns, k: g.rows, a: weight.value.data, b: cols, beta: bias == nil ? 0 : 1, c: y)
+            x.data.withUnsafeBufferPointer { x in
+                DirectConvolution.convolve(
+                    x.baseAddress!, channels: g.channels, height: g.height, width: g.width, batch: g.batch,
+                    weight: weight.value.data, outChannels: spec.outChannels, kernel: g.kernel, stride: g.stride,
+                    padding: g.padding, into: y)
+            }
+            if let bias {
+                for o in 0..<spec.outChannels {
+                    let b = bias.value.data[o], plane = y + o * g.columns
+                    for i in 0..<g.columns { plane[i] += b }
+                }
+            }
         }
     }
 
@@ -175,10 +184,15 @@ public final class Conv2d: Layer {
             }
         }
         guard inputGradient else { return nil }
-        let dcols = [Float](uninitializedCount: g.rows * g.columns) {
-            BLAS.gemm(transA: true, m: g.rows, n: g.columns, k: spec.outChannels, a: weight.value.data, b: dy.data, c: $0)
+        // dx is the transposed convolution of dY with the same weights.
+        return Tensor(shape: [g.channels, g.height, g.width, g.batch]) { dx in
+            dy.data.withUnsafeBufferPointer { dy in
+                DirectConvolution.transposed(
+                    dy.baseAddress!, channels: spec.outChannels, height: g.outHeight, width: g.outWidth, batch: g.batch,
+                    weight: weight.value.data, outChannels: g.channels, kernel: g.kernel, stride: g.stride, padding: g.padding,
+                    outHeight: g.height, outWidth: g.width, into: dx)
+            }
         }
-        return g.col2im(dcols)
     }
 }
 
@@ -210,22 +224,31 @@ public final class ConvTranspose2d: Layer {
         precondition(g.outHeight == x.shape[1] && g.outWidth == x.shape[2])
         geometry = g
         input = x
-        // cols [O·k·k, H·W·N] = Wᵀ [O·k·k, C] · x [C, H·W·N], then scattered into the output image.
-        let cols = [Float](uninitializedCount: g.rows * g.columns) {
-            BLAS.gemm(transA: true, m: g.rows, n: g.columns, k: spec.inChannels, a: weight.value.data, b: x.data, c: $0)
+        return Tensor(shape: [g.channels, g.height, g.width, g.batch]) { y in
+            x.data.withUnsafeBufferPointer { x in
+                DirectConvolution.transposed(
+                    x.baseAddress!, channels: spec.inChannels, height: g.outHeight, width: g.outWidth, batch: g.batch,
+                    weight: weight.value.data, outChannels: spec.outChannels, kernel: kernel, stride: stride, padding: padding,
+                    outHeight: g.height, outWidth: g.width, into: y)
+            }
         }
-        return g.col2im(cols)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         let g = geometry!
-        let dcols = g.im2col(dy.data)
-        // dW [C, O·k·k] += x [C, H·W·N] · dcolsᵀ; dx [C, H·W·N] = W [C, O·k·k] · dcols
+        // dW [C, O·k·k] += x [C, H·W·N] · im2col(dY)ᵀ
         if weight.accumulates {
+            let dcols = g.im2col(dy.data)
             BLAS.gemm(transB: true, m: spec.inChannels, n: g.rows, k: g.columns, a: input.data, b: dcols, beta: 1, c: &weight.grad.data)
         }
-        return Tensor(shape: input.shape) {
-            BLAS.gemm(m: spec.inChannels, n: g.columns, k: g.rows, a: weight.value.data, b: dcols, c: $0)
+        // dx is the convolution of dY with the same weights, read as a Conv2d's [C, O, k, k].
+        return Tensor(shape: input.shape) { dx in
+            dy.data.withUnsafeBufferPointer { dy in
+                DirectConvolution.convolve(
+                    dy.baseAddress!, channels: g.channels, height: g.height, width: g.width, batch: g.batch,
+                    weight: weight.value.data, outChannels: spec.inChannels, kernel: g.kernel, stride: g.stride,
+                    padding: g.padding, into: dx)
+            }
         }
     }
 }

@@ -66,6 +66,10 @@ final class GradientCheckTests: XCTestCase {
             Conv2d("conv", inChannels: 2, outChannels: 3, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 6, 6, 2])
         try check(
             Conv2d("conv", inChannels: 3, outChannels: 2, kernel: 3, stride: 1, padding: 1, initializer: &initializer), input: [3, 5, 4, 2])
+        // An odd height (the last input row feeds no output, so its gradient is 0), and 5 outputs × 20 samples: the
+        // direct kernel's blocks of 4 outputs and 16 samples with their remainders.
+        try check(
+            Conv2d("conv", inChannels: 2, outChannels: 5, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 7, 5, 20])
     }
 
     /// A layer ensemble's head: the 3/1/1 convolution with bias, then bilinear upsampling (integer and
@@ -89,21 +93,28 @@ final class GradientCheckTests: XCTestCase {
     }
 
     /// Forward values against the definitions written as plain loops (batch-last [C, H, W, N]): a 3/1/1 and a
-    /// 4/2/1 convolution, and the 4/2/1 transposed convolution (each input pixel spreads its kernel over the output).
+    /// 4/2/1 convolution, and the 4/2/1 transposed convolution (each input pixel spreads its kernel over the output);
+    /// with 2 outputs and samples, and with 6 outputs and 83 samples (the direct kernel's blocks of 4 outputs and
+    /// of 64 and 16 samples, and every remainder).
     func testConvolutionForwardAgainstDirectLoops() throws {
+        try convolutionForwardAgainstDirectLoops(outputs: 2, samples: 2)
+        try convolutionForwardAgainstDirectLoops(outputs: 6, samples: 83)
+    }
+
+    func convolutionForwardAgainstDirectLoops(outputs: Int, samples n: Int) throws {
         var initializer = UniformInit(seed: 8)
-        let (c, h, w, n) = (3, 6, 5, 2)
+        let (c, h, w) = (3, 6, 5)
         let x = tensor([c, h, w, n])
         func at(_ t: Tensor, _ ch: Int, _ y: Int, _ xx: Int, _ s: Int) -> Float {
             t.data[((ch * t.shape[1] + y) * t.shape[2] + xx) * t.shape[3] + s]
         }
         for (kernel, stride, padding) in [(3, 1, 1), (4, 2, 1)] {
             let conv = Conv2d(
-                "conv", inChannels: c, outChannels: 2, kernel: kernel, stride: stride, padding: padding, initializer: &initializer)
+                "conv", inChannels: c, outChannels: outputs, kernel: kernel, stride: stride, padding: padding, initializer: &initializer)
             let y = try conv.forward(x, training: true)
             let (oh, ow) = ((h + 2 * padding - kernel) / stride + 1, (w + 2 * padding - kernel) / stride + 1)
-            XCTAssertEqual(y.shape, [2, oh, ow, n])
-            for o in 0..<2 {
+            XCTAssertEqual(y.shape, [outputs, oh, ow, n])
+            for o in 0..<outputs {
                 for oy in 0..<oh {
                     for ox in 0..<ow {
                         for s in 0..<n {
@@ -124,21 +135,21 @@ final class GradientCheckTests: XCTestCase {
                 }
             }
         }
-        let deconv = ConvTranspose2d("deconv", inChannels: c, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
+        let deconv = ConvTranspose2d("deconv", inChannels: c, outChannels: outputs, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
         let y = try deconv.forward(x, training: true)
-        XCTAssertEqual(y.shape, [2, 2 * h, 2 * w, n])
+        XCTAssertEqual(y.shape, [outputs, 2 * h, 2 * w, n])
         var expected = [Float](repeating: 0, count: y.count)
         for ci in 0..<c {
             for iy in 0..<h {
                 for ix in 0..<w {
-                    for o in 0..<2 {
+                    for o in 0..<outputs {
                         for ki in 0..<4 {
                             for kj in 0..<4 {
                                 for s in 0..<n {
                                     let oy = iy * 2 - 1 + ki, ox = ix * 2 - 1 + kj
                                     guard oy >= 0, oy < 2 * h, ox >= 0, ox < 2 * w else { continue }
                                     expected[((o * 2 * h + oy) * 2 * w + ox) * n + s] +=
-                                        deconv.weight.value.data[((ci * 2 + o) * 4 + ki) * 4 + kj] * at(x, ci, iy, ix, s)
+                                        deconv.weight.value.data[((ci * outputs + o) * 4 + ki) * 4 + kj] * at(x, ci, iy, ix, s)
                                 }
                             }
                         }
@@ -154,6 +165,9 @@ final class GradientCheckTests: XCTestCase {
         try check(
             ConvTranspose2d("deconv", inChannels: 3, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
             input: [3, 3, 4, 2])
+        try check(
+            ConvTranspose2d("deconv", inChannels: 5, outChannels: 2, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            input: [5, 2, 3, 20])
     }
 
     func testBatchNormTrainingAndEval() throws {

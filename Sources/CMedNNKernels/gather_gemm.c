@@ -1,0 +1,89 @@
+// See cmednnkernels.h. Register blocking: 4 outputs × 64 samples (16 accumulators of 16 lanes), so each
+// gathered row is loaded once per 4 outputs and each weight broadcast once per 64 samples.
+#include "cmednnkernels.h"
+
+#if defined(__x86_64__) && defined(__clang__)
+#define MED_FAST __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MED_FAST
+#endif
+
+typedef float v16 __attribute__((vector_size(64)));
+// The same vector at a float's alignment, for loads and stores anywhere in a row.
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+#define load(p) (*(const v16u *)(p))
+#define store(p, v) (*(v16u *)(p) = (v))
+
+enum { OB = 4, NB = 64, LANES = 16 };
+
+MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *const *rows, const size_t *offsets,
+                              size_t positions, float *y, size_t ldy) {
+    for (size_t q = 0; q < positions; q++) {
+        const float *const *r = rows + q * K;
+        float *out = y + offsets[q];
+        size_t o0 = 0;
+        for (; o0 + OB <= O; o0 += OB) {
+            const float *a0 = a + o0 * K, *a1 = a0 + K, *a2 = a1 + K, *a3 = a2 + K;
+            size_t n0 = 0;
+            for (; n0 + NB <= N; n0 += NB) {
+                v16 c[OB][NB / LANES] = {{0}};
+                for (size_t k = 0; k < K; k++) {
+                    const float *b = r[k] + n0;
+                    v16 b0 = load(b), b1 = load(b + 16), b2 = load(b + 32), b3 = load(b + 48);
+                    float w[OB] = {a0[k], a1[k], a2[k], a3[k]};
+                    for (int o = 0; o < OB; o++) {
+                        c[o][0] += w[o] * b0;
+                        c[o][1] += w[o] * b1;
+                        c[o][2] += w[o] * b2;
+                        c[o][3] += w[o] * b3;
+                    }
+                }
+                for (int o = 0; o < OB; o++)
+                    for (int j = 0; j < NB / LANES; j++) store(out + (o0 + o) * ldy + n0 + j * LANES, c[o][j]);
+            }
+            for (; n0 + LANES <= N; n0 += LANES) {
+                v16 c[OB] = {0};
+                for (size_t k = 0; k < K; k++) {
+                    v16 b = load(r[k] + n0);
+                    c[0] += a0[k] * b;
+                    c[1] += a1[k] * b;
+                    c[2] += a2[k] * b;
+                    c[3] += a3[k] * b;
+                }
+                for (int o = 0; o < OB; o++) store(out + (o0 + o) * ldy + n0, c[o]);
+            }
+            for (; n0 < N; n0++) {
+                float c[OB] = {0};
+                for (size_t k = 0; k < K; k++) {
+                    float b = r[k][n0];
+                    c[0] += a0[k] * b;
+                    c[1] += a1[k] * b;
+                    c[2] += a2[k] * b;
+                    c[3] += a3[k] * b;
+                }
+                for (int o = 0; o < OB; o++) out[(o0 + o) * ldy + n0] = c[o];
+            }
+        }
+        for (; o0 < O; o0++) {  // the last O mod 4 outputs (a 1-channel layer's only one)
+            const float *ao = a + o0 * K;
+            size_t n0 = 0;
+            for (; n0 + NB <= N; n0 += NB) {
+                v16 c[NB / LANES] = {0};
+                for (size_t k = 0; k < K; k++) {
+                    const float *b = r[k] + n0;
+                    float w = ao[k];
+                    c[0] += w * load(b);
+                    c[1] += w * load(b + 16);
+                    c[2] += w * load(b + 32);
+                    c[3] += w * load(b + 48);
+                }
+                for (int j = 0; j < NB / LANES; j++) store(out + o0 * ldy + n0 + j * LANES, c[j]);
+            }
+            for (; n0 < N; n0++) {
+                float c = 0;
+                for (size_t k = 0; k < K; k++) c += ao[k] * r[k][n0];
+                out[o0 * ldy + n0] = c;
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+// MedNN's direct convolution kernel, in C so that x86-64 builds get AVX-512 and AVX2 clones chosen at run time
+// (target_clones) while staying runnable on any x86-64 and building on other architectures.
+#ifndef CMEDNNKERNELS_H
+#define CMEDNNKERNELS_H
+#include <stddef.h>
+
+/// A product whose right-hand rows are gathered by pointer: for each of `positions` output positions q,
+///   y[o·ldy + offsets[q] + n] = Σ_k a[o·K + k] · rows[q·K + k][n],   o < O, n < N.
+/// Batch-last images make every row a contiguous run of the N samples of one input pixel and channel, so a
+/// convolution needs no im2col copy: rows point into the input (or at N zeros outside it). Each output is
+/// summed over k in order, by one call: results do not depend on how callers split the positions.
+void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *const *rows, const size_t *offsets,
+                     size_t positions, float *y, size_t ldy);
+#endif

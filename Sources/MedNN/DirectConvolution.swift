@@ -1,0 +1,110 @@
+// Convolutions computed straight from batch-last images [C, H, W, N] by CMedNNKernels' gathered product: each
+// (input channel, kernel tap) of an output position is a pointer to the N samples of one input pixel, so neither
+// im2col's copy (4× the input for the AE's 4×4/2 kernels), OpenBLAS's packing of that copy, nor col2im's scatter
+// is needed. Used for every forward pass and data gradient; the weight gradients stay on im2col + sgemm, whose
+// long reduction suits OpenBLAS. Output rows are split across the threads; each output value is one sum in a
+// fixed order, so results do not depend on the thread count.
+import CMedNNKernels
+
+enum DirectConvolution {
+    /// Conv2d: y [O, Ho, Wo, N] from x [C, H, W, N] and weight [O, C, k, k], Ho = (H + 2p − k)/s + 1.
+    static func convolve(
+        _ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, batch: Int,
+        weight: UnsafePointer<Float>, outChannels: Int, kernel k: Int, stride s: Int, padding p: Int,
+        into y: UnsafeMutablePointer<Float>
+    ) {
+        let outHeight = (height + 2 * p - k) / s + 1, outWidth = (width + 2 * p - k) / s + 1
+        let taps = channels * k * k, plane = height * width * batch
+        withZeros(batch) { zero in
+            Parallel.chunks(outHeight, work: outChannels * taps * outHeight * outWidth * batch) { rows in
+                var sources = [UnsafePointer<Float>?](repeating: zero, count: outWidth * taps)
+                var offsets = [Int](repeating: 0, count: outWidth)
+                for oy in rows {
+                    for ox in 0..<outWidth {
+                        offsets[ox] = (oy * outWidth + ox) * batch
+                        for c in 0..<channels {
+                            for ky in 0..<k {
+                                let iy = oy * s - p + ky
+                                for kx in 0..<k {
+                                    let ix = ox * s - p + kx
+                                    let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
+                                    sources[ox * taps + (c * k + ky) * k + kx] =
+                                        inside ? x + c * plane + (iy * width + ix) * batch : zero
+                                }
+                            }
+                        }
+                    }
+                    med_gather_gemm(outChannels, taps, batch, weight, sources, offsets, outWidth, y, outHeight * outWidth * batch)
+                }
+            }
+        }
+    }
+
+    /// ConvTranspose2d: y [O, outHeight, outWidth, N] from x [C, H, W, N] and weight [C, O, k, k], where output
+    /// (oy, ox) sums input (iy, ix) through tap (oy + p − iy·s, ox + p − ix·s). The taps that reach one output
+    /// depend only on its phase ((oy + p) mod s, (ox + p) mod s), so each phase is one product with its own
+    /// [O, C·⌈k/s⌉²] weights. Outputs beyond the natural size (H − 1)s − 2p + k get 0 (a strided Conv2d's input
+    /// rows that no output reads).
+    static func transposed(
+        _ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, batch: Int,
+        weight: UnsafePointer<Float>, outChannels: Int, kernel k: Int, stride s: Int, padding p: Int,
+        outHeight: Int, outWidth: Int, into y: UnsafeMutablePointer<Float>
+    ) {
+        let reach = (k + s - 1) / s, taps = channels * reach * reach, plane = height * width * batch
+        // phaseWeights[(py·s + px)·O·taps + o·taps + (c·reach + ty)·reach + tx] = W[c, o, py + ty·s, px + tx·s] (0 past k)
+        var phaseWeights = [Float](repeating: 0, count: s * s * outChannels * taps)
+        for py in 0..<s {
+            for px in 0..<s {
+                for o in 0..<outChannels {
+                    for c in 0..<channels {
+                        for ty in 0..<reach where py + ty * s < k {
+                            for tx in 0..<reach where px + tx * s < k {
+                                phaseWeights[((py * s + px) * outChannels + o) * taps + (c * reach + ty) * reach + tx] =
+                                    weight[((c * outChannels + o) * k + py + ty * s) * k + px + tx * s]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        withZeros(batch) { zero in
+            phaseWeights.withUnsafeBufferPointer { phaseWeights in
+                let positionsPerPhase = (outWidth + s - 1) / s
+                Parallel.chunks(outHeight, work: outChannels * taps * outHeight * outWidth * batch) { rows in
+                    var sources = [UnsafePointer<Float>?](repeating: zero, count: positionsPerPhase * taps)
+                    var offsets = [Int](repeating: 0, count: positionsPerPhase)
+                    for oy in rows {
+                        let py = (oy + p) % s
+                        for px in 0..<s {
+                            var count = 0
+                            for ox in stride(from: ((px - p) % s + s) % s, to: outWidth, by: s) {
+                                offsets[count] = (oy * outWidth + ox) * batch
+                                for c in 0..<channels {
+                                    for ty in 0..<reach {
+                                        let dy = oy + p - py - ty * s, iy = dy / s
+                                        for tx in 0..<reach {
+                                            let dx = ox + p - px - tx * s, ix = dx / s
+                                            let inside =
+                                                py + ty * s < k && px + tx * s < k && dy >= 0 && dx >= 0 && iy < height && ix < width
+                                            sources[count * taps + (c * reach + ty) * reach + tx] =
+                                                inside ? x + c * plane + (iy * width + ix) * batch : zero
+                                        }
+                                    }
+                                }
+                                count += 1
+                            }
+                            med_gather_gemm(
+                                outChannels, taps, batch, phaseWeights.baseAddress! + (py * s + px) * outChannels * taps, sources,
+                                offsets, count, y, outHeight * outWidth * batch)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// N zeros for the taps that fall outside the image.
+    private static func withZeros(_ count: Int, _ body: (UnsafePointer<Float>) -> Void) {
+        [Float](repeating: 0, count: count).withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
