@@ -25,7 +25,7 @@ let package = Package(
         ),
         .target(name: "CPlatform"),
         // MedNN's direct convolution kernel (AVX-512/AVX2 clones chosen at run time).
-        .target(name: "CMedNNKernels"),
+        .target(name: "CMedNNKernels", cSettings: [.unsafeFlags(["-fno-math-errno"])]),  // sqrtf vectorises
         .target(
             name: "CImageCodecs",
             cSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5"])],

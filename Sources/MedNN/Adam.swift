@@ -1,5 +1,6 @@
 // Adam as torch.optim.Adam defines it (weight decay added to the gradient, bias corrections, eps outside
 // the square root): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε).
+import CMedNNKernels
 import Foundation
 
 public final class Adam {
@@ -69,31 +70,10 @@ public final class Adam {
                     firstMoments[k].withUnsafeMutableBufferPointer { m in
                         secondMoments[k].withUnsafeMutableBufferPointer { v in
                             Parallel.chunks(theta.count) { range in
-                                // 8 lanes at a time (the four buffers could alias as far as the compiler
-                                // knows, so the scalar loop stayed scalar), then the remainder.
-                                var i = range.lowerBound
-                                func lanes(_ p: UnsafeMutableBufferPointer<Float>) -> SIMD8<Float> {
-                                    UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
-                                }
-                                func store(_ value: SIMD8<Float>, _ p: UnsafeMutableBufferPointer<Float>) {
-                                    UnsafeMutableRawPointer(p.baseAddress! + i).storeBytes(of: value, as: SIMD8<Float>.self)
-                                }
-                                while i + 8 <= range.upperBound {
-                                    let t = lanes(theta)
-                                    let g = UnsafeRawPointer(grad.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) + weightDecay * t
-                                    let m1 = beta1 * lanes(m) + (1 - beta1) * g
-                                    let v1 = beta2 * lanes(v) + (1 - beta2) * g * g
-                                    store(m1, m)
-                                    store(v1, v)
-                                    store(t - stepSize * m1 / (v1.squareRoot() / root2 + eps), theta)
-                                    i += 8
-                                }
-                                for i in i..<range.upperBound {
-                                    let g = grad[i] + weightDecay * theta[i]
-                                    m[i] = beta1 * m[i] + (1 - beta1) * g
-                                    v[i] = beta2 * v[i] + (1 - beta2) * g * g
-                                    theta[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
-                                }
+                                let i = range.lowerBound
+                                med_adam_update(
+                                    theta.baseAddress! + i, grad.baseAddress! + i, m.baseAddress! + i, v.baseAddress! + i,
+                                    range.count, beta1, beta2, stepSize, root2, eps, weightDecay)
                             }
                         }
                     }

@@ -1,5 +1,5 @@
-// MedNN's direct convolution kernel, in C so that x86-64 builds get AVX-512 and AVX2 clones chosen at run time
-// (target_clones) while staying runnable on any x86-64 and building on other architectures.
+// MedNN's hot loops (the direct convolution kernel, Adam), in C so that x86-64 builds get AVX-512 and AVX2
+// clones chosen at run time (target_clones) while staying runnable on any x86-64 and building elsewhere.
 #ifndef CMEDNNKERNELS_H
 #define CMEDNNKERNELS_H
 #include <stddef.h>
@@ -11,4 +11,9 @@
 /// summed over k in order, by one call: results do not depend on how callers split the positions.
 void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *const *rows, const size_t *offsets,
                      size_t positions, float *y, size_t ldy);
+
+/// One step of torch.optim.Adam over n parameters (Adam.swift states the update): m and v are the moments,
+/// stepSize = lr / (1 − β₁ᵗ), root2 = √(1 − β₂ᵗ).
+void med_adam_update(float *theta, const float *grad, float *m, float *v, size_t n, float beta1, float beta2, float stepSize,
+                     float root2, float eps, float weightDecay);
 #endif
