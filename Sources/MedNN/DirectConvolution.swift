@@ -1,9 +1,9 @@
-// Convolutions computed straight from batch-last images [C, H, W, N] by CMedNNKernels' gathered product: each
+// Convolutions computed straight from batch-last images [C, H, W, N] by CMedNNKernels' gathered products: each
 // (input channel, kernel tap) of an output position is a pointer to the N samples of one input pixel, so neither
 // im2col's copy (4× the input for the AE's 4×4/2 kernels), OpenBLAS's packing of that copy, nor col2im's scatter
-// is needed. Used for every forward pass and data gradient; the weight gradients stay on im2col + sgemm, whose
-// long reduction suits OpenBLAS. Output rows are split across the threads; each output value is one sum in a
-// fixed order, so results do not depend on the thread count.
+// is needed. Used for the forward passes, the data gradients and the weight gradients of Conv2d and
+// ConvTranspose2d. Work is split across the threads by output rows (or weight rows); each value is summed in a
+// fixed order whatever the split, so results do not depend on the thread count.
 import CMedNNKernels
 
 enum DirectConvolution {
@@ -14,27 +14,70 @@ enum DirectConvolution {
         into y: UnsafeMutablePointer<Float>
     ) {
         let outHeight = (height + 2 * p - k) / s + 1, outWidth = (width + 2 * p - k) / s + 1
-        let taps = channels * k * k, plane = height * width * batch
+        let taps = channels * k * k
         withZeros(batch) { zero in
             Parallel.chunks(outHeight, work: outChannels * taps * outHeight * outWidth * batch) { rows in
                 var sources = [UnsafePointer<Float>?](repeating: zero, count: outWidth * taps)
                 var offsets = [Int](repeating: 0, count: outWidth)
                 for oy in rows {
-                    for ox in 0..<outWidth {
-                        offsets[ox] = (oy * outWidth + ox) * batch
-                        for c in 0..<channels {
-                            for ky in 0..<k {
-                                let iy = oy * s - p + ky
-                                for kx in 0..<k {
-                                    let ix = ox * s - p + kx
-                                    let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
-                                    sources[ox * taps + (c * k + ky) * k + kx] =
-                                        inside ? x + c * plane + (iy * width + ix) * batch : zero
-                                }
-                            }
-                        }
-                    }
+                    gatherTaps(
+                        x, channels: channels, height: height, width: width, batch: batch, kernel: k, stride: s, padding: p,
+                        row: oy, outWidth: outWidth, zero: zero, into: &sources, offsets: &offsets)
                     med_gather_gemm(outChannels, taps, batch, weight, sources, offsets, outWidth, y, outHeight * outWidth * batch)
+                }
+            }
+        }
+    }
+
+    /// The weight gradient of a convolution over `image` [C, H, W, N] whose output gradient is `a` [M, Ho, Wo, N]:
+    /// dW [M, C·k·k] += Σ over output positions and samples of a[m, position] · image's tap t at that position.
+    /// Conv2d's dW is this over its input; ConvTranspose2d's ([C, O, k, k]) is this over dY with a = its input x,
+    /// the transposed convolution's input pixels being the positions at which dY's taps are read.
+    static func weightGradient(
+        _ a: UnsafePointer<Float>, rows m: Int, image: UnsafePointer<Float>, channels: Int, height: Int, width: Int, batch: Int,
+        kernel k: Int, stride s: Int, padding p: Int, outHeight: Int, outWidth: Int, into dW: UnsafeMutablePointer<Float>
+    ) {
+        let taps = channels * k * k
+        withZeros(batch) { zero in
+            // Threads take rows of dW and every position, each row's sum running over the positions in order. A call
+            // covers at least 16 positions (output rows together), so its sums across lanes are a small share.
+            let rowsPerCall = min(outHeight, (16 + outWidth - 1) / outWidth)
+            Parallel.chunks(m, work: m * taps * outHeight * outWidth * batch) { range in
+                var sources = [UnsafePointer<Float>?](repeating: zero, count: rowsPerCall * outWidth * taps)
+                var offsets = [Int](repeating: 0, count: rowsPerCall * outWidth)
+                for first in stride(from: 0, to: outHeight, by: rowsPerCall) {
+                    let rows = min(rowsPerCall, outHeight - first)
+                    for r in 0..<rows {
+                        gatherTaps(
+                            image, channels: channels, height: height, width: width, batch: batch, kernel: k, stride: s, padding: p,
+                            row: first + r, outWidth: outWidth, zero: zero, into: &sources, offsets: &offsets, at: r * outWidth)
+                    }
+                    med_gather_gemm_acc(
+                        range.count, taps, batch, a + range.lowerBound * outHeight * outWidth * batch, outHeight * outWidth * batch,
+                        offsets, sources, rows * outWidth, dW + range.lowerBound * taps)
+                }
+            }
+        }
+    }
+
+    /// For each output position (row, ox), entry first + ox: where its N samples go (offsets) and, for each
+    /// (channel, ky, kx) tap, the input pixel it reads (or `zero` outside the image).
+    private static func gatherTaps(
+        _ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, batch: Int, kernel k: Int, stride s: Int, padding p: Int,
+        row oy: Int, outWidth: Int, zero: UnsafePointer<Float>, into sources: inout [UnsafePointer<Float>?], offsets: inout [Int],
+        at first: Int = 0
+    ) {
+        let taps = channels * k * k, plane = height * width * batch
+        for ox in 0..<outWidth {
+            offsets[first + ox] = (oy * outWidth + ox) * batch
+            for c in 0..<channels {
+                for ky in 0..<k {
+                    let iy = oy * s - p + ky
+                    for kx in 0..<k {
+                        let ix = ox * s - p + kx
+                        let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
+                        sources[(first + ox) * taps + (c * k + ky) * k + kx] = inside ? x + c * plane + (iy * width + ix) * batch : zero
+                    }
                 }
             }
         }

@@ -1,4 +1,4 @@
-// MedNN's threads: products (BLAS.swift) and element-wise work (im2col, col2im, BatchNorm, ReLU, Adam) are
+// MedNN's threads: products (BLAS.swift, DirectConvolution.swift) and element-wise work (BatchNorm, ReLU, Adam) are
 // split into one contiguous chunk per thread. A single-threaded loop between two products left one of this
 // machine's two cores idle for about half of a training step.
 import COpenBLAS

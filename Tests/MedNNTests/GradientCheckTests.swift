@@ -69,7 +69,8 @@ final class GradientCheckTests: XCTestCase {
         // An odd height (the last input row feeds no output, so its gradient is 0), and 5 outputs × 20 samples: the
         // direct kernel's blocks of 4 outputs and 16 samples with their remainders.
         try check(
-            Conv2d("conv", inChannels: 2, outChannels: 5, kernel: 4, stride: 2, padding: 1, initializer: &initializer), input: [2, 7, 5, 20])
+            Conv2d("conv", inChannels: 2, outChannels: 5, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            input: [2, 7, 5, 20])
     }
 
     /// A layer ensemble's head: the 3/1/1 convolution with bias, then bilinear upsampling (integer and
@@ -135,7 +136,8 @@ final class GradientCheckTests: XCTestCase {
                 }
             }
         }
-        let deconv = ConvTranspose2d("deconv", inChannels: c, outChannels: outputs, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
+        let deconv = ConvTranspose2d(
+            "deconv", inChannels: c, outChannels: outputs, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
         let y = try deconv.forward(x, training: true)
         XCTAssertEqual(y.shape, [outputs, 2 * h, 2 * w, n])
         var expected = [Float](repeating: 0, count: y.count)

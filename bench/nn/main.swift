@@ -22,7 +22,8 @@ func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let v = Int(arguments[i + 1]) else { return fallback }
     return v
 }
-let cases = Set((arguments.firstIndex(of: "--only").map { arguments[$0 + 1] } ?? "train,score,mcdropout,adversarial,qdd").split(separator: ","))
+let cases = Set(
+    (arguments.firstIndex(of: "--only").map { arguments[$0 + 1] } ?? "train,score,mcdropout,adversarial,qdd").split(separator: ","))
 let batch = option("--batch", 64), size = option("--size", 64), steps = option("--steps", 10), warmup = option("--warmup", 2)
 Parallel.threads = option("--threads", Parallel.threads)
 PeakMemory.configureMalloc()  // as the medad command does
@@ -138,16 +139,44 @@ if cases.contains("layers") {
     var initializer = UniformInit(seed: 3)
     let w = config.baseWidth, s = size, n = batch, flat = 4 * w * (s / 16) * (s / 16)
     let layers: [(String, Layer, [Int])] = [
-        ("en1 conv 1→16", Conv2d("en1", inChannels: 1, outChannels: w, kernel: 4, stride: 2, padding: 1, initializer: &initializer), [1, s, s, n]),
-        ("en2 conv", Conv2d("en2", inChannels: w, outChannels: 2 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer), [w, s / 2, s / 2, n]),
-        ("en3 conv", Conv2d("en3", inChannels: 2 * w, outChannels: 4 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer), [2 * w, s / 4, s / 4, n]),
-        ("en4 conv", Conv2d("en4", inChannels: 4 * w, outChannels: 4 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer), [4 * w, s / 8, s / 8, n]),
+        (
+            "en1 conv 1→16", Conv2d("en1", inChannels: 1, outChannels: w, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            [1, s, s, n]
+        ),
+        (
+            "en2 conv", Conv2d("en2", inChannels: w, outChannels: 2 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            [w, s / 2, s / 2, n]
+        ),
+        (
+            "en3 conv", Conv2d("en3", inChannels: 2 * w, outChannels: 4 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            [2 * w, s / 4, s / 4, n]
+        ),
+        (
+            "en4 conv", Conv2d("en4", inChannels: 4 * w, outChannels: 4 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            [4 * w, s / 8, s / 8, n]
+        ),
         ("linear enc0", Linear("l0", inFeatures: flat, outFeatures: 2048, initializer: &initializer), [flat, n]),
         ("linear dec3", Linear("l3", inFeatures: 2048, outFeatures: flat, initializer: &initializer), [2048, n]),
-        ("de1 deconv", ConvTranspose2d("de1", inChannels: 4 * w, outChannels: 4 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer), [4 * w, s / 16, s / 16, n]),
-        ("de2 deconv", ConvTranspose2d("de2", inChannels: 4 * w, outChannels: 2 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer), [4 * w, s / 8, s / 8, n]),
-        ("de3 deconv", ConvTranspose2d("de3", inChannels: 2 * w, outChannels: w, kernel: 4, stride: 2, padding: 1, initializer: &initializer), [2 * w, s / 4, s / 4, n]),
-        ("de4 deconv 16→1", ConvTranspose2d("de4", inChannels: w, outChannels: 1, kernel: 4, stride: 2, padding: 1, initializer: &initializer), [w, s / 2, s / 2, n]),
+        (
+            "de1 deconv",
+            ConvTranspose2d("de1", inChannels: 4 * w, outChannels: 4 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            [4 * w, s / 16, s / 16, n]
+        ),
+        (
+            "de2 deconv",
+            ConvTranspose2d("de2", inChannels: 4 * w, outChannels: 2 * w, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            [4 * w, s / 8, s / 8, n]
+        ),
+        (
+            "de3 deconv",
+            ConvTranspose2d("de3", inChannels: 2 * w, outChannels: w, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            [2 * w, s / 4, s / 4, n]
+        ),
+        (
+            "de4 deconv 16→1",
+            ConvTranspose2d("de4", inChannels: w, outChannels: 1, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
+            [w, s / 2, s / 2, n]
+        ),
         ("bn+relu 16×32²", BatchNorm("bn", channels: w), [w, s / 2, s / 2, n]),
         ("relu 16×32²", ReLU(), [w, s / 2, s / 2, n]),
     ]
@@ -160,6 +189,8 @@ if cases.contains("layers") {
             let b = seconds { _ = layer.backward(y) }
             if step >= warmup { (forward, backward) = (forward + [f], backward + [b]) }
         }
-        print("layer \(name): forward \(String(format: "%.2f", median(forward) * 1000)) ms, backward \(String(format: "%.2f", median(backward) * 1000)) ms")
+        print(
+            "layer \(name): forward \(String(format: "%.2f", median(forward) * 1000)) ms, backward \(String(format: "%.2f", median(backward) * 1000)) ms"
+        )
     }
 }

@@ -12,6 +12,12 @@
 void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *const *rows, const size_t *offsets,
                      size_t positions, float *y, size_t ldy);
 
+/// The weight gradient's counterpart, a reduction over positions and samples into a small M × K matrix:
+///   c[m·K + t] += Σ_q Σ_n a[m·lda + offsets[q] + n] · rows[q·K + t][n],   m < M, t < K, n < N.
+/// Each call adds its own sums in a fixed order, so results do not depend on how callers split the rows m.
+void med_gather_gemm_acc(size_t M, size_t K, size_t N, const float *a, size_t lda, const size_t *offsets,
+                         const float *const *rows, size_t positions, float *c);
+
 /// One step of torch.optim.Adam over n parameters (Adam.swift states the update): m and v are the moments,
 /// stepSize = lr / (1 − β₁ᵗ), root2 = √(1 − β₂ᵗ).
 void med_adam_update(float *theta, const float *grad, float *m, float *v, size_t n, float beta1, float beta2, float stepSize,
