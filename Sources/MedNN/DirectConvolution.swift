@@ -67,16 +67,21 @@ enum DirectConvolution {
         row oy: Int, outWidth: Int, zero: UnsafePointer<Float>, into sources: inout [UnsafePointer<Float>?], offsets: inout [Int],
         at first: Int = 0
     ) {
-        let taps = channels * k * k, plane = height * width * batch
-        for ox in 0..<outWidth {
-            offsets[first + ox] = (oy * outWidth + ox) * batch
-            for c in 0..<channels {
+        let square = k * k, taps = channels * square, plane = height * width * batch
+        sources.withUnsafeMutableBufferPointer { sources in
+            for ox in 0..<outWidth {
+                offsets[first + ox] = (oy * outWidth + ox) * batch
+                let position = sources.baseAddress! + (first + ox) * taps
                 for ky in 0..<k {
                     let iy = oy * s - p + ky
                     for kx in 0..<k {
                         let ix = ox * s - p + kx
-                        let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
-                        sources[(first + ox) * taps + (c * k + ky) * k + kx] = inside ? x + c * plane + (iy * width + ix) * batch : zero
+                        // The same pixel in every channel, one plane apart.
+                        var pixel = iy >= 0 && iy < height && ix >= 0 && ix < width ? x + (iy * width + ix) * batch : nil
+                        for c in 0..<channels {
+                            position[c * square + ky * k + kx] = pixel ?? zero
+                            pixel = pixel.map { $0 + plane }
+                        }
                     }
                 }
             }
@@ -120,21 +125,26 @@ enum DirectConvolution {
                         let py = (oy + p) % s
                         for px in 0..<s {
                             var count = 0
-                            for ox in stride(from: ((px - p) % s + s) % s, to: outWidth, by: s) {
-                                offsets[count] = (oy * outWidth + ox) * batch
-                                for c in 0..<channels {
+                            sources.withUnsafeMutableBufferPointer { sources in
+                                for ox in stride(from: ((px - p) % s + s) % s, to: outWidth, by: s) {
+                                    offsets[count] = (oy * outWidth + ox) * batch
+                                    let position = sources.baseAddress! + count * taps
                                     for ty in 0..<reach {
                                         let dy = oy + p - py - ty * s, iy = dy / s
                                         for tx in 0..<reach {
                                             let dx = ox + p - px - tx * s, ix = dx / s
                                             let inside =
                                                 py + ty * s < k && px + tx * s < k && dy >= 0 && dx >= 0 && iy < height && ix < width
-                                            sources[count * taps + (c * reach + ty) * reach + tx] =
-                                                inside ? x + c * plane + (iy * width + ix) * batch : zero
+                                            // The same pixel in every channel, one plane apart.
+                                            var pixel = inside ? x + (iy * width + ix) * batch : nil
+                                            for c in 0..<channels {
+                                                position[(c * reach + ty) * reach + tx] = pixel ?? zero
+                                                pixel = pixel.map { $0 + plane }
+                                            }
                                         }
                                     }
+                                    count += 1
                                 }
-                                count += 1
                             }
                             med_gather_gemm(
                                 outChannels, taps, batch, phaseWeights.baseAddress! + (py * s + px) * outChannels * taps, sources,
