@@ -1,5 +1,7 @@
 // The layer contract: forward caches what backward needs; backward takes dL/dy, adds into the parameters'
 // gradients and returns dL/dx.
+import CMedNNKernels
+
 public protocol Layer: AnyObject {
     var parameters: [Parameter] { get }
     func forward(_ x: Tensor, training: Bool) throws -> Tensor
@@ -20,28 +22,20 @@ public final class ReLU: Layer {
 
     public func forward(_ x: Tensor, training: Bool) throws -> Tensor {
         output = [Float](uninitializedCount: x.count) { y in
-            x.data.withUnsafeBufferPointer { x in Parallel.chunks(x.count) { for i in $0 { y[i] = max(x[i], 0) } } }
+            x.data.withUnsafeBufferPointer { x in
+                Parallel.chunks(x.count) { med_relu(x.baseAddress! + $0.lowerBound, $0.count, y + $0.lowerBound) }
+            }
         }
         return Tensor(shape: x.shape, data: output)
     }
 
-    /// The gradient passes where the output is positive (a select, not a branch, so it vectorises).
+    /// The gradient passes where the output is positive.
     public func backward(_ dy: Tensor) -> Tensor {
         Tensor(shape: dy.shape) { d in
             output.withUnsafeBufferPointer { y in
                 dy.data.withUnsafeBufferPointer { g in
-                    Parallel.chunks(g.count) { range in
-                        // 8 lanes at a time: as a scalar loop the compiler emits a branch, and a branch on the
-                        // sign of activations mispredicts half the time (5 ns a value).
-                        var i = range.lowerBound
-                        while i + 8 <= range.upperBound {
-                            let lanes = UnsafeRawPointer(g.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self)
-                            let kept = lanes.replacing(
-                                with: 0, where: UnsafeRawPointer(y.baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) .<= 0)
-                            UnsafeMutableRawPointer(d + i).storeBytes(of: kept, as: SIMD8<Float>.self)
-                            i += 8
-                        }
-                        for j in i..<range.upperBound { d[j] = y[j] > 0 ? g[j] : 0 }
+                    Parallel.chunks(g.count) {
+                        med_relu_backward(g.baseAddress! + $0.lowerBound, y.baseAddress! + $0.lowerBound, $0.count, d + $0.lowerBound)
                     }
                 }
             }
@@ -110,10 +104,13 @@ public final class BatchNorm: Layer {
     public let eps: Float = 1e-5
     let name: String
     let channels: Int
-    private var xhat: [Float] = []
+    /// The input and the statistics forward normalised it with; backward recomputes x̂ = (x − mean)·inverse from
+    /// them rather than keeping x̂ (the input is the layer before's output, so keeping it costs nothing).
+    private var input = Tensor(zeros: [0])
+    private var means: [Float] = []
     private var inverseStd: [Float] = []
     private var trainingForward = true
-    public func releaseCaches() { (xhat, inverseStd) = ([], []) }
+    public func releaseCaches() { (input, means, inverseStd) = (Tensor(zeros: [0]), [], []) }
 
     public init(_ name: String, channels: Int) {
         self.name = name
@@ -139,8 +136,8 @@ public final class BatchNorm: Layer {
                     variance.withUnsafeMutableBufferPointer { variance in
                         Parallel.chunks(channels, work: x.count) { range in
                             for c in range {
-                                let (sum, squares) = BatchNorm.sums(
-                                    x.baseAddress! + c * m, x.baseAddress! + c * m, count: m, squareFirst: true)
+                                var sum = 0.0, squares = 0.0
+                                med_sum_squares(x.baseAddress! + c * m, m, &sum, &squares)
                                 let mu = sum / Double(m)
                                 mean[c] = Float(mu)
                                 variance[c] = Float(max(squares / Double(m) - mu * mu, 0))
@@ -162,78 +159,46 @@ public final class BatchNorm: Layer {
         let eps = self.eps
         let inverse = variance.map { 1 / ($0 + eps).squareRoot() }
         let gamma = weight.value.data, beta = bias.value.data
-        var y = Tensor(zeros: [0])
-        xhat = [Float](uninitializedCount: x.count) { h in
-            y = Tensor(shape: x.shape) { y in
-                x.data.withUnsafeBufferPointer { x in
-                    Parallel.chunks(channels, work: x.count) { range in
-                        for c in range {
-                            let g = gamma[c], b = beta[c], mu = mean[c], inv = inverse[c]
-                            for i in c * m..<(c + 1) * m {
-                                let v = (x[i] - mu) * inv
-                                h[i] = v
-                                y[i] = g * v + b
-                            }
-                        }
+        let y = Tensor(shape: x.shape) { y in
+            x.data.withUnsafeBufferPointer { x in
+                Parallel.chunks(channels, work: x.count) { range in
+                    for c in range {
+                        med_bn_apply(x.baseAddress! + c * m, m, mean[c], inverse[c], gamma[c], beta[c], y + c * m)
                     }
                 }
             }
         }
-        inverseStd = inverse
-        trainingForward = training
+        (input, means, inverseStd, trainingForward) = (x, mean, inverse, training)
         return y
-    }
-
-    /// (Σ a, Σ a·b) over `count` values, in double with four independent accumulators per sum (a single
-    /// running sum is one long dependency chain: 4 cycles a value); `squareFirst` gives (Σ a, Σ a²).
-    static func sums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, squareFirst: Bool = false) -> (Double, Double) {
-        var first = SIMD4<Double>(), second = SIMD4<Double>()
-        var i = 0
-        while i + 4 <= count {
-            let u = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Float>.self)
-            let x = SIMD4<Double>(Double(u[0]), Double(u[1]), Double(u[2]), Double(u[3]))
-            let y: SIMD4<Double>
-            if squareFirst {
-                y = x
-            } else {
-                let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Float>.self)
-                y = SIMD4<Double>(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]))
-            }
-            first += x
-            second += x * y
-            i += 4
-        }
-        var sum = first.sum(), product = second.sum()
-        while i < count { let x = Double(a[i]); sum += x; product += x * Double(squareFirst ? a[i] : b[i]); i += 1 }
-        return (sum, product)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         let m = dy.count / channels, training = trainingForward, shape = dy.shape
         var sumsDy = [Float](repeating: 0, count: channels), sumsDyXhat = [Float](repeating: 0, count: channels)
-        let gamma = weight.value.data, inverse = inverseStd
+        let gamma = weight.value.data, inverse = inverseStd, mean = means
         // The sums feed the batch-statistics term and the parameters' gradients; eval with frozen parameters
         // (scoring) needs neither.
         let needsSums = training || weight.accumulates || bias.accumulates
         let dx = dy.data.withUnsafeBufferPointer { dy in
-            xhat.withUnsafeBufferPointer { h in
+            input.data.withUnsafeBufferPointer { x in
                 sumsDy.withUnsafeMutableBufferPointer { sumsDy in
                     sumsDyXhat.withUnsafeMutableBufferPointer { sumsDyXhat in
                         Tensor(shape: shape) { dx in
                             Parallel.chunks(channels, work: dy.count) { range in
                                 for c in range {
+                                    let (g, h, out) = (dy.baseAddress! + c * m, x.baseAddress! + c * m, dx + c * m)
                                     // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
-                                    let (sumDy, sumDyXhat) =
-                                        needsSums ? BatchNorm.sums(dy.baseAddress! + c * m, h.baseAddress! + c * m, count: m) : (0, 0)
+                                    var sumDy = 0.0, sumDyXhat = 0.0
+                                    if needsSums { med_bn_sums(g, h, m, mean[c], inverse[c], &sumDy, &sumDyXhat) }
                                     sumsDy[c] = Float(sumDy)
                                     sumsDyXhat[c] = Float(sumDyXhat)
-                                    let scale = gamma[c] * inverse[c], meanDy = Float(sumDy) / Float(m),
-                                        meanDyXhat = Float(sumDyXhat) / Float(m)
+                                    let scale = gamma[c] * inverse[c]
                                     // Training: the batch statistics depend on x too. Eval: a fixed affine map.
                                     if training {
-                                        for i in c * m..<(c + 1) * m { dx[i] = scale * (dy[i] - meanDy - h[i] * meanDyXhat) }
+                                        med_bn_backward(
+                                            g, h, m, mean[c], inverse[c], scale, Float(sumDy) / Float(m), Float(sumDyXhat) / Float(m), out)
                                     } else {
-                                        for i in c * m..<(c + 1) * m { dx[i] = scale * dy[i] }
+                                        med_scale(g, m, scale, out)
                                     }
                                 }
                             }

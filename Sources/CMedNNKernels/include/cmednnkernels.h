@@ -1,4 +1,4 @@
-// MedNN's hot loops (the direct convolution kernel, Adam), in C so that x86-64 builds get AVX-512 and AVX2
+// MedNN's hot loops (direct convolution, BatchNorm, ReLU, Adam), in C so that x86-64 builds get AVX-512 and AVX2
 // clones chosen at run time (target_clones) while staying runnable on any x86-64 and building elsewhere.
 #ifndef CMEDNNKERNELS_H
 #define CMEDNNKERNELS_H
@@ -17,6 +17,19 @@ void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *
 /// Each call adds its own sums in a fixed order, so results do not depend on how callers split the rows m.
 void med_gather_gemm_acc(size_t M, size_t K, size_t N, const float *a, size_t lda, const size_t *offsets,
                          const float *const *rows, size_t positions, float *c);
+
+/// BatchNorm over one channel's n values (x its input, xhat = (x − mean)·inverse), sums in double:
+/// Σx and Σx²; Σdy and Σdy·xhat; y = gamma·xhat + beta; dx = scale·(dy − meanDy − xhat·meanDyXhat); y = scale·x.
+void med_sum_squares(const float *x, size_t n, double *sum, double *squares);
+void med_bn_sums(const float *dy, const float *x, size_t n, float mean, float inverse, double *sumDy, double *sumDyXhat);
+void med_bn_apply(const float *x, size_t n, float mean, float inverse, float gamma, float beta, float *y);
+void med_bn_backward(const float *dy, const float *x, size_t n, float mean, float inverse, float scale, float meanDy,
+                     float meanDyXhat, float *dx);
+void med_scale(const float *x, size_t n, float scale, float *y);
+
+/// ReLU: y = max(x, 0); dx = dy where y > 0, else 0.
+void med_relu(const float *x, size_t n, float *y);
+void med_relu_backward(const float *dy, const float *y, size_t n, float *dx);
 
 /// One step of torch.optim.Adam over n parameters (Adam.swift states the update): m and v are the moments,
 /// stepSize = lr / (1 − β₁ᵗ), root2 = √(1 − β₂ᵗ).
