@@ -1,14 +1,9 @@
 // See cmednnkernels.h. As a Swift loop of SIMD8 values the update compiled to SSE2 (the baseline x86-64 target)
 // and took 6–8% of a training step; here the AVX-512 clone runs it at memory speed.
 #include "cmednnkernels.h"
+#include "kernel_simd.h"
 
 #include <math.h>
-
-#if defined(__x86_64__) && defined(__clang__)
-#define MED_FAST __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MED_FAST
-#endif
 
 MED_FAST void med_adam_update(float *restrict theta, const float *restrict grad, float *restrict m, float *restrict v, size_t n,
                               float beta1, float beta2, float stepSize, float root2, float eps, float weightDecay) {

@@ -2,12 +2,7 @@
 // As Swift SIMD loops they compiled to SSE2 (the baseline x86-64 target) and with the xhat array BatchNorm wrote
 // in forward took 9% of scoring; the sums stay in double (a channel holds up to 64 × 32² values).
 #include "cmednnkernels.h"
-
-#if defined(__x86_64__) && defined(__clang__)
-#define MED_FAST __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MED_FAST
-#endif
+#include "kernel_simd.h"
 
 MED_FAST void med_sum_squares(const float *x, size_t n, double *sum, double *squares) {
 #pragma clang fp reassociate(on)  // lets the sums vectorise (the order is fixed by the build, not by the data)

@@ -1,18 +1,7 @@
 // See cmednnkernels.h. Register blocking: 4 outputs × 64 samples (16 accumulators of 16 lanes), so each
 // gathered row is loaded once per 4 outputs and each weight broadcast once per 64 samples.
 #include "cmednnkernels.h"
-
-#if defined(__x86_64__) && defined(__clang__)
-#define MED_FAST __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MED_FAST
-#endif
-
-typedef float v16 __attribute__((vector_size(64)));
-// The same vector at a float's alignment, for loads and stores anywhere in a row.
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-#define load(p) (*(const v16u *)(p))
-#define store(p, v) (*(v16u *)(p) = (v))
+#include "kernel_simd.h"
 
 enum { OB = 4, NB = 64, LANES = 16 };
 

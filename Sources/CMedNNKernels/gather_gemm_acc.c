@@ -1,16 +1,7 @@
 // See cmednnkernels.h. Register blocking: 2 rows of `a` × 8 gathered rows (16 accumulators of 16 lanes), reduced
 // across lanes once per call, so each call should cover a few hundred samples (a convolution's output row).
 #include "cmednnkernels.h"
-
-#if defined(__x86_64__) && defined(__clang__)
-#define MED_FAST __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MED_FAST
-#endif
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-#define load(p) (*(const v16u *)(p))
+#include "kernel_simd.h"
 
 enum { MB = 2, TB = 8, LANES = 16 };
 

@@ -12,6 +12,21 @@ struct ConvGeometry {
     var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
     /// Values in one output channel: (output row, output column, sample).
     var columns: Int { outHeight * outWidth * batch }
+
+    /// weight.grad += DirectConvolution.weightGradient of `a` (`rows` channels at this geometry's output
+    /// positions) against `image` (this geometry's input).
+    func addWeightGradient(_ a: Tensor, rows: Int, image: Tensor, into weight: Parameter) {
+        a.data.withUnsafeBufferPointer { a in
+            image.data.withUnsafeBufferPointer { image in
+                weight.grad.data.withUnsafeMutableBufferPointer { dW in
+                    DirectConvolution.weightGradient(
+                        a.baseAddress!, rows: rows, image: image.baseAddress!, channels: channels, height: height, width: width,
+                        batch: batch, kernel: kernel, stride: stride, padding: padding, outHeight: outHeight, outWidth: outWidth,
+                        into: dW.baseAddress!)
+                }
+            }
+        }
+    }
 }
 
 /// What Conv2d and ConvTranspose2d are configured with, and their shared input check.
@@ -83,18 +98,7 @@ public final class Conv2d: Layer {
     public func backward(_ dy: Tensor, inputGradient: Bool) -> Tensor? {
         let g = geometry!
         // dW [O, C·k·k] += dY · (x's taps)ᵀ
-        if weight.accumulates {
-            dy.data.withUnsafeBufferPointer { dy in
-                input.data.withUnsafeBufferPointer { x in
-                    weight.grad.data.withUnsafeMutableBufferPointer { dW in
-                        DirectConvolution.weightGradient(
-                            dy.baseAddress!, rows: spec.outChannels, image: x.baseAddress!, channels: g.channels, height: g.height,
-                            width: g.width, batch: g.batch, kernel: g.kernel, stride: g.stride, padding: g.padding,
-                            outHeight: g.outHeight, outWidth: g.outWidth, into: dW.baseAddress!)
-                    }
-                }
-            }
-        }
+        if weight.accumulates { g.addWeightGradient(dy, rows: spec.outChannels, image: input, into: weight) }
         // db += Σ over positions and samples of dY, per output channel.
         if let bias, bias.accumulates {
             for o in 0..<spec.outChannels {
@@ -155,18 +159,7 @@ public final class ConvTranspose2d: Layer {
     public func backward(_ dy: Tensor) -> Tensor {
         let g = geometry!
         // dW [C, O·k·k] += x · (dY's taps at x's pixels)ᵀ
-        if weight.accumulates {
-            input.data.withUnsafeBufferPointer { x in
-                dy.data.withUnsafeBufferPointer { dy in
-                    weight.grad.data.withUnsafeMutableBufferPointer { dW in
-                        DirectConvolution.weightGradient(
-                            x.baseAddress!, rows: spec.inChannels, image: dy.baseAddress!, channels: g.channels, height: g.height,
-                            width: g.width, batch: g.batch, kernel: g.kernel, stride: g.stride, padding: g.padding,
-                            outHeight: g.outHeight, outWidth: g.outWidth, into: dW.baseAddress!)
-                    }
-                }
-            }
-        }
+        if weight.accumulates { g.addWeightGradient(input, rows: spec.inChannels, image: dy, into: weight) }
         // dx is the convolution of dY with the same weights, read as a Conv2d's [C, O, k, k].
         return Tensor(shape: input.shape) { dx in
             dy.data.withUnsafeBufferPointer { dy in
