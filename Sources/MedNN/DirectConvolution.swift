@@ -156,8 +156,8 @@ enum DirectConvolution {
         }
     }
 
-    /// N zeros for the taps that fall outside the image.
+    /// N zeros for the taps that fall outside the image (at least one, so that an empty batch has an address too).
     private static func withZeros(_ count: Int, _ body: (UnsafePointer<Float>) -> Void) {
-        [Float](repeating: 0, count: count).withUnsafeBufferPointer { body($0.baseAddress!) }
+        [Float](repeating: 0, count: max(count, 1)).withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }
