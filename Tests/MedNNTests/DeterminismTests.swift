@@ -37,7 +37,8 @@ final class DeterminismTests: XCTestCase {
             defer { Parallel.threads = saved }
             var initializer = UniformInit(seed: 4)
             let conv = Conv2d("conv", inChannels: 3, outChannels: 6, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
-            let deconv = ConvTranspose2d("deconv", inChannels: 6, outChannels: 3, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
+            let deconv = ConvTranspose2d(
+                "deconv", inChannels: 6, outChannels: 3, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
             var data = UniformInit(seed: 5)
             let x = Tensor(shape: [3, 32, 32, 40], data: data.uniform(3 * 32 * 32 * 40, bound: 1))
             let y = try deconv.forward(try conv.forward(x, training: true), training: true)
