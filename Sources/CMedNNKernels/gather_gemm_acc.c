@@ -5,7 +5,8 @@
 
 enum { MB = 2, TB = 8, LANES = 16 };
 
-/// c[m·K + t] += Σ over q and n of a[m·lda + offsets[q] + n] · rows[q·K + t][n], for one block of rows m and taps t.
+/// Σ over q and n of a[m·lda + offsets[q] + n] · rows[q·K + t][n] for one (m, t): the rows and taps left over
+/// from the blocks.
 static inline float dot_rows(const float *a, size_t lda, const size_t *offsets, const float *const *rows, size_t K, size_t N,
                              size_t positions, size_t m, size_t t) {
     float s = 0;
