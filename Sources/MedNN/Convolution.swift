@@ -13,6 +13,31 @@ struct ConvGeometry {
     /// Values in one output channel: (output row, output column, sample).
     var columns: Int { outHeight * outWidth * batch }
 
+    /// The convolution of `image` (this geometry's input) with `weight` [outChannels, channels, k, k]:
+    /// [outChannels, outHeight, outWidth, batch].
+    func convolve(_ image: Tensor, weight: [Float], outChannels: Int) -> Tensor {
+        Tensor(shape: [outChannels, outHeight, outWidth, batch]) { y in
+            image.data.withUnsafeBufferPointer { x in
+                DirectConvolution.convolve(
+                    x.baseAddress!, channels: channels, height: height, width: width, batch: batch, weight: weight,
+                    outChannels: outChannels, kernel: kernel, stride: stride, padding: padding, into: y)
+            }
+        }
+    }
+
+    /// The transposed convolution of `source` (`sourceChannels` channels at this geometry's output positions) with
+    /// `weight` [sourceChannels, channels, k, k]: an image of this geometry's input, [channels, height, width, batch].
+    func transposed(_ source: Tensor, sourceChannels: Int, weight: [Float]) -> Tensor {
+        Tensor(shape: [channels, height, width, batch]) { y in
+            source.data.withUnsafeBufferPointer { x in
+                DirectConvolution.transposed(
+                    x.baseAddress!, channels: sourceChannels, height: outHeight, width: outWidth, batch: batch, weight: weight,
+                    outChannels: channels, kernel: kernel, stride: stride, padding: padding, outHeight: height, outWidth: width,
+                    into: y)
+            }
+        }
+    }
+
     /// weight.grad += DirectConvolution.weightGradient of `a` (`rows` channels at this geometry's output
     /// positions) against `image` (this geometry's input).
     func addWeightGradient(_ a: Tensor, rows: Int, image: Tensor, into weight: Parameter) {
@@ -75,20 +100,16 @@ public final class Conv2d: Layer {
         }
         geometry = g
         input = x
-        return Tensor(shape: [spec.outChannels, g.outHeight, g.outWidth, g.batch]) { y in
-            x.data.withUnsafeBufferPointer { x in
-                DirectConvolution.convolve(
-                    x.baseAddress!, channels: g.channels, height: g.height, width: g.width, batch: g.batch,
-                    weight: weight.value.data, outChannels: spec.outChannels, kernel: g.kernel, stride: g.stride,
-                    padding: g.padding, into: y)
-            }
-            if let bias {
+        var y = g.convolve(x, weight: weight.value.data, outChannels: spec.outChannels)
+        if let bias {
+            y.data.withUnsafeMutableBufferPointer { y in
                 for o in 0..<spec.outChannels {
-                    let b = bias.value.data[o], plane = y + o * g.columns
+                    let b = bias.value.data[o], plane = y.baseAddress! + o * g.columns
                     for i in 0..<g.columns { plane[i] += b }
                 }
             }
         }
+        return y
     }
 
     public func backward(_ dy: Tensor) -> Tensor { backward(dy, inputGradient: true)! }
@@ -107,14 +128,7 @@ public final class Conv2d: Layer {
         }
         guard inputGradient else { return nil }
         // dx is the transposed convolution of dY with the same weights.
-        return Tensor(shape: [g.channels, g.height, g.width, g.batch]) { dx in
-            dy.data.withUnsafeBufferPointer { dy in
-                DirectConvolution.transposed(
-                    dy.baseAddress!, channels: spec.outChannels, height: g.outHeight, width: g.outWidth, batch: g.batch,
-                    weight: weight.value.data, outChannels: g.channels, kernel: g.kernel, stride: g.stride, padding: g.padding,
-                    outHeight: g.height, outWidth: g.width, into: dx)
-            }
-        }
+        return g.transposed(dy, sourceChannels: spec.outChannels, weight: weight.value.data)
     }
 }
 
@@ -146,14 +160,7 @@ public final class ConvTranspose2d: Layer {
         precondition(g.outHeight == x.shape[1] && g.outWidth == x.shape[2])
         geometry = g
         input = x
-        return Tensor(shape: [g.channels, g.height, g.width, g.batch]) { y in
-            x.data.withUnsafeBufferPointer { x in
-                DirectConvolution.transposed(
-                    x.baseAddress!, channels: spec.inChannels, height: g.outHeight, width: g.outWidth, batch: g.batch,
-                    weight: weight.value.data, outChannels: spec.outChannels, kernel: kernel, stride: stride, padding: padding,
-                    outHeight: g.height, outWidth: g.width, into: y)
-            }
-        }
+        return g.transposed(x, sourceChannels: spec.inChannels, weight: weight.value.data)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
@@ -161,13 +168,6 @@ public final class ConvTranspose2d: Layer {
         // dW [C, O·k·k] += x · (dY's taps at x's pixels)ᵀ
         if weight.accumulates { g.addWeightGradient(input, rows: spec.inChannels, image: dy, into: weight) }
         // dx is the convolution of dY with the same weights, read as a Conv2d's [C, O, k, k].
-        return Tensor(shape: input.shape) { dx in
-            dy.data.withUnsafeBufferPointer { dy in
-                DirectConvolution.convolve(
-                    dy.baseAddress!, channels: g.channels, height: g.height, width: g.width, batch: g.batch,
-                    weight: weight.value.data, outChannels: spec.inChannels, kernel: g.kernel, stride: g.stride,
-                    padding: g.padding, into: dx)
-            }
-        }
+        return g.convolve(dy, weight: weight.value.data, outChannels: spec.inChannels)
     }
 }
