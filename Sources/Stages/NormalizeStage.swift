@@ -180,14 +180,16 @@ public struct NormalizeStage: Stage {
 
     /// XXH64 of the decoded samples after their geometry (width, height, channels, bits stored, sample type).
     static func pixelHash(_ image: PixelImage) -> String {
-        var bytes = Data("\(image.width)x\(image.height)x\(image.channels)/\(image.bitsStored)".utf8)
+        var stream = XXH64.Stream()
+        func add(_ bytes: UnsafeRawBufferPointer) { stream.update(bytes) }
+        Array("\(image.width)x\(image.height)x\(image.channels)/\(image.bitsStored)".utf8).withUnsafeBytes(add)
         switch image.samples {
-        case .uint8(let s): bytes.append(contentsOf: [0]); s.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        case .uint16(let s): bytes.append(contentsOf: [1]); s.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        case .int16(let s): bytes.append(contentsOf: [2]); s.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        case .int32(let s): bytes.append(contentsOf: [3]); s.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        case .uint8(let s): [UInt8(0)].withUnsafeBytes(add); s.withUnsafeBytes(add)
+        case .uint16(let s): [UInt8(1)].withUnsafeBytes(add); s.withUnsafeBytes(add)
+        case .int16(let s): [UInt8(2)].withUnsafeBytes(add); s.withUnsafeBytes(add)
+        case .int32(let s): [UInt8(3)].withUnsafeBytes(add); s.withUnsafeBytes(add)
         }
-        return XXH64.hex(bytes)
+        return String(format: "%016llx", stream.digest())
     }
 
     /// The ingest.csv columns the grey-level steps read.
