@@ -60,8 +60,10 @@ public struct GreyLevelStatistics: Sendable, Equatable {
 }
 
 public struct GreyLevelResult: Sendable {
-    /// Output samples: `.uint8` or `.uint16` as the recipe asks.
-    public var pixels: Samples
+    /// The stored samples and their output levels (`.uint8` or `.uint16` as the recipe asks).
+    public var lookup: GreyLookup
+    /// Output samples: every stored sample mapped (a full-size pass; a resize reads `lookup` instead).
+    public var pixels: Samples { lookup.mapped() }
     /// Names of the steps that changed something, in order.
     public var applied: [String]
     public var statistics: GreyLevelStatistics
@@ -158,64 +160,9 @@ public enum GreyLevels {
                 rangeFixed = rangeFixed || step.fixesRange
             }
         }
-        let pixels: Samples
-        if recipe.outputBits == 8 {
-            pixels = .uint8(map(samples, base: base, table: table.quantized(UInt8.self)))
-        } else {
-            pixels = .uint16(map(samples, base: base, table: table.quantized(UInt16.self)))
-        }
-        return GreyLevelResult(pixels: pixels, applied: applied, statistics: statistics)
-    }
-
-    static func map<T: FixedWidthInteger, U>(_ samples: [T], base: Int, table: [U]) -> [U] {
-        [U](unsafeUninitializedCapacity: samples.count) { out, initialized in
-            defer { initialized = samples.count }
-            if T.self == UInt16.self {  // the common case, in C (cimagekernels.h)
-                let done: Bool = samples.withUnsafeBufferPointer { p in
-                    p.withMemoryRebound(to: UInt16.self) { words in
-                        table.withUnsafeBufferPointer { t in
-                            if U.self == UInt8.self {
-                                t.withMemoryRebound(to: UInt8.self) {
-                                    med_map_u16_u8(
-                                        words.baseAddress, words.count, UInt32(base), $0.baseAddress,
-                                        UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self))
-                                }
-                                return true
-                            }
-                            if U.self == UInt16.self {
-                                t.withMemoryRebound(to: UInt16.self) {
-                                    med_map_u16_u16(
-                                        words.baseAddress, words.count, UInt32(base), $0.baseAddress,
-                                        UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt16.self))
-                                }
-                                return true
-                            }
-                            return false
-                        }
-                    }
-                }
-                if done { return }
-            }
-            if T.self == UInt8.self, U.self == UInt8.self {
-                samples.withUnsafeBufferPointer { p in
-                    p.withMemoryRebound(to: UInt8.self) { bytes in
-                        table.withUnsafeBufferPointer { t in
-                            t.withMemoryRebound(to: UInt8.self) {
-                                med_map_u8_u8(
-                                    bytes.baseAddress, bytes.count, UInt32(base), $0.baseAddress,
-                                    UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: UInt8.self))
-                            }
-                        }
-                    }
-                }
-                return
-            }
-            samples.withUnsafeBufferPointer { p in
-                table.withUnsafeBufferPointer { t in
-                    for i in 0..<p.count { out[i] = t[Int(p[i]) &- base] }
-                }
-            }
-        }
+        let levels: Samples = recipe.outputBits == 8 ? .uint8(table.quantized(UInt8.self)) : .uint16(table.quantized(UInt16.self))
+        return GreyLevelResult(
+            lookup: GreyLookup(stored: image.samples, base: base, table: levels), applied: applied, statistics: statistics)
     }
 }
 

@@ -62,9 +62,19 @@ public enum PillowBilinear {
         _ pixels: [UInt8], _ width: Int, _ height: Int, _ outWidth: Int, _ outHeight: Int,
         _ box: Box? = nil
     ) -> [UInt8] {
+        resize(GreyLookup.identity(pixels), width, height, outWidth, outHeight, box)
+    }
+
+    /// Resizes the 8-bit image that `lookup` maps its stored samples to, byte for byte as Pillow resizes that
+    /// image, reading the levels through the table in the horizontal pass instead of mapping the image first.
+    public static func resize(
+        _ lookup: GreyLookup, _ width: Int, _ height: Int, _ outWidth: Int, _ outHeight: Int,
+        _ box: Box? = nil
+    ) -> [UInt8] {
+        guard case .uint8(let table) = lookup.table else { preconditionFailure("an 8-bit table") }
         let box = box ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
         if outWidth == width, outHeight == height, box == Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height)) {
-            return pixels
+            return lookup.mapped(table)
         }
         let horizontal = coefficients(inSize: width, from: box.x0, to: box.x1, outSize: outWidth)
         let vertical = coefficients(inSize: height, from: box.y0, to: box.y1, outSize: outHeight)
@@ -73,52 +83,52 @@ public enum PillowBilinear {
         let rowFirst = vertical.first[0]
         let rowLast = vertical.first[outHeight - 1] + vertical.count[outHeight - 1]
 
-        var source = pixels, sourceWidth = width, rowOffset = 0
+        var source: [UInt8], sourceWidth = width, rowOffset = 0
         if needHorizontal {
-            source = pass8(
-                pixels, stride: width, lines: rowLast - rowFirst, lineOffset: rowFirst, outCount: outWidth,
-                coefficients: horizontal, horizontal: true)
+            source = horizontalPass(
+                lookup, table: table, width: width, lines: rowFirst..<rowLast, outCount: outWidth, coefficients: horizontal)
             sourceWidth = outWidth
             rowOffset = rowFirst
+        } else {
+            source = lookup.mapped(table)
         }
         guard needVertical else { return source }
         var shifted = vertical
         for i in 0..<outHeight { shifted.first[i] -= rowOffset }
-        return pass8(
-            source, stride: sourceWidth, lines: sourceWidth, lineOffset: 0, outCount: outHeight,
-            coefficients: shifted, horizontal: false)
+        return verticalPass(source, width: sourceWidth, outRows: outHeight, coefficients: shifted)
     }
 
-    /// One separable pass in fixed point (the loops are in C: cimagekernels.h). Horizontal: `lines` rows from
-    /// `lineOffset`, each resampled to `outCount` columns. Vertical: `outCount` rows of `lines` (= width) columns.
-    private static func pass8(
-        _ input: [UInt8], stride: Int, lines: Int, lineOffset: Int, outCount: Int,
-        coefficients c: Coefficients, horizontal: Bool
+    /// Pillow's horizontal pass in fixed point over rows `lines` (in C: cimagekernels.h), reading each level as
+    /// table[stored − base]. Integer sums do not depend on their order, so the result is Pillow's.
+    private static func horizontalPass(
+        _ lookup: GreyLookup, table: [UInt8], width: Int, lines: Range<Int>, outCount: Int, coefficients c: Coefficients
     ) -> [UInt8] {
-        let fixedWeights = c.weights.map(fixed)
-        let total = lines * outCount
-        return [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
-            input.withUnsafeBufferPointer { src in
-                if horizontal {
-                    // Every output uses exactly `taps` inputs: the window slides inside the row and the weights move
-                    // with it (zeros pad the rest). Integer sums do not depend on order, so the result is Pillow's.
-                    // 16 taps when they fit, for a constant trip count the compiler vectorises.
-                    let taps = c.taps <= 16 && stride >= 16 ? 16 : min(c.taps, stride)
-                    var starts = [Int32](repeating: 0, count: outCount)
-                    var padded = [Int32](repeating: 0, count: outCount * taps)
-                    for xx in 0..<outCount {
-                        let start = min(c.first[xx], stride - taps)
-                        starts[xx] = Int32(start)
-                        for x in 0..<c.count[xx] { padded[xx * taps + c.first[xx] - start + x] = fixedWeights[xx * c.taps + x] }
-                    }
-                    med_resize_h8(src.baseAddress! + lineOffset * stride, stride, lines, outCount, starts, padded, taps, out.baseAddress!)
-                } else {
-                    med_resize_v8(
-                        src.baseAddress!, lines, outCount, c.first.map(Int32.init), c.count.map(Int32.init),
-                        fixedWeights, c.taps, out.baseAddress!)
-                }
+        func run(_ stored: UnsafeRawPointer, sampleBytes: Int, base: Int, table: [UInt8]) -> [UInt8] {
+            [UInt8](unsafeUninitializedCapacity: lines.count * outCount) { out, initialized in
+                let failed = med_resize_h8_lookup(
+                    stored + lines.lowerBound * width * sampleBytes, sampleBytes, width, lines.count, UInt32(base), table,
+                    outCount, c.first.map(Int32.init), c.count.map(Int32.init), c.weights.map(fixed), c.taps,
+                    out.baseAddress!)
+                precondition(failed == 0, "out of memory resizing")
+                initialized = lines.count * outCount
             }
-            initialized = total
+        }
+        switch lookup.stored {
+        case .uint8(let s): return s.withUnsafeBytes { run($0.baseAddress!, sampleBytes: 1, base: lookup.base, table: table) }
+        case .uint16(let s): return s.withUnsafeBytes { run($0.baseAddress!, sampleBytes: 2, base: lookup.base, table: table) }
+        default:  // signed stored values: map first (rare; the table is indexed from the minimum)
+            let levels = lookup.mapped(table)
+            return levels.withUnsafeBytes { run($0.baseAddress!, sampleBytes: 1, base: 0, table: GreyLookup.identityTable) }
+        }
+    }
+
+    /// Pillow's vertical pass in fixed point: output row y sums count[y] rows from first[y] (in C).
+    private static func verticalPass(_ input: [UInt8], width: Int, outRows: Int, coefficients c: Coefficients) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: width * outRows) { out, initialized in
+            med_resize_v8(
+                input, width, outRows, c.first.map(Int32.init), c.count.map(Int32.init), c.weights.map(fixed), c.taps,
+                out.baseAddress!)
+            initialized = width * outRows
         }
     }
 
@@ -169,25 +179,37 @@ public enum Geometry {
     public static func square(_ samples: Samples, width: Int, height: Int, size: Int, aspect: AspectHandling) throws -> Samples {
         switch samples {
         case .uint8(let p):
-            return .uint8(square(p, width: width, height: height, size: size, aspect: aspect, resize: PillowBilinear.resize))
+            return .uint8(
+                square(width: width, height: height, size: size, aspect: aspect) { PillowBilinear.resize(p, width, height, $0, $1, $2) })
         case .uint16(let p):
-            return .uint16(square(p, width: width, height: height, size: size, aspect: aspect, resize: PillowBilinear.resize))
+            return .uint16(
+                square(width: width, height: height, size: size, aspect: aspect) { PillowBilinear.resize(p, width, height, $0, $1, $2) })
         default: throw ImageError("resizing takes unsigned 8- or 16-bit samples")
         }
     }
 
+    /// Resizes the grey levels `lookup` gives to size × size: an 8-bit table is read through during the resize
+    /// (no full-size mapped copy; see med_resize_h8_lookup), a 16-bit one is applied first.
+    public static func square(_ lookup: GreyLookup, width: Int, height: Int, size: Int, aspect: AspectHandling) throws -> Samples {
+        guard case .uint8 = lookup.table else {
+            return try square(lookup.mapped(), width: width, height: height, size: size, aspect: aspect)
+        }
+        return .uint8(
+            square(width: width, height: height, size: size, aspect: aspect) { PillowBilinear.resize(lookup, width, height, $0, $1, $2) })
+    }
+
+    /// The aspect handling around `resize(outWidth, outHeight, box)`, which resizes the width × height source.
     static func square<T: FixedWidthInteger>(
-        _ pixels: [T], width: Int, height: Int, size: Int, aspect: AspectHandling,
-        resize: ([T], Int, Int, Int, Int, PillowBilinear.Box?) -> [T]
+        width: Int, height: Int, size: Int, aspect: AspectHandling, resize: (Int, Int, PillowBilinear.Box?) -> [T]
     ) -> [T] {
         let w = Double(width), h = Double(height)
         switch aspect {
         case .stretch:
-            return resize(pixels, width, height, size, size, nil)
+            return resize(size, size, nil)
         case .crop:
             let side = min(w, h)
             let left = (w - side) * 0.5, top = (h - side) * 0.5
-            return resize(pixels, width, height, size, size, PillowBilinear.Box(x0: left, y0: top, x1: left + side, y1: top + side))
+            return resize(size, size, PillowBilinear.Box(x0: left, y0: top, x1: left + side, y1: top + side))
         case .pad:
             var outWidth = size, outHeight = size
             if width > height {
@@ -195,7 +217,7 @@ public enum Geometry {
             } else if height > width {
                 outWidth = Int((w / h * Double(size)).rounded(.toNearestOrEven))
             }
-            let resized = resize(pixels, width, height, max(outWidth, 1), max(outHeight, 1), nil)
+            let resized = resize(max(outWidth, 1), max(outHeight, 1), nil)
             if outWidth == size, outHeight == size { return resized }
             let x = Int((Double(size - outWidth) * 0.5).rounded(.toNearestOrEven))
             let y = Int((Double(size - outHeight) * 0.5).rounded(.toNearestOrEven))

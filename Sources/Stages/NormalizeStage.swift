@@ -164,13 +164,15 @@ public struct NormalizeStage: Stage {
         }
         let grey = try GreyLevels.apply(image, header: header, recipe: recipe)
         applied += grey.applied
-        var pixels = grey.pixels, width = image.width, height = image.height
+        var pixels: Samples, width = image.width, height = image.height
         if resize {
             let size = settings.size
-            pixels = try Geometry.square(pixels, width: width, height: height, size: size, aspect: settings.aspect)
+            pixels = try Geometry.square(grey.lookup, width: width, height: height, size: size, aspect: settings.aspect)
             if width != size || height != size { applied.append(Self.resizeStep) }
             width = size
             height = size
+        } else {
+            pixels = grey.pixels
         }
         try PNGCodec.writeGray(path: output.path, pixels: pixels, width: width, height: height)
         return Normalized(

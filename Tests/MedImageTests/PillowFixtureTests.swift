@@ -14,15 +14,20 @@ final class PillowFixtureTests: XCTestCase {
         return p
     }
 
-    /// The Med-AD chain then the geometry, as the normalize stage runs them.
+    /// The Med-AD chain then the geometry, as the normalize stage runs them: the resize reads the stored samples
+    /// through the grey-level table (16-bit stored values for the radiograph, 8-bit for the others). Resizing the
+    /// mapped image gives the same bytes.
     func normalize(_ image: PixelImage, photometric: String, size: Int, aspect: AspectHandling) throws -> [UInt8] {
         var header = GreyLevelHeader()
         header.photometric = photometric
         let grey = try GreyLevels.apply(try image.grayscale(), header: header, recipe: .medAD)
-        guard case .uint8(let p) = try Geometry.square(grey.pixels, width: image.width, height: image.height, size: size, aspect: aspect)
+        let (width, height) = (image.width, image.height)
+        guard case .uint8(let p) = try Geometry.square(grey.lookup, width: width, height: height, size: size, aspect: aspect),
+            case .uint8(let mapped) = try Geometry.square(grey.pixels, width: width, height: height, size: size, aspect: aspect)
         else {
             XCTFail("expected 8-bit output"); return []
         }
+        XCTAssertEqual(p, mapped, "resizing through the table and resizing the mapped image")
         return p
     }
 

@@ -15,10 +15,13 @@ void med_map_u8_u8(const uint8_t *src, size_t n, uint32_t base, const uint8_t *t
 void med_map_u16_u8(const uint16_t *src, size_t n, uint32_t base, const uint8_t *table, uint8_t *dst);
 void med_map_u16_u16(const uint16_t *src, size_t n, uint32_t base, const uint16_t *table, uint16_t *dst);
 
-/// Pillow's horizontal 8-bit pass: `lines` rows of `stride` bytes (from `src`) to rows of `outCount`; output x
-/// sums `taps` inputs from starts[x] with fixed-point weights[x * taps ...] (22 fractional bits).
-void med_resize_h8(const uint8_t *src, size_t stride, size_t lines, size_t outCount, const int32_t *starts,
-                   const int32_t *weights, size_t taps, uint8_t *dst);
+/// Pillow's horizontal 8-bit pass over grey levels looked up in a table: `lines` rows of `stride` samples
+/// (sampleBytes 1 or 2, unsigned) from `src`, each sample read as table[sample - base], to rows of `outCount`;
+/// output x sums count[x] levels from first[x] with fixed-point weights[x * taps ...] (22 fractional bits).
+/// Returns nonzero when its buffers cannot be allocated.
+int med_resize_h8_lookup(const void *src, size_t sampleBytes, size_t stride, size_t lines, uint32_t base,
+                         const uint8_t *table, size_t outCount, const int32_t *first, const int32_t *count,
+                         const int32_t *weights, size_t taps, uint8_t *dst);
 
 /// Pillow's vertical 8-bit pass: output row y sums count[y] rows from first[y] of a `width`-wide image.
 void med_resize_v8(const uint8_t *src, size_t width, size_t outRows, const int32_t *first, const int32_t *count,
