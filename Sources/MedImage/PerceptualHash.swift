@@ -36,10 +36,22 @@ public enum PerceptualHash {
                             for y in 0..<height {
                                 for (cy, wy) in yWeights[y] {
                                     let row = cells.baseAddress! + cy * cellsX, pixels = values.baseAddress! + y * width
+                                    // The cell being filled stays in a register (cells are met in order along a row):
+                                    // the same additions in the same order as adding into memory, without waiting for
+                                    // each store to come back (that chain took 6% of normalizing a radiograph).
+                                    var cell = 0, sum = row[0]
                                     for x in 0..<width {
                                         let v = Double(pixels[x]) * wy
-                                        for part in partStart[x]..<partStart[x + 1] { row[partCells[part]] += v * partShares[part] }
+                                        for part in partStart[x]..<partStart[x + 1] {
+                                            if partCells[part] != cell {
+                                                row[cell] = sum
+                                                cell = partCells[part]
+                                                sum = row[cell]
+                                            }
+                                            sum += v * partShares[part]
+                                        }
                                     }
+                                    row[cell] = sum
                                 }
                             }
                         }
