@@ -39,12 +39,12 @@ enum DirectConvolution {
     ) {
         let taps = channels * k * k
         withZeros(batch) { zero in
-            // Threads take pairs of dW's rows (the kernel's blocks, so that a row is summed the same way whatever the
+            // Threads take dW's rows in blocks of 4 (the kernel's, so that a row is summed the same way whatever the
             // thread count) and every position, each row's sum running over the positions in order. A call covers at
             // least 16 positions (output rows together), so its sums across lanes are a small share.
             let rowsPerCall = min(outHeight, (16 + outWidth - 1) / outWidth)
-            Parallel.chunks((m + 1) / 2, work: m * taps * outHeight * outWidth * batch) { pairs in
-                let range = 2 * pairs.lowerBound..<min(2 * pairs.upperBound, m)
+            Parallel.chunks((m + 3) / 4, work: m * taps * outHeight * outWidth * batch) { blocks in
+                let range = 4 * blocks.lowerBound..<min(4 * blocks.upperBound, m)
                 var sources = [UnsafePointer<Float>?](repeating: zero, count: rowsPerCall * outWidth * taps)
                 var offsets = [Int](repeating: 0, count: rowsPerCall * outWidth)
                 for first in stride(from: 0, to: outHeight, by: rowsPerCall) {

@@ -182,15 +182,18 @@ if cases.contains("layers") {
     ]
     for (name, layer, shape) in layers {
         let input = Tensor(shape: shape, data: random.uniform(shape.reduce(1, *), bound: 1))
-        var forward: [Double] = [], backward: [Double] = []
+        var forward: [Double] = [], backward: [Double] = [], dataOnly: [Double] = []
         for step in 0..<(warmup + steps) {
             var y = Tensor(zeros: [0])
             let f = try seconds { y = try layer.forward(input, training: true) }
             let b = seconds { _ = layer.backward(y) }
-            if step >= warmup { (forward, backward) = (forward + [f], backward + [b]) }
+            // The data gradient alone: the parameters frozen for one more backward.
+            for p in layer.parameters { p.paused = true }
+            let d = seconds { _ = layer.backward(y) }
+            for p in layer.parameters { p.paused = false }
+            if step >= warmup { (forward, backward, dataOnly) = (forward + [f], backward + [b], dataOnly + [d]) }
         }
-        print(
-            "layer \(name): forward \(String(format: "%.2f", median(forward) * 1000)) ms, backward \(String(format: "%.2f", median(backward) * 1000)) ms"
-        )
+        func ms(_ values: [Double]) -> String { String(format: "%.2f", median(values) * 1000) }
+        print("layer \(name): forward \(ms(forward)) ms, backward \(ms(backward)) ms (data gradient alone \(ms(dataOnly)))")
     }
 }
