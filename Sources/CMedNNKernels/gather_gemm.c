@@ -3,7 +3,29 @@
 #include "cmednnkernels.h"
 #include "kernel_simd.h"
 
-enum { OB = 4, NB = 64, LANES = 16 };
+enum { OB = 4, NB = 64, LANES = 16, PB = 4 };
+
+/// out[n] = Σ_k a[k] · r[k][n] for n from `first`: blocks of NB samples, then one by one.
+static inline __attribute__((always_inline)) void one_output(const float *a, const float *const *r, size_t K, size_t N, size_t first, float *out) {
+    size_t n0 = first;
+    for (; n0 + NB <= N; n0 += NB) {
+        v16 c[NB / LANES] = {0};
+        for (size_t k = 0; k < K; k++) {
+            const float *b = r[k] + n0;
+            float w = a[k];
+            c[0] += w * load(b);
+            c[1] += w * load(b + 16);
+            c[2] += w * load(b + 32);
+            c[3] += w * load(b + 48);
+        }
+        for (int j = 0; j < NB / LANES; j++) store(out + n0 + j * LANES, c[j]);
+    }
+    for (; n0 < N; n0++) {
+        float c = 0;
+        for (size_t k = 0; k < K; k++) c += a[k] * r[k][n0];
+        out[n0] = c;
+    }
+}
 
 MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *const *rows, const size_t *offsets,
                               size_t positions, float *y, size_t ldy) {
@@ -53,26 +75,29 @@ MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, cons
                 for (int o = 0; o < OB; o++) out[(o0 + o) * ldy + n0] = c[o];
             }
         }
-        for (; o0 < O; o0++) {  // the last O mod 4 outputs (a 1-channel layer's only one)
-            const float *ao = a + o0 * K;
-            size_t n0 = 0;
-            for (; n0 + NB <= N; n0 += NB) {
-                v16 c[NB / LANES] = {0};
+    }
+    // The last O mod 4 outputs (a 1-channel layer's only one), PB positions at a time: 16 independent sums as in the
+    // blocks above. One position at a time left 4 sums, each FMA waiting on the last: de4's forward and en1's data
+    // gradient ran at 34 GFLOP/s with their rows in L1. Each output is summed over k in the same order either way.
+    for (size_t o = O / OB * OB; o < O; o++) {
+        const float *ao = a + o * K;
+        size_t whole = N / NB * NB, q = 0;
+        for (; q + PB <= positions; q += PB) {
+            const float *const *r = rows + q * K;
+            for (size_t n0 = 0; n0 < whole; n0 += NB) {
+                v16 c[PB][NB / LANES] = {{0}};
                 for (size_t k = 0; k < K; k++) {
-                    const float *b = r[k] + n0;
                     float w = ao[k];
-                    c[0] += w * load(b);
-                    c[1] += w * load(b + 16);
-                    c[2] += w * load(b + 32);
-                    c[3] += w * load(b + 48);
+                    for (int p = 0; p < PB; p++) {
+                        const float *b = r[p * K + k] + n0;
+                        for (int j = 0; j < NB / LANES; j++) c[p][j] += w * load(b + j * LANES);
+                    }
                 }
-                for (int j = 0; j < NB / LANES; j++) store(out + o0 * ldy + n0 + j * LANES, c[j]);
+                for (int p = 0; p < PB; p++)
+                    for (int j = 0; j < NB / LANES; j++) store(y + offsets[q + p] + o * ldy + n0 + j * LANES, c[p][j]);
             }
-            for (; n0 < N; n0++) {
-                float c = 0;
-                for (size_t k = 0; k < K; k++) c += ao[k] * r[k][n0];
-                out[o0 * ldy + n0] = c;
-            }
+            for (int p = 0; p < PB; p++) one_output(ao, r + p * K, K, N, whole, y + offsets[q + p] + o * ldy);
         }
+        for (; q < positions; q++) one_output(ao, rows + q * K, K, N, 0, y + offsets[q] + o * ldy);
     }
 }
