@@ -78,11 +78,15 @@ enum DirectConvolution {
                     let iy = oy * s - p + ky
                     for kx in 0..<k {
                         let ix = ox * s - p + kx
-                        // The same pixel in every channel, one plane apart.
-                        var pixel = iy >= 0 && iy < height && ix >= 0 && ix < width ? x + (iy * width + ix) * batch : nil
-                        for c in 0..<channels {
-                            position[c * square + ky * k + kx] = pixel ?? zero
-                            pixel = pixel.map { $0 + plane }
+                        // The same pixel in every channel, one plane apart (outside: `zero` for every channel).
+                        let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
+                        var pixel = inside ? x + (iy * width + ix) * batch : zero
+                        let step = inside ? plane : 0
+                        var slot = position + ky * k + kx
+                        for _ in 0..<channels {
+                            slot.pointee = pixel
+                            slot += square
+                            pixel += step
                         }
                     }
                 }
@@ -102,16 +106,19 @@ enum DirectConvolution {
     ) {
         let reach = (k + s - 1) / s, taps = channels * reach * reach, plane = height * width * batch
         // phaseWeights[(py·s + px)·O·taps + o·taps + (c·reach + ty)·reach + tx] = W[c, o, py + ty·s, px + tx·s] (0 past k)
+        // Read in W's order and written by unchecked pointers: checked indexing here took a quarter of the
+        // transposed convolutions' own (non-kernel) time.
         var phaseWeights = [Float](repeating: 0, count: s * s * outChannels * taps)
-        for py in 0..<s {
-            for px in 0..<s {
+        phaseWeights.withUnsafeMutableBufferPointer { phased in
+            var w = weight
+            for c in 0..<channels {
                 for o in 0..<outChannels {
-                    for c in 0..<channels {
-                        for ty in 0..<reach where py + ty * s < k {
-                            for tx in 0..<reach where px + tx * s < k {
-                                phaseWeights[((py * s + px) * outChannels + o) * taps + (c * reach + ty) * reach + tx] =
-                                    weight[((c * outChannels + o) * k + py + ty * s) * k + px + tx * s]
-                            }
+                    for ky in 0..<k {
+                        let (ty, py) = ky.quotientAndRemainder(dividingBy: s)
+                        for kx in 0..<k {
+                            let (tx, px) = kx.quotientAndRemainder(dividingBy: s)
+                            phased[((py * s + px) * outChannels + o) * taps + (c * reach + ty) * reach + tx] = w.pointee
+                            w += 1
                         }
                     }
                 }
@@ -137,11 +144,14 @@ enum DirectConvolution {
                                             let dx = ox + p - px - tx * s, ix = dx / s
                                             let inside =
                                                 py + ty * s < k && px + tx * s < k && dy >= 0 && dx >= 0 && iy < height && ix < width
-                                            // The same pixel in every channel, one plane apart.
-                                            var pixel = inside ? x + (iy * width + ix) * batch : nil
-                                            for c in 0..<channels {
-                                                position[(c * reach + ty) * reach + tx] = pixel ?? zero
-                                                pixel = pixel.map { $0 + plane }
+                                            // The same pixel in every channel, one plane apart (outside: `zero`).
+                                            var pixel = inside ? x + (iy * width + ix) * batch : zero
+                                            let step = inside ? plane : 0
+                                            var slot = position + ty * reach + tx
+                                            for _ in 0..<channels {
+                                                slot.pointee = pixel
+                                                slot += reach * reach
+                                                pixel += step
                                             }
                                         }
                                     }
