@@ -82,7 +82,16 @@ public final class Linear: Layer {
             BLAS.gemm(transB: true, m: outFeatures, n: inFeatures, k: n, a: dy.data, b: input.data, beta: 1, c: &weight.grad.data)
         }
         if let bias, bias.accumulates {
-            for o in 0..<outFeatures { for i in 0..<n { bias.grad.data[o] += dy.data[o * n + i] } }
+            // Through buffer pointers: indexing both arrays in the loop took 1% of a training step.
+            dy.data.withUnsafeBufferPointer { dy in
+                bias.grad.data.withUnsafeMutableBufferPointer { db in
+                    for o in 0..<outFeatures {
+                        var sum = db[o]
+                        for i in 0..<n { sum += dy[o * n + i] }
+                        db[o] = sum
+                    }
+                }
+            }
         }
         return Tensor(shape: [inFeatures, n]) {
             BLAS.gemm(transA: true, m: inFeatures, n: n, k: outFeatures, a: weight.value.data, b: dy.data, c: $0)
