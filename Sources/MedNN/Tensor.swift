@@ -1,7 +1,9 @@
 // MedNN: a small CPU neural-network engine for medad's autoencoders. Every layer is an explicit forward and
-// backward pair (llm.c style): no graph, no autograd. Tensors are contiguous Float32, NCHW; every matrix
-// product goes through OpenBLAS (BLAS.swift). Backward functions accumulate into gradient buffers that the
-// optimiser's zeroGrad clears once per step.
+// backward pair (llm.c style): no graph, no autograd. Tensors are contiguous Float32; models take PyTorch's
+// batch-first NCHW and their layers work batch-last, [C, H, W, N] (batchLast, batchFirst). Linear layers' products
+// go through OpenBLAS (BLAS.swift), convolutions through CMedNNKernels (DirectConvolution.swift). Backward
+// functions accumulate into gradient buffers that the optimiser's zeroGrad clears once per step.
+import CMedNNKernels
 import Foundation
 
 public struct Tensor: Equatable, Sendable {
@@ -48,23 +50,13 @@ public struct Tensor: Equatable, Sendable {
         return Tensor(shape: [n] + shape.dropLast()) { Tensor.transpose(data, rows: rest, columns: n, into: $0) }
     }
 
-    /// destination [columns, rows] = source [rows, columns]ᵀ in 8 × 8 blocks (rows of 8 read, columns of 8
-    /// written), bands of blocks spread over the threads.
+    /// destination [columns, rows] = source [rows, columns]ᵀ (in C: 16 × 16 blocks), bands of 16 columns spread
+    /// over the threads.
     static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into destination: UnsafeMutablePointer<Float>) {
-        let fullRows = rows & ~7, fullColumns = columns & ~7
-        Parallel.chunks(fullColumns / 8, work: rows * columns) { bands in
-            for band in bands {
-                let c0 = band * 8
-                for r0 in stride(from: 0, to: fullRows, by: 8) {
-                    for c in c0..<c0 + 8 {
-                        for r in r0..<r0 + 8 { destination[c * rows + r] = source[r * columns + c] }
-                    }
-                }
-            }
+        let bands = (columns + 15) / 16
+        Parallel.chunks(bands, work: rows * columns) { range in
+            med_transpose(source, rows, columns, range.lowerBound * 16, min(range.upperBound * 16, columns), destination)
         }
-        // The ragged right and bottom edges.
-        for r in 0..<rows { for c in fullColumns..<columns { destination[c * rows + r] = source[r * columns + c] } }
-        for r in fullRows..<rows { for c in 0..<fullColumns { destination[c * rows + r] = source[r * columns + c] } }
     }
 }
 

@@ -30,6 +30,9 @@ void med_scale(const float *x, size_t n, float scale, float *y);
 
 /// ReLU: y = max(x, 0); dx = dy where y > 0, else 0.
 void med_relu(const float *x, size_t n, float *y);
+
+/// dst[c·rows + r] = src[r·columns + c] for columns firstColumn ..< lastColumn (a thread's band) and every row.
+void med_transpose(const float *src, size_t rows, size_t columns, size_t firstColumn, size_t lastColumn, float *dst);
 void med_relu_backward(const float *dy, const float *y, size_t n, float *dx);
 
 /// One step of torch.optim.Adam over n parameters (Adam.swift states the update): m and v are the moments,
