@@ -1,4 +1,5 @@
-// See cmednnkernels.h: BatchNorm's and ReLU's loops over one channel's values (batch-last, a contiguous run).
+// See cmednnkernels.h: BatchNorm's, ReLU's and channel dropout's loops over one channel's values (batch-last, a
+// contiguous run).
 // As Swift SIMD loops they compiled to SSE2 (the baseline x86-64 target) and with the xhat array BatchNorm wrote
 // in forward took 9% of scoring; the sums stay in double (a channel holds up to 64 × 32² values).
 #include "cmednnkernels.h"
@@ -47,4 +48,9 @@ MED_FAST void med_relu(const float *x, size_t n, float *y) {
 
 MED_FAST void med_relu_backward(const float *dy, const float *y, size_t n, float *dx) {
     for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+}
+
+MED_FAST void med_multiply_runs(const float *x, size_t runs, size_t n, const float *row, float *y) {
+    for (size_t p = 0; p < runs; p++)
+        for (size_t i = 0; i < n; i++) y[p * n + i] = x[p * n + i] * row[i];
 }

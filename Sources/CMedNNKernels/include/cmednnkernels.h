@@ -31,6 +31,10 @@ void med_scale(const float *x, size_t n, float scale, float *y);
 /// ReLU: y = max(x, 0); dx = dy where y > 0, else 0.
 void med_relu(const float *x, size_t n, float *y);
 
+/// y[p·n + i] = x[p·n + i] · row[i] for `runs` runs of n values (channel dropout: one channel's pixels, each a run of
+/// the batch's samples, times the channel's mask over the samples).
+void med_multiply_runs(const float *x, size_t runs, size_t n, const float *row, float *y);
+
 /// dst[c·rows + r] = src[r·columns + c] for columns firstColumn ..< lastColumn (a thread's band) and every row.
 void med_transpose(const float *src, size_t rows, size_t columns, size_t firstColumn, size_t lastColumn, float *dst);
 void med_relu_backward(const float *dy, const float *y, size_t n, float *dx);
