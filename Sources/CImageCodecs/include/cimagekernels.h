@@ -1,4 +1,4 @@
-// The per-pixel loops of normalize, in C so that x86-64 builds get AVX2 clones chosen at run time
+// The per-pixel loops of normalize, in C so that x86-64 builds get AVX-512 and AVX2 clones chosen at run time
 // (target_clones) while staying runnable on any x86-64 and building on other architectures.
 #ifndef CIMAGEKERNELS_H
 #define CIMAGEKERNELS_H
