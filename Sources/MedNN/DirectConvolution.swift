@@ -39,9 +39,9 @@ enum DirectConvolution {
     ) {
         let taps = channels * k * k
         withZeros(batch) { zero in
-            // Threads take dW's rows in blocks of 4 (the kernel's, so that a row is summed the same way whatever the
-            // thread count) and every position, each row's sum running over the positions in order. A call covers at
-            // least 16 positions (output rows together), so its sums across lanes are a small share.
+            // Threads take dW's rows in blocks of 4 (the kernel's; a row is summed the same way wherever a split puts
+            // it) and every position, each row's sum running over the positions in order. A call covers at least 16
+            // positions (output rows together), so its sums across lanes are a small share.
             let rowsPerCall = min(outHeight, (16 + outWidth - 1) / outWidth)
             Parallel.chunks((m + 3) / 4, work: m * taps * outHeight * outWidth * batch) { blocks in
                 let range = 4 * blocks.lowerBound..<min(4 * blocks.upperBound, m)

@@ -30,7 +30,7 @@ final class DeterminismTests: XCTestCase {
     /// The direct convolutions split output rows (forward, data gradients) and blocks of 4 weight rows (weight
     /// gradients) across threads, each value summed the same way whatever the split: 1, 2 and 3 threads agree
     /// bit for bit (10 channels: blocks of 4, 4 and 2 rows, so 2 threads split them unevenly, and the last 2 rows
-    /// go through the kernel's remainder path).
+    /// take the kernel's path for the M mod 4 rows).
     func testConvolutionsDoNotDependOnTheThreadCount() throws {
         func run(threads: Int) throws -> [[Float]] {
             let saved = Parallel.threads

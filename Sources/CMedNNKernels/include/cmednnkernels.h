@@ -14,8 +14,8 @@ void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *
 
 /// The weight gradient's counterpart, a reduction over positions and samples into a small M × K matrix:
 ///   c[m·K + t] += Σ_q Σ_n a[m·lda + offsets[q] + n] · rows[q·K + t][n],   m < M, t < K, n < N.
-/// Rows are taken in blocks of 4 (the last M mod 4 rows one by one), each summed in a fixed order: callers that
-/// split the rows m at multiples of 4 get the same results whatever the split.
+/// Each c[m, t] is summed in a fixed order whatever the other rows are (rows go in blocks of 4, the last M mod 4
+/// summed the same way), so callers may split the rows m anywhere; splitting at multiples of 4 keeps the blocks full.
 void med_gather_gemm_acc(size_t M, size_t K, size_t N, const float *a, size_t lda, const size_t *offsets,
                          const float *const *rows, size_t positions, float *c);
 
