@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "CImageCodecs",
             cSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5"])],
-            linkerSettings: ["png16", "jpeg", "openjp2"].map { .linkedLibrary($0) }
+            linkerSettings: ["png16", "isal", "jpeg", "openjp2"].map { .linkedLibrary($0) }
         ),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CRSVG", providers: [.apt(["librsvg2-dev"])]),

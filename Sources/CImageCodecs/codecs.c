@@ -6,6 +6,7 @@
 
 #include <jpeglib.h>
 #include <openjpeg.h>
+#include <isa-l/igzip_lib.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -133,10 +134,76 @@ int med_png_read(const char *path, uint64_t maxPixels, MedDecoded *out, char *er
     return 0;
 }
 
+// PNG's Average filter (type 3) on one row of `bytes` bytes, `bpp` bytes per pixel, `prior` the row above
+// (NULL for the first): out[x] = row[x] - floor((row[x - bpp] + prior[x]) / 2). It reads only unfiltered bytes,
+// so it vectorises. Measured on 512² radiographs with igzip level 1: 100 KB an image, against 105 KB (Up),
+// 109 KB (Sub) and 106 KB (Paeth, 3.7x the time).
+static void png_average_filter(const uint8_t *row, const uint8_t *prior, uint8_t *out, size_t bytes, size_t bpp) {
+    out[0] = 3;
+    out++;
+    size_t head = bytes < bpp ? bytes : bpp;  // no pixel to the left
+    if (prior == NULL) {
+        for (size_t x = 0; x < head; x++) out[x] = row[x];
+        for (size_t x = head; x < bytes; x++) out[x] = (uint8_t)(row[x] - (row[x - bpp] >> 1));
+        return;
+    }
+    for (size_t x = 0; x < head; x++) out[x] = (uint8_t)(row[x] - (prior[x] >> 1));
+    for (size_t x = head; x < bytes; x++) out[x] = (uint8_t)(row[x] - (((unsigned)row[x - bpp] + prior[x]) >> 1));
+}
+
+// libpng writes the signature, IHDR and the chunk framing; the image data is filtered here and deflated by ISA-L's
+// igzip (level 1, zlib wrapper) in one call. Measured on 512² 8-bit radiographs, per image: libpng's own zlib
+// path (Sub filter, Huffman only, level 1) 1.7-2.7 ms and 90 KB; this one 0.7 ms and 100 KB.
 int med_png_write(const char *path, const void *pixels, uint32_t width, uint32_t height, int bitDepth, int channels,
                   char *err, size_t errlen) {
+    size_t bpp = (size_t)channels * (bitDepth == 16 ? 2 : 1);
+    size_t rowBytes = (size_t)width * bpp, filteredBytes = (rowBytes + 1) * (size_t)height;
+    size_t capacity = filteredBytes + filteredBytes / 8 + 1024;  // igzip's worst case stays far below
+    uint8_t *filtered = malloc(filteredBytes), *compressed = malloc(capacity), *level = malloc(ISAL_DEF_LVL1_DEFAULT);
+    uint8_t *swapped = bitDepth == 16 ? malloc(2 * rowBytes) : NULL;  // this row and the one above, big-endian
+    if (!filtered || !compressed || !level || (bitDepth == 16 && !swapped)) {
+        free(filtered), free(compressed), free(level), free(swapped);
+        set_error(err, errlen, "out of memory");
+        return 1;
+    }
+    const uint8_t *prior = NULL;
+    for (uint32_t y = 0; y < height; y++) {
+        const uint8_t *row = (const uint8_t *)pixels + y * rowBytes;
+        if (swapped) {  // PNG stores 16-bit samples big-endian
+            uint8_t *be = swapped + (y & 1) * rowBytes;
+            const uint16_t *samples = (const uint16_t *)row;
+            for (size_t i = 0; i < rowBytes / 2; i++) {
+                be[2 * i] = (uint8_t)(samples[i] >> 8);
+                be[2 * i + 1] = (uint8_t)samples[i];
+            }
+            row = be;
+        }
+        png_average_filter(row, prior, filtered + y * (rowBytes + 1), rowBytes, bpp);
+        prior = row;
+    }
+    struct isal_zstream stream;
+    isal_deflate_stateless_init(&stream);
+    stream.level = 1;
+    stream.level_buf = level;
+    stream.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+    stream.gzip_flag = IGZIP_ZLIB;
+    stream.end_of_stream = 1;
+    stream.flush = NO_FLUSH;
+    stream.next_in = filtered;
+    stream.avail_in = (uint32_t)filteredBytes;
+    stream.next_out = compressed;
+    stream.avail_out = (uint32_t)capacity;
+    int status = filteredBytes > UINT32_MAX / 2 ? STATELESS_OVERFLOW : isal_deflate_stateless(&stream);
+    free(filtered), free(level), free(swapped);
+    if (status != COMP_OK) {
+        free(compressed);
+        snprintf(err, errlen, "writing PNG: compressing %llu bytes failed (igzip status %d)", (unsigned long long)filteredBytes,
+                 status);
+        return 1;
+    }
     FILE *file = fopen(path, "wb");
     if (file == NULL) {
+        free(compressed);
         snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
         return 1;
     }
@@ -148,30 +215,25 @@ int med_png_write(const char *path, const void *pixels, uint32_t width, uint32_t
         set_error(err, errlen, "out of memory");
         png_destroy_write_struct(&png, &info);
         fclose(file);
+        free(compressed);
         return 1;
     }
     if (setjmp(state.jump)) {
         snprintf(err, errlen, "writing PNG: %s", state.message);
         png_destroy_write_struct(&png, &info);
         fclose(file);
+        free(compressed);
         return 1;
     }
     png_init_io(png, file);
-    png_set_compression_level(png, 1);
-    png_set_compression_strategy(png, 2);  // Z_HUFFMAN_ONLY
-    // Sub filtering, then Huffman coding without string matching: measured on 512² radiographs, 1.7 ms and 92 KB
-    // per image, against 2.1 ms / 93 KB with run-length matching and 2.5 ms / 116 KB with level-1 deflate;
-    // Paeth filtering saves 3% for 50% more time.
-    png_set_filter(png, 0, PNG_FILTER_SUB);
     png_set_IHDR(png, info, width, height, bitDepth, channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    uint16_t probe = 1;
-    if (bitDepth == 16 && *(uint8_t *)&probe == 1) png_set_swap(png);
-    size_t rowBytes = (size_t)width * (size_t)channels * (bitDepth == 16 ? 2 : 1);
-    for (uint32_t y = 0; y < height; y++) png_write_row(png, (png_const_bytep)pixels + y * rowBytes);
-    png_write_end(png, NULL);
+    png_write_chunk(png, (png_const_bytep) "IDAT", compressed, stream.total_out);
+    png_write_chunk(png, (png_const_bytep) "IEND", NULL, 0);
+    png_write_flush(png);
     png_destroy_write_struct(&png, &info);
+    free(compressed);
     if (fclose(file) != 0) {
         snprintf(err, errlen, "closing %s: %s", path, strerror(errno));
         return 1;
