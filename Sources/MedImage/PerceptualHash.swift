@@ -23,36 +23,40 @@ public enum PerceptualHash {
         let cellsX = columns + 1, cellsY = rows
         var cells = [Double](repeating: 0, count: cellsX * cellsY)
         let yWeights = overlaps(height, cellsY)
-        // Each column's cells and shares as flat runs (x's parts are partCells[partStart[x]..<partStart[x + 1]]):
-        // a nested array of tuples retained and released every pixel and took 13% of normalizing a radiograph.
-        let xWeights = overlaps(width, cellsX)
-        let partStart = xWeights.reduce(into: [0]) { $0.append($0.last! + $1.count) }
-        let partCells = xWeights.flatMap { $0.map(\.0) }, partShares = xWeights.flatMap { $0.map(\.1) }
+        // Each cell column's parts (pixel x, share of the pixel) in x order, as step j of every column side by side
+        // (parts[j · cellsX + c]), padded to the longest column with (0, 0): adding v · 0 (±0) leaves a sum
+        // unchanged, so every cell adds the same terms in the same order as filling a row left to right, while the
+        // 17 sums no longer wait for each other (filling one cell after another, a chain of dependent additions,
+        // took 0.74 ms of normalizing a radiograph to 512²; now 0.42 ms, same bits).
+        var byCell = [[(x: Int, share: Double)]](repeating: [], count: cellsX)
+        for (x, parts) in overlaps(width, cellsX).enumerated() {
+            for (c, share) in parts { byCell[c].append((x, share)) }
+        }
+        let steps = byCell.map(\.count).max() ?? 0
+        var partX = [Int](repeating: 0, count: steps * cellsX), partShare = [Double](repeating: 0, count: steps * cellsX)
+        for (c, parts) in byCell.enumerated() {
+            for (j, part) in parts.enumerated() { (partX[j * cellsX + c], partShare[j * cellsX + c]) = part }
+        }
         cells.withUnsafeMutableBufferPointer { cells in
             values.withUnsafeBufferPointer { values in
-                partStart.withUnsafeBufferPointer { partStart in
-                    partCells.withUnsafeBufferPointer { partCells in
-                        partShares.withUnsafeBufferPointer { partShares in
-                            for y in 0..<height {
-                                for (cy, wy) in yWeights[y] {
-                                    let row = cells.baseAddress! + cy * cellsX, pixels = values.baseAddress! + y * width
-                                    // The cell being filled stays in a register (cells are met in order along a row):
-                                    // the same additions in the same order as adding into memory, without waiting for
-                                    // each store to come back (that chain took 6% of normalizing a radiograph).
-                                    var cell = 0, sum = row[0]
-                                    for x in 0..<width {
-                                        let v = Double(pixels[x]) * wy
-                                        for part in partStart[x]..<partStart[x + 1] {
-                                            if partCells[part] != cell {
-                                                row[cell] = sum
-                                                cell = partCells[part]
-                                                sum = row[cell]
-                                            }
-                                            sum += v * partShares[part]
-                                        }
-                                    }
-                                    row[cell] = sum
+                partX.withUnsafeBufferPointer { partX in
+                    partShare.withUnsafeBufferPointer { partShare in
+                        for y in 0..<height {
+                            let pixels = values.baseAddress! + y * width
+                            for (cy, wy) in yWeights[y] {
+                                let row = cells.baseAddress! + cy * cellsX
+                                // Cells 0–15 as vector lanes, cell 16 on its own: lane by lane the same operations.
+                                var sums = SIMD16<Double>(UnsafeBufferPointer(start: row, count: 16)), last = row[16]
+                                for j in 0..<steps {
+                                    let part = j * cellsX
+                                    var levels = SIMD16<Double>()
+                                    for c in 0..<16 { levels[c] = Double(pixels[partX[part + c]]) }
+                                    let shares = UnsafeRawPointer(partShare.baseAddress! + part).loadUnaligned(as: SIMD16<Double>.self)
+                                    sums += levels * wy * shares
+                                    last += Double(pixels[partX[part + 16]]) * wy * partShare[part + 16]
                                 }
+                                for c in 0..<16 { row[c] = sums[c] }
+                                row[16] = last
                             }
                         }
                     }
