@@ -66,7 +66,7 @@ let package = Package(
         // Benchmarks' own programs (bench/README.md); not part of the medad product.
         .executableTarget(name: "medad-bench-nn", dependencies: ["MedNN", "MedAD", "Pipeline"], path: "bench/nn"),
         // libFuzzer target over ingest's probes; bench/fuzz.sh builds it with -sanitize=fuzzer -D FUZZING.
-        .executableTarget(name: "medad-fuzz", dependencies: ["Stages"], path: "bench/fuzz"),
+        .executableTarget(name: "medad-fuzz", dependencies: ["MedImage", "Stages"], path: "bench/fuzz"),
 
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "MedImageTests", dependencies: ["MedImage", "COpenBLAS"], exclude: ["Fixtures"]),

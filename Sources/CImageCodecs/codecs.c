@@ -264,12 +264,59 @@ static void jpeg_quiet(j_common_ptr cinfo, int level) {
     if (state->base.num_warnings++ == 0) (*cinfo->err->format_message)(cinfo, state->warning);
 }
 
-int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen) {
-    return med_jpeg_decode_scaled(data, size, maxPixels, 1, out, NULL, NULL, err, errlen);
+// Reads the header and refuses what it claims beyond the limits: too many pixels, more blocks than the stream
+// could code, components other than 1 or 3 (for which it sets the output colour space). Longjmps on a header
+// libjpeg cannot read; returns 1 with `err` set on a refusal.
+static int jpeg_checked_header(struct jpeg_decompress_struct *cinfo, size_t size, uint64_t maxPixels, char *err,
+                               size_t errlen) {
+    jpeg_read_header(cinfo, TRUE);
+    if (too_large(cinfo->image_width, cinfo->image_height, maxPixels, err, errlen)) return 1;
+    // Sequential Huffman coding spends at least 2 bits on every 8x8 block (a DC code and an end-of-block code),
+    // so the stream bounds the size it can hold: refuse a header claiming more before allocating for it.
+    if (!cinfo->progressive_mode && !cinfo->arith_code) {
+        uint64_t blocks = ((uint64_t)cinfo->image_width + 7) / 8 * (((uint64_t)cinfo->image_height + 7) / 8);
+        if ((uint64_t)size * 4 < blocks) {
+            snprintf(err, errlen, "corrupt JPEG stream: the header claims %ux%u, which needs at least %llu bytes of coded data; the stream has %zu",
+                     (unsigned)cinfo->image_width, (unsigned)cinfo->image_height, (unsigned long long)(blocks / 4), size);
+            return 1;
+        }
+    }
+    if (cinfo->num_components == 1) {
+        cinfo->out_color_space = JCS_GRAYSCALE;
+    } else if (cinfo->num_components == 3) {
+        cinfo->out_color_space = JCS_RGB;
+    } else {
+        snprintf(err, errlen, "unsupported JPEG with %d components (CMYK?)", cinfo->num_components);
+        return 1;
+    }
+    return 0;
 }
 
-int med_jpeg_decode_scaled(const uint8_t *data, size_t size, uint64_t maxPixels, unsigned scaleDenominator, MedDecoded *out,
-                           uint32_t *fullWidth, uint32_t *fullHeight, char *err, size_t errlen) {
+int med_jpeg_header(const uint8_t *data, size_t size, uint64_t maxPixels, uint32_t *width, uint32_t *height,
+                    uint32_t *channels, char *err, size_t errlen) {
+    struct jpeg_decompress_struct cinfo;
+    JpegErrorState state;
+    cinfo.err = jpeg_std_error(&state.base);
+    state.base.error_exit = jpeg_error_exit;
+    state.base.emit_message = jpeg_quiet;
+    state.message[0] = '\0';
+    state.warning[0] = '\0';
+    if (setjmp(state.jump)) {
+        snprintf(err, errlen, "corrupt JPEG stream: %s", state.message);
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    int refused = jpeg_checked_header(&cinfo, size, maxPixels, err, errlen);
+    *width = cinfo.image_width;
+    *height = cinfo.image_height;
+    *channels = (uint32_t)cinfo.num_components;
+    jpeg_destroy_decompress(&cinfo);
+    return refused;
+}
+
+int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
     JpegErrorState state;
@@ -286,32 +333,7 @@ int med_jpeg_decode_scaled(const uint8_t *data, size_t size, uint64_t maxPixels,
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
-    jpeg_read_header(&cinfo, TRUE);
-    if (too_large(cinfo.image_width, cinfo.image_height, maxPixels, err, errlen)) {
-        jpeg_destroy_decompress(&cinfo);
-        return 1;
-    }
-    // Sequential Huffman coding spends at least 2 bits on every 8x8 block (a DC code and an end-of-block code),
-    // so the stream bounds the size it can hold: refuse a header claiming more before allocating for it.
-    if (!cinfo.progressive_mode && !cinfo.arith_code) {
-        uint64_t blocks = ((uint64_t)cinfo.image_width + 7) / 8 * (((uint64_t)cinfo.image_height + 7) / 8);
-        if ((uint64_t)size * 4 < blocks) {
-            snprintf(err, errlen, "corrupt JPEG stream: the header claims %ux%u, which needs at least %llu bytes of coded data; the stream has %zu",
-                     (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, (unsigned long long)(blocks / 4), size);
-            jpeg_destroy_decompress(&cinfo);
-            return 1;
-        }
-    }
-    if (fullWidth) *fullWidth = cinfo.image_width;
-    if (fullHeight) *fullHeight = cinfo.image_height;
-    cinfo.scale_num = 1;
-    cinfo.scale_denom = scaleDenominator;
-    if (cinfo.num_components == 1) {
-        cinfo.out_color_space = JCS_GRAYSCALE;
-    } else if (cinfo.num_components == 3) {
-        cinfo.out_color_space = JCS_RGB;
-    } else {
-        snprintf(err, errlen, "unsupported JPEG with %d components (CMYK?)", cinfo.num_components);
+    if (jpeg_checked_header(&cinfo, size, maxPixels, err, errlen)) {
         jpeg_destroy_decompress(&cinfo);
         return 1;
     }

@@ -104,16 +104,21 @@ public enum JPEGCodec {
 }
 
 extension JPEGCodec {
-    /// Proves that a stream decodes (entropy decoding of every coefficient, at 1/8 size) and returns its
-    /// full width, height and channels; several times cheaper than `decode`.
-    public static func verify(_ data: [UInt8], maxPixels: Int = 100_000_000) throws -> (width: Int, height: Int, channels: Int) {
-        var width: UInt32 = 0, height: UInt32 = 0
-        let small = try data.withUnsafeBufferPointer { buffer in
-            try MedImage.decode {
-                med_jpeg_decode_scaled(buffer.baseAddress, buffer.count, UInt64(maxPixels), 8, $0, &width, &height, $1, errorCapacity)
+    /// Reads a stream's header only: its width, height and channels, refusing what decoding would refuse before
+    /// it starts (too many pixels, a size the stream is too short to code, components other than 1 or 3).
+    /// Damage in the entropy-coded data is not seen; `decode` finds it.
+    public static func header(_ data: some ContiguousBytes, maxPixels: Int = 100_000_000) throws -> (width: Int, height: Int, channels: Int) {
+        var width: UInt32 = 0, height: UInt32 = 0, channels: UInt32 = 0
+        var message = [CChar](repeating: 0, count: errorCapacity)
+        let status = data.withUnsafeBytes { bytes in
+            message.withUnsafeMutableBufferPointer {
+                med_jpeg_header(
+                    bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, UInt64(maxPixels), &width, &height, &channels,
+                    $0.baseAddress!, errorCapacity)
             }
         }
-        return (Int(width), Int(height), small.channels)
+        guard status == 0 else { throw ImageError(String(nulTerminated: message)) }
+        return (Int(width), Int(height), Int(channels))
     }
 }
 

@@ -405,15 +405,17 @@ public final class DICOMFile {
             bitsStored: min(info.bitsStored, image.bitsStored), samples: image.samples)
     }
 
-    /// Proves that frame `index` decodes, as cheaply as that can be known: uncompressed pixels must be all
-    /// there, grey JPEG baseline is entropy-decoded at 1/8 size, everything else is decoded.
+    /// Checks frame `index` as far as ingest must before normalize decodes it in-process: uncompressed pixels
+    /// must be all there; grey JPEG baseline, which normalize decodes with libjpeg-turbo (it reports damage as an
+    /// error, it does not abort), needs a stream header that matches the dataset's; everything else is decoded,
+    /// since DCMTK's and OpenJPEG's decoders may abort or hang on hostile bytes.
     public func verifyFrame(_ index: Int, maxPixels: Int = 100_000_000) throws {
         let (info, encapsulated) = try checkedPixelModule(allFrames: false, maxPixels: maxPixels)
         guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
         // Native Pixel Data of exactly the claimed length (checked above) in a known syntax: every frame is there.
         if !encapsulated && !transferSyntaxUID.isEmpty { return }
         if transferSyntaxUID == DICOMTransferSyntax.jpegBaseline.uid, info.samplesPerPixel == 1, info.bitsAllocated == 8 {
-            let size = try JPEGCodec.verify(encapsulatedFrame(index), maxPixels: maxPixels)
+            let size = try JPEGCodec.header(encapsulatedFrame(index), maxPixels: maxPixels)
             guard size == (info.columns, info.rows, 1) else {
                 throw DICOMError(
                     "JPEG stream holds \(size.width)×\(size.height)×\(size.channels), the header says \(info.columns)×\(info.rows)×1")

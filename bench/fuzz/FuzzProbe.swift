@@ -1,7 +1,8 @@
 // libFuzzer target for the image probes ingest runs on untrusted files: DICOM through DCMTK (and the JPEG,
-// JPEG 2000 and RLE checks in front of it), PNG, JPEG and JPEG 2000. bench/fuzz.sh builds it with
+// JPEG 2000 and RLE checks in front of it), PNG, JPEG (header, then normalize's decode) and JPEG 2000. bench/fuzz.sh builds it with
 // -sanitize=fuzzer,address -D FUZZING and runs it for a fixed time; a plain build gets a stub main that says so.
 import Foundation
+import MedImage
 import Stages
 
 #if FUZZING
@@ -11,6 +12,8 @@ import Stages
         let bytes = data.map { Data(bytes: $0, count: size) } ?? Data()
         guard FileManager.default.createFile(atPath: path, contents: bytes) else { return 0 }
         _ = ImageProbe.examine(ProbeRequest(path: path, allFrames: true, maxPixels: 4_000_000))
+        // Ingest reads a plain JPEG file's header only; normalize decodes it in-process, so that decoder is fuzzed too.
+        if FileSignature.of([UInt8](bytes.prefix(132))) == .jpeg { _ = try? JPEGCodec.decode([UInt8](bytes), maxPixels: 4_000_000) }
         return 0
     }
 

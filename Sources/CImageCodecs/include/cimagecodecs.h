@@ -39,11 +39,11 @@ int med_png_write(const char *path, const void *pixels, uint32_t width, uint32_t
 /// libjpeg does for Pillow). Returns 0 on success.
 int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen);
 
-/// The same at 1/`scaleDenominator` size (1, 2, 4 or 8): every coefficient is still entropy-decoded, so a
-/// corrupt or truncated stream fails as at full size, for a fraction of the work. `fullWidth`/`fullHeight`
-/// (may be NULL) receive the stream's own dimensions.
-int med_jpeg_decode_scaled(const uint8_t *data, size_t size, uint64_t maxPixels, unsigned scaleDenominator, MedDecoded *out,
-                           uint32_t *fullWidth, uint32_t *fullHeight, char *err, size_t errlen);
+/// Reads a JPEG stream's header only: its width, height and components, with the same refusals as decoding
+/// (too many pixels, more blocks than the stream could code, components other than 1 or 3). Entropy-coded damage
+/// is not seen. Returns 0 on success.
+int med_jpeg_header(const uint8_t *data, size_t size, uint64_t maxPixels, uint32_t *width, uint32_t *height,
+                    uint32_t *channels, char *err, size_t errlen);
 
 /// Decodes a JPEG 2000 codestream or JP2 file held in memory. Returns 0 on success.
 int med_j2k_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen);

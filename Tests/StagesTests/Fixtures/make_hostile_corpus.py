@@ -1,6 +1,7 @@
 """Writes hostile/: files that lie in their headers, damaged compressed streams and hostile identifiers, each
 small, plus expected.csv (file, class, outcome, reason). HardeningTests runs them through ingest and normalize
-and checks every row: an error row whose reason holds the expected words, or an image.
+and checks every row: an error row of ingest ("error") or of normalize ("normalize error": of JPEG baseline ingest
+reads the stream's header only) whose reason holds the expected words, or an image.
 
     python3 -m venv .venv-fixtures && .venv-fixtures/bin/pip install pydicom pillow numpy
     .venv-fixtures/bin/python Tests/StagesTests/Fixtures/make_hostile_corpus.py
@@ -197,12 +198,13 @@ def main():
     stream = jpeg_bytes(64)
     scan = stream.index(b"\xff\xda")
     save("stream_jpeg_fragment_truncated.dcm", encapsulated("1.2.826.0.4.1", JPEGBaseline8Bit, stream[: scan + (len(stream) - scan) // 2],
-         rows_=64, columns=64), "4 damaged streams", "error", "corrupt JPEG")
+         rows_=64, columns=64), "4 damaged streams", "normalize error", "corrupt JPEG")
     save("stream_jpeg_columns_lie.dcm", encapsulated("1.2.826.0.4.2", JPEGBaseline8Bit, stream, rows_=64, columns=32),
          "4 damaged streams", "error", "the header says")
     save("stream_encapsulated_50_frames_one_fragment.dcm", encapsulated("1.2.826.0.4.3", JPEGBaseline8Bit, stream, rows_=64,
          columns=64, frames=50), "4 damaged streams", "error", "fragment")
-    raw("stream_jpeg_truncated.jpg", stream[: scan + (len(stream) - scan) // 2], "4 damaged streams", "error", "corrupt JPEG")
+    raw("stream_jpeg_truncated.jpg", stream[: scan + (len(stream) - scan) // 2], "4 damaged streams", "normalize error",
+        "corrupt JPEG")
     j2k = j2k_bytes(64)
     raw("stream_j2k_truncated.j2k", j2k[: len(j2k) * 2 // 3], "4 damaged streams", "error", "JPEG 2000")
     save("stream_j2k_fragment_truncated.dcm", encapsulated("1.2.826.0.4.4", JPEG2000Lossless, j2k[: len(j2k) * 2 // 3], rows_=64,
