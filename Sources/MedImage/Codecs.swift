@@ -107,7 +107,8 @@ extension JPEGCodec {
     /// Reads a stream's header only: its width, height and channels, refusing what decoding would refuse before
     /// it starts (too many pixels, a size the stream is too short to code, components other than 1 or 3).
     /// Damage in the entropy-coded data is not seen; `decode` finds it.
-    public static func header(_ data: some ContiguousBytes, maxPixels: Int = 100_000_000) throws -> (width: Int, height: Int, channels: Int) {
+    public static func header(_ data: some ContiguousBytes, maxPixels: Int = 100_000_000) throws -> (width: Int, height: Int, channels: Int)
+    {
         var width: UInt32 = 0, height: UInt32 = 0, channels: UInt32 = 0
         var message = [CChar](repeating: 0, count: errorCapacity)
         let status = data.withUnsafeBytes { bytes in
