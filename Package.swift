@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "medad",
             dependencies: [
-                "Pipeline", "Stages", "MedImage",
+                "Pipeline", "Stages", "MedImage", "MedNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -12,10 +12,12 @@ public enum Parallel {
         set { configuredThreads = max(1, newValue) }
     }
 
-    /// Read once: OpenBLAS's own count, after which OpenBLAS is kept to one thread (BLAS.swift says why).
+    /// Read once: OpenBLAS's own count, after which OpenBLAS is kept to one thread (BLAS.swift says why) and the
+    /// threads it started as it loaded are stopped (COpenBLAS/shim.h). medad reads this first thing.
     nonisolated(unsafe) private static var configuredThreads: Int = {
         let count = max(1, Int(openblas_get_num_threads()))
         openblas_set_num_threads(1)
+        med_openblas_stop_threads()
         return count
     }()
 

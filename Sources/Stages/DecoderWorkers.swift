@@ -30,6 +30,9 @@ final class DecoderWorker: @unchecked Sendable {  // owned by one thread at a ti
         output = stdout.fileHandleForReading.fileDescriptor
         process.executableURL = executable
         process.arguments = ["decode-worker"]
+        // A worker never multiplies matrices: without this, OpenBLAS (linked into the same binary) starts a thread
+        // per core as the worker loads, and each spins (sched_yield) for about 0.1 s: 50 ms of CPU a worker.
+        process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { _, new in new }
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice  // a dying decoder's last words would garble the progress line

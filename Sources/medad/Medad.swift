@@ -1,6 +1,7 @@
 // The medad command line: one small struct per subcommand.
 import ArgumentParser
 import Foundation
+import MedNN
 import Pipeline
 import Stages
 
@@ -14,9 +15,11 @@ enum ExitStatus {
 
 @main
 struct Medad: ParsableCommand {
-    /// Sets the process's memory policy (PeakMemory.configureMalloc) before any command runs.
+    /// Sets the process's memory policy (PeakMemory.configureMalloc) and MedNN's thread count (which also stops
+    /// OpenBLAS's idle threads: Parallel) before any command runs.
     static func main() {
         PeakMemory.configureMalloc()
+        _ = Parallel.threads
         do {
             var command = try parseAsRoot()
             try command.run()
