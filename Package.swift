@@ -33,6 +33,7 @@ let package = Package(
         ),
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CRSVG", providers: [.apt(["librsvg2-dev"])]),
+        .systemLibrary(name: "CXXHash", providers: [.apt(["libxxhash-dev"])]),
 
         // Images: the image type, DICOM through the DCMTK shim, PNG/JPEG/JPEG 2000 codecs, grey-level and resize work.
         .target(name: "MedImage", dependencies: ["CDCMTK", "CImageCodecs"]),
@@ -46,7 +47,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Yams", "CPlatform",
+                "Yams", "CPlatform", "CXXHash",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // The concrete stage kinds and their registry.

@@ -329,7 +329,10 @@ public final class Runner: Sendable {
             try FileManager.default.createDirectory(at: cache, withIntermediateDirectories: true)
             let previous = directory.stageDirectory(name)
             let previousFolder = FileManager.default.fileExists(atPath: previous.path) ? previous : nil
-            var reusable = [previousFolder].compactMap { $0 }
+            // Rows are reused item by item only from outputs this medad version wrote (0.5.0 changed the content and
+            // pixel hashes from XXH64 to XXH3: an older row's hash would not be comparable with a new one's).
+            let sameVersion = directory.record(name).map { $0.medadVersion == medadVersion } ?? true
+            var reusable = [previousFolder].compactMap { $0 }.filter { _ in sameVersion }
             if let count = join {
                 let parts = directory.parts(name, fingerprint: planned.fingerprint, count: count)
                 guard parts.missing.isEmpty else {

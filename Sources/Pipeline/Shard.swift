@@ -1,4 +1,4 @@
-// One part of a per-item stage's work (`--shard i/N`): the items whose id hashes (XXH64, seed 0) to i modulo N. The
+// One part of a per-item stage's work (`--shard i/N`): the items whose id hashes (XXH3, seed 0) to i modulo N. The
 // partition depends on the item's id alone, so a part holds the same items on every machine and every rerun.
 // A shard run commits its part to <run>/.shards/<stage>/<fingerprint>/<i>-of-<N>/; a run with `--join N` checks
 // that all N parts are there and assembles the stage from them through the stage's own reuse of earlier outputs,
@@ -27,7 +27,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 
     public func owns(_ id: String) -> Bool {
         var bytes = Array(id.utf8)
-        let hash = bytes.withUnsafeMutableBytes { XXH64.hash(UnsafeRawBufferPointer($0)) }
+        let hash = bytes.withUnsafeMutableBytes { XXH3.hash(UnsafeRawBufferPointer($0)) }
         return Int(hash % UInt64(count)) == index
     }
 }

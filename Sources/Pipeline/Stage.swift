@@ -99,7 +99,7 @@ public final class StageContext: Sendable {
     private let state = Mutex((errors: [(item: String, reason: String)](), done: 0, total: 0))
 
     init(
-        name: String, outputDirectory: URL, previousOutputDirectory: URL?, reusableOutputDirectories: [URL] = [], shard: Shard? = nil,
+        name: String, outputDirectory: URL, previousOutputDirectory: URL?, reusableOutputDirectories: [URL]? = nil, shard: Shard? = nil,
         cacheDirectory: URL, runDirectory: URL,
         upstream: [String: URL], upstreamKinds: [String: String], upstreamOrder: [String], reporter: Reporter,
         limiter: DispatchSemaphore, jobs: Int
@@ -107,8 +107,7 @@ public final class StageContext: Sendable {
         self.name = name
         self.outputDirectory = outputDirectory
         self.previousOutputDirectory = previousOutputDirectory
-        self.reusableOutputDirectories =
-            reusableOutputDirectories.isEmpty ? [previousOutputDirectory].compactMap { $0 } : reusableOutputDirectories
+        self.reusableOutputDirectories = reusableOutputDirectories ?? [previousOutputDirectory].compactMap { $0 }
         self.shard = shard
         self.cacheDirectory = cacheDirectory
         self.runDirectory = runDirectory

@@ -45,7 +45,7 @@ public enum ImageProbe {
         var result = ProbeResult()
         do {
             let data = try readFile(request.path)
-            result.contentHash = XXH64.hex(data)
+            result.contentHash = XXH3.hex(data)
             let stem = URL(fileURLWithPath: request.path).deletingPathExtension().lastPathComponent
             // Only the JPEG decoders take the bytes; DICOM is parsed from the path, so a radiograph is not copied.
             switch FileSignature.of([UInt8](data.prefix(132))) {

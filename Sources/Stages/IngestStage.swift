@@ -116,7 +116,7 @@ public struct IngestStage: Stage {
             let (size, mtime) = try Self.identity(url.path)
             if let old = previous[file.id] {
                 if old[0]["size"] == size && old[0]["mtime_ns"] == mtime { counter.add(reused: 1); return old }
-                if old[0]["size"] == size, let hash = try? XXH64.hex(ofFile: url), hash == old[0]["content_hash"] {
+                if old[0]["size"] == size, let hash = try? XXH3.hex(ofFile: url), hash == old[0]["content_hash"] {
                     counter.add(reused: 1)
                     return old.map {
                         var row = $0; row["mtime_ns"] = mtime; return row

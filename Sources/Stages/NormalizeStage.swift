@@ -180,9 +180,9 @@ public struct NormalizeStage: Stage {
             dhash: PerceptualHash.differenceHash(pixels, width: width, height: height), note: note)
     }
 
-    /// XXH64 of the decoded samples after their geometry (width, height, channels, bits stored, sample type).
+    /// XXH3 of the decoded samples after their geometry (width, height, channels, bits stored, sample type).
     static func pixelHash(_ image: PixelImage) -> String {
-        var stream = XXH64.Stream()
+        let stream = XXH3.Stream()
         func add(_ bytes: UnsafeRawBufferPointer) { stream.update(bytes) }
         Array("\(image.width)x\(image.height)x\(image.channels)/\(image.bitsStored)".utf8).withUnsafeBytes(add)
         switch image.samples {
@@ -191,7 +191,7 @@ public struct NormalizeStage: Stage {
         case .int16(let s): [UInt8(2)].withUnsafeBytes(add); s.withUnsafeBytes(add)
         case .int32(let s): [UInt8(3)].withUnsafeBytes(add); s.withUnsafeBytes(add)
         }
-        return String(format: "%016llx", stream.digest())
+        return XXH3.hex(stream.digest())
     }
 
     /// The ingest.csv columns the grey-level steps read.
@@ -235,7 +235,7 @@ public struct NormalizeRow: CSVRecord, Equatable {
     public var steps: String
     public var min: String, max: String, mean: String, std: String
     public var recipe: String
-    /// XXH64 of the decoded pixels and their geometry, not of the file (the same pixels in another transfer syntax
+    /// XXH3 of the decoded pixels and their geometry, not of the file (the same pixels in another transfer syntax
     /// or container hash alike), and the written image's difference hash (MedImage/PerceptualHash): the split
     /// stage's duplicate checks.
     public var pixelHash: String

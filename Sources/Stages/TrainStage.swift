@@ -165,9 +165,9 @@ struct CheckpointFolder: CheckpointStore {
         (inform, warn, self.interval) = (context.log, context.warn, interval)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let settingsHash = XXH64.hex(try encoder.encode(settings))
-        let pixelsHash = data.pixels.withUnsafeBytes { XXH64.hash($0) }
-        let key = XXH64.hex(Data("\(settingsHash) \(pixelsHash) \(data.ids.joined(separator: "/"))".utf8))
+        let settingsHash = XXH3.hex(try encoder.encode(settings))
+        let pixelsHash = data.pixels.withUnsafeBytes { XXH3.hash($0) }
+        let key = XXH3.hex(Data("\(settingsHash) \(pixelsHash) \(data.ids.joined(separator: "/"))".utf8))
         let root = context.cacheDirectory.appendingPathComponent("checkpoints")
         folder = root.appendingPathComponent(key)
         // Checkpoints of other settings or data are of no further use.
