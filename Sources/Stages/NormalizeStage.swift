@@ -9,7 +9,8 @@ import Synchronization
 public struct NormalizeStage: Stage {
     public static let kind = "normalize"
     public static let shardable = true
-    public static let summary = "grey PNGs of a fixed size through named steps (default: the Med-AD preprocessing), written with libpng and ISA-L"
+    public static let summary =
+        "grey PNGs of a fixed size through named steps (default: the Med-AD preprocessing), written with libpng and ISA-L"
     static let resizeStep = "resize"
     public static let defaultSteps = ["rescale", "invert_monochrome1", "minmax", resizeStep]
     struct Settings {
