@@ -292,15 +292,20 @@ static int jpeg_checked_header(struct jpeg_decompress_struct *cinfo, size_t size
     return 0;
 }
 
+// Errors longjmp to the caller's setjmp with the message kept; warnings are counted (jpeg_quiet).
+static void jpeg_error_state(struct jpeg_decompress_struct *cinfo, JpegErrorState *state) {
+    cinfo->err = jpeg_std_error(&state->base);
+    state->base.error_exit = jpeg_error_exit;
+    state->base.emit_message = jpeg_quiet;
+    state->message[0] = '\0';
+    state->warning[0] = '\0';
+}
+
 int med_jpeg_header(const uint8_t *data, size_t size, uint64_t maxPixels, uint32_t *width, uint32_t *height,
                     uint32_t *channels, char *err, size_t errlen) {
     struct jpeg_decompress_struct cinfo;
     JpegErrorState state;
-    cinfo.err = jpeg_std_error(&state.base);
-    state.base.error_exit = jpeg_error_exit;
-    state.base.emit_message = jpeg_quiet;
-    state.message[0] = '\0';
-    state.warning[0] = '\0';
+    jpeg_error_state(&cinfo, &state);
     if (setjmp(state.jump)) {
         snprintf(err, errlen, "corrupt JPEG stream: %s", state.message);
         jpeg_destroy_decompress(&cinfo);
@@ -320,11 +325,7 @@ int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDec
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
     JpegErrorState state;
-    cinfo.err = jpeg_std_error(&state.base);
-    state.base.error_exit = jpeg_error_exit;
-    state.base.emit_message = jpeg_quiet;
-    state.message[0] = '\0';
-    state.warning[0] = '\0';
+    jpeg_error_state(&cinfo, &state);
     if (setjmp(state.jump)) {
         snprintf(err, errlen, "corrupt JPEG stream: %s", state.message);
         jpeg_destroy_decompress(&cinfo);
