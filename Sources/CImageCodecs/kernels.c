@@ -102,7 +102,9 @@ static inline __attribute__((always_inline)) void lookup_columns(const void *src
     for (size_t r = 0; r < LANES; r++) {
         size_t y = r < rows ? r : rows - 1;
         uint8_t *out = levels + r * padded;
-        if (sampleBytes == 2) {
+        if (table == NULL) {  // 8-bit samples that are their own levels (JPEG, 8-bit PNG): no lookups
+            memcpy(out, (const uint8_t *)src + y * stride, columns);
+        } else if (sampleBytes == 2) {
             const uint16_t *row = (const uint16_t *)src + y * stride;
 #pragma clang loop vectorize(disable)  // vectorised, the lookups become lane inserts: 1.5× slower
             for (size_t x = 0; x < columns; x++) out[x] = table[(uint32_t)row[x] - base];

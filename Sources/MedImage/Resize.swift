@@ -104,11 +104,16 @@ public enum PillowBilinear {
         _ lookup: GreyLookup, table: [UInt8], width: Int, lines: Range<Int>, outCount: Int, coefficients c: Coefficients
     ) -> [UInt8] {
         func run(_ stored: UnsafeRawPointer, sampleBytes: Int, base: Int, table: [UInt8]) -> [UInt8] {
-            [UInt8](unsafeUninitializedCapacity: lines.count * outCount) { out, initialized in
-                let failed = med_resize_h8_lookup(
-                    stored + lines.lowerBound * width * sampleBytes, sampleBytes, width, lines.count, UInt32(base), table,
-                    outCount, c.first.map(Int32.init), c.count.map(Int32.init), c.weights.map(fixed), c.taps,
-                    out.baseAddress!)
+            // 8-bit samples that the table leaves as they are (JPEG and 8-bit PNG input) are read directly: the
+            // scalar lookups were half of this pass for a 1024² JPEG.
+            let identity = sampleBytes == 1 && table.indices.allSatisfy { Int(table[$0]) == base + $0 }
+            return [UInt8](unsafeUninitializedCapacity: lines.count * outCount) { out, initialized in
+                let failed = table.withUnsafeBufferPointer { t in
+                    med_resize_h8_lookup(
+                        stored + lines.lowerBound * width * sampleBytes, sampleBytes, width, lines.count, UInt32(base),
+                        identity ? nil : t.baseAddress, outCount, c.first.map(Int32.init), c.count.map(Int32.init),
+                        c.weights.map(fixed), c.taps, out.baseAddress!)
+                }
                 precondition(failed == 0, "out of memory resizing")
                 initialized = lines.count * outCount
             }

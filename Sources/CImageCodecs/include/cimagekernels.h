@@ -16,7 +16,8 @@ void med_map_u16_u8(const uint16_t *src, size_t n, uint32_t base, const uint8_t 
 void med_map_u16_u16(const uint16_t *src, size_t n, uint32_t base, const uint16_t *table, uint16_t *dst);
 
 /// Pillow's horizontal 8-bit pass over grey levels looked up in a table: `lines` rows of `stride` samples
-/// (sampleBytes 1 or 2, unsigned) from `src`, each sample read as table[sample - base], to rows of `outCount`;
+/// (sampleBytes 1 or 2, unsigned) from `src`, each sample read as table[sample - base] (as itself when `table` is
+/// NULL: 8-bit samples only), to rows of `outCount`;
 /// output x sums count[x] levels from first[x] with fixed-point weights[x * taps ...] (22 fractional bits).
 /// Returns nonzero when its buffers cannot be allocated.
 int med_resize_h8_lookup(const void *src, size_t sampleBytes, size_t stride, size_t lines, uint32_t base,
