@@ -321,15 +321,14 @@ int med_jpeg_header(const uint8_t *data, size_t size, uint64_t maxPixels, uint32
     return refused;
 }
 
-int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen) {
-    memset(out, 0, sizeof *out);
+int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, uint8_t *pixels, size_t capacity, char *err,
+                    size_t errlen) {
     struct jpeg_decompress_struct cinfo;
     JpegErrorState state;
     jpeg_error_state(&cinfo, &state);
     if (setjmp(state.jump)) {
         snprintf(err, errlen, "corrupt JPEG stream: %s", state.message);
         jpeg_destroy_decompress(&cinfo);
-        med_decoded_free(out);
         return 1;
     }
     jpeg_create_decompress(&cinfo);
@@ -339,26 +338,20 @@ int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDec
         return 1;
     }
     jpeg_start_decompress(&cinfo);
-    out->width = cinfo.output_width;
-    out->height = cinfo.output_height;
-    out->channels = cinfo.output_components;
-    out->bitsPerSample = 8;
-    out->bytesPerSample = 1;
     size_t rowBytes = (size_t)cinfo.output_width * cinfo.output_components;
-    out->pixels = malloc(rowBytes * cinfo.output_height);
-    if (out->pixels == NULL) {
-        snprintf(state.message, sizeof state.message, "out of memory");
+    if (rowBytes * cinfo.output_height > capacity) {
+        snprintf(state.message, sizeof state.message, "%ux%ux%d does not fit the %zu bytes given", (unsigned)cinfo.output_width,
+                 (unsigned)cinfo.output_height, cinfo.output_components, capacity);
         longjmp(state.jump, 1);
     }
     while (cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = (JSAMPROW)out->pixels + (size_t)cinfo.output_scanline * rowBytes;
+        JSAMPROW row = (JSAMPROW)pixels + (size_t)cinfo.output_scanline * rowBytes;
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
     // A stream that ended early was padded by libjpeg with grey; that is a truncated image, not a success.
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
     if (state.base.num_warnings > 0) {
-        med_decoded_free(out);
         snprintf(err, errlen, "corrupt JPEG stream (the decoder warned, so the pixels would be made up): %s", state.warning);
         return 1;
     }

@@ -95,11 +95,24 @@ extension PNGCodec {
 }
 
 public enum JPEGCodec {
-    /// Decodes an 8-bit JPEG stream; colour comes back as RGB, as Pillow sees it.
+    /// Decodes an 8-bit JPEG stream; colour comes back as RGB, as Pillow sees it. The header is read first, so that
+    /// libjpeg writes straight into the array (copying a decoded 1024² image out of a C buffer took 0.2 ms).
     public static func decode(_ data: [UInt8], maxPixels: Int = 100_000_000) throws -> PixelImage {
-        try data.withUnsafeBufferPointer { buffer in
-            try MedImage.decode { med_jpeg_decode(buffer.baseAddress, buffer.count, UInt64(maxPixels), $0, $1, errorCapacity) }
+        let (width, height, channels) = try header(data, maxPixels: maxPixels)
+        var message = [CChar](repeating: 0, count: errorCapacity)
+        var status: Int32 = 0
+        let pixels = [UInt8](unsafeUninitializedCapacity: width * height * channels) { buffer, initialized in
+            status = data.withUnsafeBufferPointer { bytes in
+                message.withUnsafeMutableBufferPointer {
+                    med_jpeg_decode(
+                        bytes.baseAddress, bytes.count, UInt64(maxPixels), buffer.baseAddress, buffer.count, $0.baseAddress!,
+                        errorCapacity)
+                }
+            }
+            initialized = status == 0 ? buffer.count : 0
         }
+        guard status == 0 else { throw ImageError(String(nulTerminated: message)) }
+        return PixelImage(width: width, height: height, channels: channels, bitsStored: 8, samples: .uint8(pixels))
     }
 }
 

@@ -36,8 +36,10 @@ int med_png_write(const char *path, const void *pixels, uint32_t width, uint32_t
                   char *err, size_t errlen);
 
 /// Decodes a JPEG stream (8-bit baseline or progressive; grey or colour, colour converted to RGB as
-/// libjpeg does for Pillow). Returns 0 on success.
-int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, MedDecoded *out, char *err, size_t errlen);
+/// libjpeg does for Pillow) into `pixels`: `capacity` bytes, at least width × height × channels as
+/// med_jpeg_header reports them (an error otherwise). Returns 0 on success.
+int med_jpeg_decode(const uint8_t *data, size_t size, uint64_t maxPixels, uint8_t *pixels, size_t capacity, char *err,
+                    size_t errlen);
 
 /// Reads a JPEG stream's header only: its width, height and components, with the same refusals as decoding
 /// (too many pixels, more blocks than the stream could code, components other than 1 or 3). Entropy-coded damage
