@@ -332,7 +332,7 @@ public final class Runner: Sendable {
             // Rows are reused item by item only from outputs this medad version wrote (0.5.0 changed the content and
             // pixel hashes from XXH64 to XXH3: an older row's hash would not be comparable with a new one's).
             let sameVersion = directory.record(name).map { $0.medadVersion == medadVersion } ?? true
-            var reusable = [previousFolder].compactMap { $0 }.filter { _ in sameVersion }
+            var reusable = sameVersion ? [previousFolder].compactMap { $0 } : []
             if let count = join {
                 let parts = directory.parts(name, fingerprint: planned.fingerprint, count: count)
                 guard parts.missing.isEmpty else {
