@@ -22,8 +22,16 @@ public struct GreyLookup: Sendable {
 
     static let identityTable = (0...255).map(UInt8.init)
 
+    /// Whether the table leaves 8-bit stored samples as they are (JPEG or 8-bit PNG input that no step changed):
+    /// then mapping is the stored array itself and the resize reads the samples without lookups.
+    public var isIdentity: Bool {
+        guard case .uint8 = stored, case .uint8(let t) = table else { return false }
+        return t.indices.allSatisfy { Int(t[$0]) == base + $0 }
+    }
+
     /// Every sample through the table.
     public func mapped() -> Samples {
+        if isIdentity { return stored }
         switch table {
         case .uint8(let t): return .uint8(mapped(t))
         case .uint16(let t): return .uint16(mapped(t))

@@ -74,7 +74,7 @@ public enum PillowBilinear {
         guard case .uint8(let table) = lookup.table else { preconditionFailure("an 8-bit table") }
         let box = box ?? Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height))
         if outWidth == width, outHeight == height, box == Box(x0: 0, y0: 0, x1: Double(width), y1: Double(height)) {
-            return lookup.mapped(table)
+            return levels(lookup)
         }
         let horizontal = coefficients(inSize: width, from: box.x0, to: box.x1, outSize: outWidth)
         let vertical = coefficients(inSize: height, from: box.y0, to: box.y1, outSize: outHeight)
@@ -90,7 +90,7 @@ public enum PillowBilinear {
             sourceWidth = outWidth
             rowOffset = rowFirst
         } else {
-            source = lookup.mapped(table)
+            source = levels(lookup)
         }
         guard needVertical else { return source }
         var shifted = vertical
@@ -103,28 +103,34 @@ public enum PillowBilinear {
     private static func horizontalPass(
         _ lookup: GreyLookup, table: [UInt8], width: Int, lines: Range<Int>, outCount: Int, coefficients c: Coefficients
     ) -> [UInt8] {
-        func run(_ stored: UnsafeRawPointer, sampleBytes: Int, base: Int, table: [UInt8]) -> [UInt8] {
-            // 8-bit samples that the table leaves as they are (JPEG and 8-bit PNG input) are read directly: the
-            // scalar lookups were half of this pass for a 1024² JPEG.
-            let identity = sampleBytes == 1 && table.indices.allSatisfy { Int(table[$0]) == base + $0 }
-            return [UInt8](unsafeUninitializedCapacity: lines.count * outCount) { out, initialized in
-                let failed = table.withUnsafeBufferPointer { t in
-                    med_resize_h8_lookup(
-                        stored + lines.lowerBound * width * sampleBytes, sampleBytes, width, lines.count, UInt32(base),
-                        identity ? nil : t.baseAddress, outCount, c.first.map(Int32.init), c.count.map(Int32.init),
-                        c.weights.map(fixed), c.taps, out.baseAddress!)
-                }
+        // A nil table: the samples are their own levels (GreyLookup.isIdentity), read without lookups (the scalar
+        // lookups were half of this pass for a 1024² JPEG).
+        func run(_ stored: UnsafeRawPointer, sampleBytes: Int, base: Int, table: UnsafePointer<UInt8>?) -> [UInt8] {
+            [UInt8](unsafeUninitializedCapacity: lines.count * outCount) { out, initialized in
+                let failed = med_resize_h8_lookup(
+                    stored + lines.lowerBound * width * sampleBytes, sampleBytes, width, lines.count, UInt32(base), table,
+                    outCount, c.first.map(Int32.init), c.count.map(Int32.init), c.weights.map(fixed), c.taps,
+                    out.baseAddress!)
                 precondition(failed == 0, "out of memory resizing")
                 initialized = lines.count * outCount
             }
         }
-        switch lookup.stored {
-        case .uint8(let s): return s.withUnsafeBytes { run($0.baseAddress!, sampleBytes: 1, base: lookup.base, table: table) }
-        case .uint16(let s): return s.withUnsafeBytes { run($0.baseAddress!, sampleBytes: 2, base: lookup.base, table: table) }
-        default:  // signed stored values: map first (rare; the table is indexed from the minimum)
-            let levels = lookup.mapped(table)
-            return levels.withUnsafeBytes { run($0.baseAddress!, sampleBytes: 1, base: 0, table: GreyLookup.identityTable) }
+        let identity = lookup.isIdentity
+        return table.withUnsafeBufferPointer { t in
+            switch lookup.stored {
+            case .uint8(let s):
+                return s.withUnsafeBytes { run($0.baseAddress!, sampleBytes: 1, base: lookup.base, table: identity ? nil : t.baseAddress) }
+            case .uint16(let s): return s.withUnsafeBytes { run($0.baseAddress!, sampleBytes: 2, base: lookup.base, table: t.baseAddress) }
+            default:  // signed stored values: map first (rare; the table is indexed from the minimum)
+                return lookup.mapped(table).withUnsafeBytes { run($0.baseAddress!, sampleBytes: 1, base: 0, table: nil) }
+            }
         }
+    }
+
+    /// The 8-bit levels of every stored sample (`lookup`'s table is 8-bit here).
+    private static func levels(_ lookup: GreyLookup) -> [UInt8] {
+        guard case .uint8(let levels) = lookup.mapped() else { preconditionFailure("an 8-bit table") }
+        return levels
     }
 
     /// Pillow's vertical pass in fixed point: output row y sums count[y] rows from first[y] (in C).

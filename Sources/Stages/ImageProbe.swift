@@ -1,7 +1,7 @@
 // What the ingest stage learns from one file: its format (by content, not extension), its header, and
 // whether every frame it will hand on decodes (of JPEG baseline, whose decoder fails cleanly, the stream header
-// only: DICOMFile.verifyFrame). Runs inside a decoder worker process (see DecoderWorkers), so that a decoder that aborts or hangs on
-// hostile bytes takes down only that worker.
+// only: DICOMFile.verifyFrame). Runs inside a decoder worker process (see DecoderWorkers), so that a decoder that
+// aborts or hangs on hostile bytes takes down only that worker.
 import Foundation
 import MedImage
 import Pipeline

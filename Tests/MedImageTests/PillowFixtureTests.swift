@@ -61,6 +61,13 @@ final class PillowFixtureTests: XCTestCase {
         let small = try read("small8.png")
         let unchanged = try GreyLevels.apply(small, header: GreyLevelHeader(), recipe: .medAD)
         XCTAssertEqual(unchanged.applied, [], "8-bit input is not min–max scaled")
+        // Its table is the identity, so the resize reads the samples without lookups; an inverted table is not, and
+        // resizing through it must equal resizing the inverted image (normalize compares the two).
+        XCTAssertTrue(unchanged.lookup.isIdentity)
+        var inverted = GreyLevelHeader()
+        inverted.photometric = "MONOCHROME1"
+        XCTAssertFalse(try GreyLevels.apply(small, header: inverted, recipe: .medAD).lookup.isIdentity)
+        _ = try normalize(small, photometric: "MONOCHROME1", size: 64, aspect: .stretch)
         assertEqualImages(
             try normalize(small, photometric: "MONOCHROME2", size: 64, aspect: .stretch),
             bytes(try read("small8_up64.png")), "enlarging")
