@@ -5,6 +5,7 @@
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dccodec.h"
 #include "dcmtk/dcmdata/dctk.h"
+#include "dcmtk/dcmdata/dcistrmf.h"
 #include "dcmtk/dcmdata/dcpxitem.h"
 #include "dcmtk/dcmdata/dcrledrg.h"
 #include "dcmtk/dcmdata/dcrleerg.h"
@@ -200,6 +201,21 @@ extern "C" int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t
     OFCondition cond = pixels->getUncompressedFrameSize(dcm->file.getDataset(), frameSize);
     if (cond.bad()) return fail(err, errlen, "frame size", cond);
     *size = frameSize + (frameSize & 1);
+    return 0;
+}
+
+extern "C" int med_dcm_native_pixel_offset(MedDcm *dcm, uint64_t *offset) {
+    *offset = 0;
+    DcmDataset *ds = dcm->file.getDataset();
+    DcmXfer xfer(ds->getOriginalXfer());
+    if (xfer.isEncapsulated() || xfer.getXfer() == EXS_Unknown || xfer.getByteOrder() != EBO_LittleEndian ||
+        xfer.getStreamCompression() != ESC_none)
+        return 1;
+    DcmElement *element = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return 1;
+    const DcmInputStreamFactory *factory = element->getInputStream();
+    if (factory == nullptr || factory->ident() != DFT_DcmInputFileStreamFactory) return 1;
+    *offset = static_cast<uint64_t>(OFstatic_cast(const DcmInputFileStreamFactory *, factory)->getOffset());
     return 0;
 }
 

@@ -310,35 +310,59 @@ public final class DICOMFile {
         var frameSize: UInt32 = 0
         let (sizeStatus, sizeError) = withErrorBuffer { med_dcm_frame_size(handle, &frameSize, $0, errorCapacity) }
         guard sizeStatus == 0 else { throw DICOMError(sizeError) }
-        let bytesPerSample = info.bitsAllocated / 8
-        guard Int(frameSize) >= samples * bytesPerSample else {
-            throw DICOMError("frame size \(frameSize) is smaller than \(samples) samples of \(bytesPerSample) bytes")
+        guard Int(frameSize) >= samples * (info.bitsAllocated / 8) else {
+            throw DICOMError("frame size \(frameSize) is smaller than \(samples) samples of \(info.bitsAllocated / 8) bytes")
         }
         // DCMTK writes the whole (even-padded) frame; decode into words of the stored width directly.
-        func decoded<T: FixedWidthInteger>(_ type: T.Type) throws -> [T] {
-            let capacity = (Int(frameSize) + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size
-            var status: Int32 = 0
-            var message = ""
-            var words = [T](unsafeUninitializedCapacity: capacity) { buffer, initialized in
-                (status, message) = withErrorBuffer { err in
-                    med_dcm_decode_frame(handle, UInt32(index), buffer.baseAddress!, capacity * MemoryLayout<T>.size, err, errorCapacity)
-                }
-                initialized = capacity
+        return try Self.storedFrame(info, bytes: Int(frameSize)) { buffer in
+            let (status, message) = withErrorBuffer { err in
+                med_dcm_decode_frame(handle, UInt32(index), buffer.baseAddress!, buffer.count, err, errorCapacity)
             }
             guard status == 0 else { throw DICOMError(message) }
+        }
+    }
+
+    /// Where frame `index`'s samples start in the file when they may be read there directly, as they are stored:
+    /// native Pixel Data in a little endian syntax that DCMTK has not loaded (med_dcm_native_pixel_offset), one
+    /// sample per pixel, 8, 16 or 32 bits allocated. nil when the frame needs decodeFrame. The pixel module is
+    /// checked first, as decodeFrame checks it, so the frame's bytes are all in the file.
+    public func nativeFrameOffset(_ index: Int, maxPixels: Int = 100_000_000) throws -> (info: DICOMPixelInfo, offset: UInt64)? {
+        guard hasPixelData else { throw DICOMError("no pixel data (for example a structured report)") }
+        let (info, encapsulated) = try checkedPixelModule(allFrames: false, maxPixels: maxPixels)
+        guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
+        var offset: UInt64 = 0
+        guard !encapsulated, info.samplesPerPixel == 1, [8, 16, 32].contains(info.bitsAllocated),
+            med_dcm_native_pixel_offset(handle, &offset) == 0
+        else { return nil }
+        let frameBytes = UInt64(info.rows) * UInt64(info.columns) * UInt64(info.bitsAllocated / 8)
+        return (info, offset + UInt64(index) * frameBytes)
+    }
+
+    /// One frame's stored values from its raw words, which `fill` writes (`bytes` bytes, at least the frame's
+    /// samples, in native byte order): bits above Bits Stored masked off, signed values sign-extended.
+    public static func storedFrame(
+        _ info: DICOMPixelInfo, bytes: Int, fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws -> PixelImage {
+        let samples = info.rows * info.columns * info.samplesPerPixel
+        func words<T: FixedWidthInteger>(_ type: T.Type) throws -> [T] {
+            let capacity = (bytes + MemoryLayout<T>.size - 1) / MemoryLayout<T>.size
+            var words = try [T](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                try fill(UnsafeMutableRawBufferPointer(start: buffer.baseAddress, count: bytes))
+                initialized = capacity
+            }
             words.removeLast(capacity - samples)
             return words
         }
         let image: Samples
         switch info.bitsAllocated {
         case 8:
-            let bytes = try decoded(UInt8.self)
+            let bytes = try words(UInt8.self)
             image =
                 info.pixelRepresentation == 1
                 ? .int16(bytes.map { Int16((Int8(bitPattern: $0) << (8 - info.bitsStored)) >> (8 - info.bitsStored)) })
                 : .uint8(info.bitsStored == 8 ? bytes : bytes.map { $0 & UInt8((1 << info.bitsStored) - 1) })
         case 16:
-            var words = try decoded(UInt16.self)
+            var words = try words(UInt16.self)
             if info.pixelRepresentation == 1 {
                 let shift = UInt16(16 - info.bitsStored)
                 image = .int16(words.map { Int16(bitPattern: $0 << shift) >> Int16(shift) })
@@ -350,7 +374,7 @@ public final class DICOMFile {
                 image = .uint16(words)
             }
         default:
-            let words = try decoded(UInt32.self)
+            let words = try words(UInt32.self)
             let shift = UInt32(32 - info.bitsStored)
             image = .int32(
                 words.map {

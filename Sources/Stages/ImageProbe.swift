@@ -27,7 +27,6 @@ public struct ProbedImage: Codable, Sendable, Equatable {
 }
 
 public struct ProbeResult: Codable, Sendable {
-    public var contentHash: String = ""
     public var images: [ProbedImage] = []
     public var error: String?
 }
@@ -45,9 +44,9 @@ public enum ImageProbe {
         var result = ProbeResult()
         do {
             let data = try readFile(request.path)
-            result.contentHash = XXH3.hex(data)
             let stem = URL(fileURLWithPath: request.path).deletingPathExtension().lastPathComponent
-            // Only the JPEG decoders take the bytes; DICOM is parsed from the path, so a radiograph is not copied.
+            // Only the JPEG decoders take the bytes; DICOM and PNG are parsed from the path, and a mapped page is
+            // read only when touched, so a radiograph's pixels are not read here (normalize reads them once).
             switch FileSignature.of([UInt8](data.prefix(132))) {
             case .png:
                 let image = try PNGCodec.read(path: request.path, maxPixels: request.maxPixels)

@@ -46,7 +46,7 @@ public struct IngestStage: Stage {
     public static let parameters = settings.specs(defaults: Settings())
 
     public static let columns =
-        ["image_id", "frame", "input_dir", "path", "size", "mtime_ns", "content_hash"]
+        ["image_id", "frame", "input_dir", "path", "size", "mtime_ns"]
         + ImageProbe.headerColumns + ["patient_key", "patient_id", "id_check"]
     static let keyIDFile = "patient_key_id.txt"
     static let generatedSecret = "secrets/patient-key.secret"
@@ -114,14 +114,11 @@ public struct IngestStage: Stage {
         let results = context.forEachItem(files, id: \.relative) { file -> [[String: String]] in
             let url = file.root.appendingPathComponent(file.relative)
             let (size, mtime) = try Self.identity(url.path)
-            if let old = previous[file.id] {
-                if old[0]["size"] == size && old[0]["mtime_ns"] == mtime { counter.add(reused: 1); return old }
-                if old[0]["size"] == size, let hash = try? XXH3.hex(ofFile: url), hash == old[0]["content_hash"] {
-                    counter.add(reused: 1)
-                    return old.map {
-                        var row = $0; row["mtime_ns"] = mtime; return row
-                    }
-                }
+            // A file is read again when its size or modification time changed; its content is hashed by normalize,
+            // which reads it anyway (SourceFile), so ingest reads headers only.
+            if let old = previous[file.id], old[0]["size"] == size && old[0]["mtime_ns"] == mtime {
+                counter.add(reused: 1)
+                return old
             }
             let result = try workers.probe(request(url.path))
             counter.add(decoded: 1)
@@ -134,7 +131,6 @@ public struct IngestStage: Stage {
                 row["path"] = file.relative
                 row["size"] = size
                 row["mtime_ns"] = mtime
-                row["content_hash"] = result.contentHash
                 if let raw = image.rawPatientID {
                     row["patient_key"] = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(raw.utf8), using: key)).prefix(32).description
                     if keepIDs { row["patient_id"] = raw }

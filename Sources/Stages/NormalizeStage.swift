@@ -79,6 +79,7 @@ public struct NormalizeStage: Stage {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let previous = previousRows(context)
         let counter = Counter()
+        let hashes = FileHashes()
         let notes = Mutex([String: (count: Int, first: String)]())
         let rows = context.forEachItem(ingest.rows, id: { $0["image_id"] ?? "?" }) { row -> NormalizeRow in
             let id = row["image_id"] ?? ""
@@ -90,7 +91,7 @@ public struct NormalizeStage: Stage {
                 counter.add(reused: 1)
                 return old.row
             }
-            let result = try normalize(row, to: output)
+            let result = try normalize(row, to: output, hashes: hashes)
             counter.add(decoded: 1)
             if let note = result.note {
                 notes.withLock { notes in
@@ -102,7 +103,8 @@ public struct NormalizeStage: Stage {
             return NormalizeRow(
                 imageID: id, file: file, width: result.size, height: result.size, bitDepth: recipe.outputBits,
                 steps: result.applied.joined(separator: ";"), min: format(s.min), max: format(s.max), mean: format(s.mean),
-                std: format(s.standardDeviation), recipe: recipeID, pixelHash: result.pixelHash, dhash: result.dhash)
+                std: format(s.standardDeviation), recipe: recipeID, contentHash: result.contentHash, pixelHash: result.pixelHash,
+                dhash: result.dhash)
         }
         let written = rows.compactMap { $0 }
         try context.writeCSV("normalize.csv", records: written)
@@ -118,6 +120,7 @@ public struct NormalizeStage: Stage {
         var applied: [String]
         var statistics: GreyLevelStatistics
         var size: Int
+        var contentHash: String
         var pixelHash: String
         var dhash: String
         /// What decoding read differently from the header's word (DICOMFile.decodingNote), for the log.
@@ -125,7 +128,7 @@ public struct NormalizeStage: Stage {
     }
 
     /// Decodes one ingested image, runs the chain and writes the PNG.
-    func normalize(_ row: CSV.Row, to output: URL) throws -> Normalized {
+    func normalize(_ row: CSV.Row, to output: URL, hashes: FileHashes) throws -> Normalized {
         let path = URL(fileURLWithPath: row["input_dir"] ?? "").appendingPathComponent(row["path"] ?? "").path
         guard let (size, mtime) = try? IngestStage.identity(path) else {
             throw ImageError("source file is gone or unreadable: \(row["path"] ?? "")")
@@ -140,23 +143,11 @@ public struct NormalizeStage: Stage {
         header.rescaleIntercept = try row.number("rescale_intercept") ?? 0
         header.windowCenter = try row.number("window_center")
         header.windowWidth = try row.number("window_width")
-        var image: PixelImage
-        var note: String?
-        switch row["format"] {
-        case "dicom":
-            let dicom = try DICOMFile(path: path)
-            image = try dicom.decodeFrame(try row.integer("frame") ?? 0)
-            note = try dicom.decodingNote()
-            if recipe.steps.contains(.voiLUT) { header.voiLUT = try dicom.voiLUT() }
-        case "png":
-            image = try PNGCodec.read(path: path)
-        case "jpeg":
-            image = try JPEGCodec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
-        case "jpeg2000":
-            image = try JPEG2000Codec.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
-        default:
-            throw ImageError("unknown format '\(row["format"] ?? "")' in ingest.csv")
-        }
+        let source = try SourceFile.read(
+            path: path, format: row["format"] ?? "", frame: try row.integer("frame") ?? 0,
+            wantsVOILUT: recipe.steps.contains(.voiLUT), hashes: hashes)
+        var image = source.image
+        header.voiLUT = source.voiLUT
         let pixelHash = Self.pixelHash(image)
         var applied: [String] = []
         if image.channels > 1 {
@@ -177,8 +168,8 @@ public struct NormalizeStage: Stage {
         }
         try PNGCodec.writeGray(path: output.path, pixels: pixels, width: width, height: height)
         return Normalized(
-            applied: applied, statistics: grey.statistics, size: width, pixelHash: pixelHash,
-            dhash: PerceptualHash.differenceHash(pixels, width: width, height: height), note: note)
+            applied: applied, statistics: grey.statistics, size: width, contentHash: source.contentHash, pixelHash: pixelHash,
+            dhash: PerceptualHash.differenceHash(pixels, width: width, height: height), note: source.note)
     }
 
     /// XXH3 of the decoded samples after their geometry (width, height, channels, bits stored, sample type).
@@ -198,10 +189,10 @@ public struct NormalizeStage: Stage {
     /// The ingest.csv columns the grey-level steps read.
     static let greyLevelColumns = ["photometric_interpretation", "rescale_slope", "rescale_intercept", "window_center", "window_width"]
 
-    /// Identifies what made a PNG: the settings, the source content and frame, the header values the grey-level
-    /// steps read (as ingest.csv gives them), and medad's version.
+    /// Identifies what made a PNG: the settings, the source file (by size and modification time, as ingest knows
+    /// it) and frame, the header values the grey-level steps read (as ingest.csv gives them), and medad's version.
     static func recipeID(settings: String, row: [String: String]) -> String {
-        let source = ["content_hash", "frame", "format"] + greyLevelColumns
+        let source = ["size", "mtime_ns", "frame", "format"] + greyLevelColumns
         let text = ([medadVersion, settings] + source.map { row[$0] ?? "" }).joined(separator: "\n")
         return SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
@@ -224,7 +215,8 @@ public struct NormalizeStage: Stage {
 /// made the PNG, for reuse).
 public struct NormalizeRow: CSVRecord, Equatable {
     public static let columns = [
-        "image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe", "pixel_hash", "dhash",
+        "image_id", "file", "width", "height", "bit_depth", "steps", "min", "max", "mean", "std", "recipe", "content_hash",
+        "pixel_hash", "dhash",
     ]
     public var imageID: String
     /// The PNG, relative to the stage folder (png/<safe name>.png).
@@ -236,6 +228,8 @@ public struct NormalizeRow: CSVRecord, Equatable {
     public var steps: String
     public var min: String, max: String, mean: String, std: String
     public var recipe: String
+    /// XXH3 of the source file's bytes, taken by the read that decoded it (SourceFile).
+    public var contentHash: String
     /// XXH3 of the decoded pixels and their geometry, not of the file (the same pixels in another transfer syntax
     /// or container hash alike), and the written image's difference hash (MedImage/PerceptualHash): the split
     /// stage's duplicate checks.
@@ -244,15 +238,18 @@ public struct NormalizeRow: CSVRecord, Equatable {
 
     public init(
         imageID: String, file: String, width: Int, height: Int, bitDepth: Int, steps: String, min: String, max: String, mean: String,
-        std: String, recipe: String, pixelHash: String, dhash: String
+        std: String, recipe: String, contentHash: String, pixelHash: String, dhash: String
     ) {
         (self.imageID, self.file, self.width, self.height, self.bitDepth, self.steps) = (imageID, file, width, height, bitDepth, steps)
-        (self.min, self.max, self.mean, self.std, self.recipe, self.pixelHash, self.dhash) =
-            (min, max, mean, std, recipe, pixelHash, dhash)
+        (self.min, self.max, self.mean, self.std, self.recipe) = (min, max, mean, std, recipe)
+        (self.contentHash, self.pixelHash, self.dhash) = (contentHash, pixelHash, dhash)
     }
 
     public var fields: [String] {
-        [imageID, file, String(width), String(height), String(bitDepth), steps, min, max, mean, std, recipe, pixelHash, dhash]
+        [
+            imageID, file, String(width), String(height), String(bitDepth), steps, min, max, mean, std, recipe, contentHash, pixelHash,
+            dhash,
+        ]
     }
 
     public init(_ row: CSV.Row) throws {
@@ -260,6 +257,6 @@ public struct NormalizeRow: CSVRecord, Equatable {
             imageID: row.text("image_id"), file: row.text("file"), width: try row.requiredInteger("width"),
             height: try row.requiredInteger("height"), bitDepth: try row.requiredInteger("bit_depth"), steps: row.text("steps"),
             min: row.text("min"), max: row.text("max"), mean: row.text("mean"), std: row.text("std"), recipe: row.text("recipe"),
-            pixelHash: row.text("pixel_hash"), dhash: row.text("dhash"))
+            contentHash: row.text("content_hash"), pixelHash: row.text("pixel_hash"), dhash: row.text("dhash"))
     }
 }

@@ -79,6 +79,51 @@ final class DICOMTests: XCTestCase {
         XCTAssertThrowsError(try DICOMWriter.write(request(bits: 12, signed: false).0, to: path, syntax: .jpegBaseline))
     }
 
+    /// Normalize reads an uncompressed little endian frame straight from the file (Stages/SourceFile): at the offset
+    /// nativeFrameOffset gives, through storedFrame, it must equal DCMTK's decodeFrame, bits above Bits Stored
+    /// included (set in the file here, masked or sign-extended by both). Big endian and compressed syntaxes, and
+    /// Pixel Data small enough for DCMTK to load with the header, are left to decodeFrame (nil).
+    func testNativeFramesReadAtTheirFileOffsetEqualDCMTKsDecoding() throws {
+        let (rows, columns) = (60, 80)  // 4,800 samples: above DCMTK's 4,096-byte lazy-loading threshold even at 8 bits
+        for syntax in [DICOMTransferSyntax.explicitLittleEndian, .implicitLittleEndian, .explicitBigEndian, .rle, .deflated] {
+            for (bits, signed) in [(8, false), (6, true), (12, false), (16, false), (12, true)] {
+                let allocated = bits > 8 ? 16 : 8
+                let pixels = (0..<(rows * columns)).map { UInt16(truncatingIfNeeded: $0 * 7919 + 13) }
+                let request = DICOMWriteRequest(
+                    attributes: [(.sopClassUID, "1.2.840.10008.5.1.4.1.1.7"), (.sopInstanceUID, "2.25.43")], rows: rows, columns: columns,
+                    bitsAllocated: allocated, bitsStored: bits, pixelRepresentation: signed ? 1 : 0, photometric: "MONOCHROME2",
+                    pixels: pixels)
+                let path = folder.appendingPathComponent("\(syntax.rawValue)-\(bits)-\(signed).dcm").path
+                try DICOMWriter.write(request, to: path, syntax: syntax)
+                let what = "\(syntax.rawValue) \(bits) bits \(signed ? "signed" : "unsigned")"
+                guard let (info, offset) = try DICOMFile(path: path).nativeFrameOffset(0) else {
+                    XCTAssertTrue([.explicitBigEndian, .rle, .deflated].contains(syntax), "\(what): nil")
+                    continue
+                }
+                XCTAssertTrue([.explicitLittleEndian, .implicitLittleEndian].contains(syntax), "\(what): an offset")
+                let count = rows * columns * allocated / 8
+                let file = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+                try file.seek(toOffset: offset)
+                var stored = [UInt8](try XCTUnwrap(try file.read(upToCount: count)))
+                guard stored.count == count else { return XCTFail("\(what): \(stored.count) of \(count) bytes after the offset") }
+                if bits < allocated {  // the unused high bits set in every sample
+                    for i in stride(from: allocated / 8 - 1, to: count, by: allocated / 8) {
+                        stored[i] |= UInt8(0xFF << ((bits - 1) % 8 + 1) & 0xFF)
+                    }
+                    try file.seek(toOffset: offset)
+                    try file.write(contentsOf: stored)
+                }
+                try file.close()
+                let expected = try DICOMFile(path: path).decodeFrame()
+                let read = try DICOMFile.storedFrame(info, bytes: count) { buffer in stored.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                }
+                XCTAssertTrue(read.values == expected.values, "\(what): samples differ")
+                XCTAssertEqual("\(read.samples)".prefix(8), "\(expected.samples)".prefix(8), what)
+                XCTAssertEqual(read.bitsStored, bits, what)
+            }
+        }
+    }
+
     func testBadInputGivesClearErrors() throws {
         let (req, _) = request(bits: 16, signed: false)
         let good = folder.appendingPathComponent("good.dcm").path

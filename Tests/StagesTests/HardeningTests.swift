@@ -261,7 +261,7 @@ final class HardeningTests: XCTestCase, MedadCLI {
         let csv = url("run/ingest/ingest.csv")
         let original = try String(contentsOf: csv, encoding: .utf8)
         let lines = original.split(separator: "\n").map(String.init)
-        let column = lines[0].split(separator: ",", omittingEmptySubsequences: false).firstIndex(of: "content_hash")!
+        let column = lines[0].split(separator: ",", omittingEmptySubsequences: false).firstIndex(of: "mtime_ns")!
         let dropped = lines.map { line in
             var fields = line.split(separator: ",", omittingEmptySubsequences: false)
             fields.remove(at: column)
@@ -270,7 +270,7 @@ final class HardeningTests: XCTestCase, MedadCLI {
         try (dropped.joined(separator: "\n") + "\n").write(to: csv, atomically: true, encoding: .utf8)
         let missing = try medad("run", manifest, "--stage", "normalize")
         XCTAssertEqual(missing.code, 2)
-        XCTAssertTrue(missing.output.contains("ingest.csv: line 1: missing column 'content_hash'"), missing.output)
+        XCTAssertTrue(missing.output.contains("ingest.csv: line 1: missing column 'mtime_ns'"), missing.output)
 
         try (original + "\"unterminated,1\n").write(to: csv, atomically: true, encoding: .utf8)
         let malformed = try medad("run", manifest, "--stage", "normalize")

@@ -65,6 +65,9 @@ int med_dcm_native_pixels_complete(MedDcm *dcm, uint64_t bytes);
 /// the offset table left out). 1 when there is no Pixel Data.
 int med_dcm_pixel_layout(MedDcm *dcm, int *encapsulated, uint64_t *bytes, uint32_t *fragments);
 int med_dcm_frame_size(MedDcm *dcm, uint32_t *size, char *err, size_t errlen);
+/// Where native Pixel Data's value starts in the file, when its bytes there are the samples as read: a little
+/// endian syntax (not deflated) and a value DCMTK has not loaded yet (so it reads it from that offset). 1 otherwise.
+int med_dcm_native_pixel_offset(MedDcm *dcm, uint64_t *offset);
 /// Decodes one frame (0-based) into the caller's buffer: raw stored values in native byte order,
 /// one uint8 / uint16 / uint32 per sample according to bitsAllocated. Returns 0 on success.
 int med_dcm_decode_frame(MedDcm *dcm, uint32_t frame, void *buffer, size_t buflen, char *err, size_t errlen);

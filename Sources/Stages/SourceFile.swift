@@ -1,0 +1,138 @@
+// The source file of one normalize row, decoded, with its content hash (XXH3-64 of every byte of the file,
+// normalize.csv's content_hash) taken by the read that decodes it. An uncompressed little endian DICOM frame, the
+// bulk of a radiograph corpus, streams from the file in 256 KB pieces, each hashed while it is still in cache and
+// the frame's pieces landing in its sample array: one pass over a 7 MB file where hashing it at ingest and
+// reading it again here took two (each about 1 ms of memory traffic a radiograph; see the README's performance
+// section). JPEG and JPEG 2000 files are read whole and hashed; PNG and the other DICOM syntaxes are hashed in
+// one pass and then decoded by their codec, which reads the file itself (small compressed files, mostly).
+// The frames of one multi-frame file share its hash, taken once (FileHashes).
+import Foundation
+import MedImage
+import Pipeline
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+struct SourceFile {
+    var image: PixelImage
+    var contentHash: String
+    /// What decoding read differently from the header's word (DICOMFile.decodingNote), for the log.
+    var note: String?
+    /// The file's first VOI LUT, when `wantsVOILUT` asked for it.
+    var voiLUT: VOILUT?
+
+    static func read(path: String, format: String, frame: Int, wantsVOILUT: Bool, hashes: FileHashes) throws -> SourceFile {
+        let url = URL(fileURLWithPath: path)
+        switch format {
+        case "dicom":
+            let dicom = try DICOMFile(path: path)
+            var source: SourceFile
+            if let (info, offset) = try dicom.nativeFrameOffset(frame), info.frames == 1 {
+                let reader = try HashingReader(path: path)
+                try reader.skip(offset)
+                let image = try DICOMFile.storedFrame(info, bytes: info.rows * info.columns * info.bitsAllocated / 8) {
+                    try reader.read(into: $0)
+                }
+                source = SourceFile(image: image, contentHash: try reader.finish())
+            } else {
+                let image = try dicom.decodeFrame(frame)
+                let frames = (try? dicom.pixelInfo().frames) ?? 1
+                source = SourceFile(image: image, contentHash: try frames > 1 ? hashes.hash(path) : XXH3.hex(ofFile: url))
+            }
+            source.note = try dicom.decodingNote()
+            if wantsVOILUT { source.voiLUT = try dicom.voiLUT() }
+            return source
+        case "png":
+            let hash = try XXH3.hex(ofFile: url)
+            return SourceFile(image: try PNGCodec.read(path: path), contentHash: hash)
+        case "jpeg", "jpeg2000":
+            let bytes = [UInt8](try Data(contentsOf: url))
+            let hash = XXH3.hex(bytes.withUnsafeBytes { XXH3.hash($0) })
+            let image = try format == "jpeg" ? JPEGCodec.decode(bytes) : JPEG2000Codec.decode(bytes)
+            return SourceFile(image: image, contentHash: hash)
+        default:
+            throw ImageError("unknown format '\(format)' in ingest.csv")
+        }
+    }
+}
+
+/// Content hashes of the multi-frame files one normalize run reads, by path: every frame of such a file is a row,
+/// and hashing the whole file for each would read it once per frame.
+final class FileHashes: Sendable {
+    private let hashes = Mutex([String: String]())
+
+    func hash(_ path: String) throws -> String {
+        if let known = hashes.withLock({ $0[path] }) { return known }
+        let hash = try XXH3.hex(ofFile: URL(fileURLWithPath: path))  // two rows may both hash it: same value
+        hashes.withLock { $0[path] = hash }
+        return hash
+    }
+}
+
+/// Reads a file front to back, hashing every byte it passes, in pieces small enough to hash from cache.
+final class HashingReader {
+    private let descriptor: Int32
+    private let path: String
+    private let stream = XXH3.Stream()
+    private static let piece = 256 << 10
+
+    init(path: String) throws {
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ImageError("source file is unreadable: \(String(cString: strerror(errno)))") }
+        self.path = path
+    }
+
+    deinit { close(descriptor) }
+
+    /// Fills `buffer` with the next bytes; the file ending first is an error (it changed since ingest).
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws {
+        var done = 0
+        while done < buffer.count {
+            let count = try next(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<min(buffer.count, done + Self.piece)]))
+            guard count > 0 else {
+                throw ImageError("source file ended early (\(path)); it changed since ingest: run ingest again")
+            }
+            done += count
+        }
+    }
+
+    /// Passes over the next `count` bytes, hashing them.
+    func skip(_ count: UInt64) throws {
+        var left = count
+        try withScratch { scratch in
+            while left > 0 {
+                let piece = Int(min(left, UInt64(scratch.count)))
+                try read(into: UnsafeMutableRawBufferPointer(rebasing: scratch[0..<piece]))
+                left -= UInt64(piece)
+            }
+        }
+    }
+
+    /// Reads the rest of the file and returns the hash of all of it, as 16 hex digits.
+    func finish() throws -> String {
+        try withScratch { scratch in
+            while try next(into: scratch) > 0 {}
+        }
+        return XXH3.hex(stream.digest())
+    }
+
+    private func withScratch(_ body: (UnsafeMutableRawBufferPointer) throws -> Void) throws {
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.piece, alignment: 64)
+        defer { scratch.deallocate() }
+        try body(scratch)
+    }
+
+    /// One read(2) into `buffer`, hashed; 0 at the end of the file.
+    private func next(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
+            if count >= 0 {
+                stream.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                return count
+            }
+            if errno != EINTR { throw ImageError("reading the source file: \(String(cString: strerror(errno)))") }
+        }
+    }
+}
