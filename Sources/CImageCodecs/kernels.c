@@ -21,23 +21,34 @@ static inline uint8_t clip8(int32_t v) {
     return (uint8_t)(v >> PRECISION_BITS);
 }
 
+// One block's worth (at most 65,536 samples) of med_stats_u16's integer sums, exact; with `dst` the samples are
+// masked and written back first. Inlined into each caller, so the read-only and masking loops each get their own code.
+static inline __attribute__((always_inline)) void stats_block_u16(const uint16_t *p, uint16_t *dst, size_t n,
+                                                                  uint16_t mask, uint16_t *lo, uint16_t *hi,
+                                                                  uint64_t *sum, uint64_t *squares) {
+    uint64_t blockSum = 0, blockSquares = 0;
+    uint16_t blockLo = 0xFFFF, blockHi = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t v = p[i] & mask;
+        if (dst) dst[i] = v;
+        blockLo = v < blockLo ? v : blockLo;
+        blockHi = v > blockHi ? v : blockHi;
+        blockSum += v;
+        blockSquares += (uint64_t)((uint32_t)v * v);
+    }
+    *lo = blockLo < *lo ? blockLo : *lo;
+    *hi = blockHi > *hi ? blockHi : *hi;
+    *sum += blockSum;
+    *squares += blockSquares;
+}
+
 MED_FAST void med_stats_u16(const uint16_t *p, size_t n, uint16_t *low, uint16_t *high, double *sum, double *sumSquares) {
     uint16_t lo = 0xFFFF, hi = 0;
     double total = 0, squares = 0;
     // Integer sums over blocks of 65,536 stay exact (squares below 2^32 each, block sums below 2^48).
     for (size_t start = 0; start < n; start += 65536) {
-        size_t end = n - start < 65536 ? n : start + 65536;
         uint64_t blockSum = 0, blockSquares = 0;
-        uint16_t blockLo = 0xFFFF, blockHi = 0;
-        for (size_t i = start; i < end; i++) {
-            uint16_t v = p[i];
-            blockLo = v < blockLo ? v : blockLo;
-            blockHi = v > blockHi ? v : blockHi;
-            blockSum += v;
-            blockSquares += (uint64_t)((uint32_t)v * v);
-        }
-        lo = blockLo < lo ? blockLo : lo;
-        hi = blockHi > hi ? blockHi : hi;
+        stats_block_u16(p + start, NULL, n - start < 65536 ? n - start : 65536, 0xFFFF, &lo, &hi, &blockSum, &blockSquares);
         total += (double)blockSum;
         squares += (double)blockSquares;
     }
@@ -45,6 +56,33 @@ MED_FAST void med_stats_u16(const uint16_t *p, size_t n, uint16_t *low, uint16_t
     *high = hi;
     *sum = total;
     *sumSquares = squares;
+}
+
+void med_stats_stream_start(MedStatsStream *s) {
+    memset(s, 0, sizeof *s);
+    s->low = 0xFFFF;
+}
+
+static void stats_stream_flush(MedStatsStream *s) {
+    s->sum += (double)s->blockSum;
+    s->sumSquares += (double)s->blockSquares;
+    s->blockSum = s->blockSquares = 0;
+    s->blockFill = 0;
+}
+
+MED_FAST void med_mask_stats_u16(uint16_t *p, size_t n, uint16_t mask, MedStatsStream *s) {
+    while (n > 0) {
+        size_t take = 65536 - s->blockFill < n ? 65536 - s->blockFill : n;
+        stats_block_u16(p, p, take, mask, &s->low, &s->high, &s->blockSum, &s->blockSquares);
+        s->blockFill += take;
+        if (s->blockFill == 65536) stats_stream_flush(s);
+        p += take;
+        n -= take;
+    }
+}
+
+void med_stats_stream_finish(MedStatsStream *s) {
+    if (s->blockFill > 0) stats_stream_flush(s);
 }
 
 MED_FAST void med_stats_u8(const uint8_t *p, size_t n, uint8_t *low, uint8_t *high, double *sum, double *sumSquares) {

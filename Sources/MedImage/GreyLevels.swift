@@ -73,63 +73,25 @@ public enum GreyLevels {
     /// The widest stored-value range the table approach takes (2^24 entries).
     public static let maxSpan = 1 << 24
 
-    public static func apply(_ image: PixelImage, header: GreyLevelHeader, recipe: GreyLevelRecipe) throws -> GreyLevelResult {
+    /// `stored`: the samples' statistics when the reader took them already (StoredStatistics.Stream); otherwise
+    /// one pass here takes them.
+    public static func apply(
+        _ image: PixelImage, header: GreyLevelHeader, recipe: GreyLevelRecipe, stored: StoredStatistics? = nil
+    ) throws -> GreyLevelResult {
         guard image.channels == 1 else { throw ImageError("grey-level steps need one channel, got \(image.channels)") }
         switch image.samples {
-        case .uint8(let s): return try apply(s, image: image, header: header, recipe: recipe)
-        case .uint16(let s): return try apply(s, image: image, header: header, recipe: recipe)
-        case .int16(let s): return try apply(s, image: image, header: header, recipe: recipe)
-        case .int32(let s): return try apply(s, image: image, header: header, recipe: recipe)
+        case .uint8(let s): return try apply(s, image: image, header: header, recipe: recipe, stored: stored ?? .of(s))
+        case .uint16(let s): return try apply(s, image: image, header: header, recipe: recipe, stored: stored ?? .of(s))
+        case .int16(let s): return try apply(s, image: image, header: header, recipe: recipe, stored: stored ?? .of(s))
+        case .int32(let s): return try apply(s, image: image, header: header, recipe: recipe, stored: stored ?? .of(s))
         }
     }
 
     static func apply<T: FixedWidthInteger>(
         _ samples: [T], image: PixelImage, header: GreyLevelHeader,
-        recipe: GreyLevelRecipe
+        recipe: GreyLevelRecipe, stored: StoredStatistics
     ) throws -> GreyLevelResult {
-        // One pass: the stored range, sum and sum of squares.
-        var low = T.max, high = T.min
-        var sum = 0.0, sumSquares = 0.0
-        if T.self == UInt16.self {
-            samples.withUnsafeBufferPointer { p in
-                p.withMemoryRebound(to: UInt16.self) { words in
-                    var lo: UInt16 = 0, hi: UInt16 = 0
-                    med_stats_u16(words.baseAddress, words.count, &lo, &hi, &sum, &sumSquares)
-                    low = T(lo); high = T(hi)
-                }
-            }
-        } else if T.self == UInt8.self {  // 8-bit JPEG and PNG sources, in C as well
-            samples.withUnsafeBufferPointer { p in
-                p.withMemoryRebound(to: UInt8.self) { bytes in
-                    var lo: UInt8 = 0, hi: UInt8 = 0
-                    med_stats_u8(bytes.baseAddress, bytes.count, &lo, &hi, &sum, &sumSquares)
-                    low = T(lo); high = T(hi)
-                }
-            }
-        } else {
-            samples.withUnsafeBufferPointer { p in
-                // Integer sums over blocks stay exact: 65,536 squares of 16-bit values stay below 2^48.
-                // 32-bit values go one at a time into the double sums.
-                let block = T.bitWidth <= 16 ? 65536 : 1
-                var start = 0
-                while start < p.count {
-                    let end = Swift.min(start + block, p.count)
-                    var blockSum: Int64 = 0, blockSquares: Int64 = 0
-                    var blockLow = T.max, blockHigh = T.min
-                    for i in start..<end {
-                        let v = p[i]
-                        blockLow = Swift.min(blockLow, v)
-                        blockHigh = Swift.max(blockHigh, v)
-                        let w = Int64(v)
-                        blockSum &+= w
-                        blockSquares &+= w &* w
-                    }
-                    low = Swift.min(low, blockLow); high = Swift.max(high, blockHigh)
-                    sum += Double(blockSum); sumSquares += Double(blockSquares)
-                    start = end
-                }
-            }
-        }
+        let (low, high, sum, sumSquares) = (stored.low, stored.high, stored.sum, stored.sumSquares)
         let n = Double(samples.count)
         let base = Int(low)
         let span = Int(high) - base + 1

@@ -148,13 +148,12 @@ public struct NormalizeStage: Stage {
             wantsVOILUT: recipe.steps.contains(.voiLUT), hashes: hashes)
         var image = source.image
         header.voiLUT = source.voiLUT
-        let pixelHash = Self.pixelHash(image)
         var applied: [String] = []
         if image.channels > 1 {
             image = try image.grayscale()
             applied.append("grayscale")
         }
-        let grey = try GreyLevels.apply(image, header: header, recipe: recipe)
+        let grey = try GreyLevels.apply(image, header: header, recipe: recipe, stored: source.stored)
         applied += grey.applied
         var pixels: Samples, width = image.width, height = image.height
         if resize {
@@ -168,22 +167,8 @@ public struct NormalizeStage: Stage {
         }
         try PNGCodec.writeGray(path: output.path, pixels: pixels, width: width, height: height)
         return Normalized(
-            applied: applied, statistics: grey.statistics, size: width, contentHash: source.contentHash, pixelHash: pixelHash,
+            applied: applied, statistics: grey.statistics, size: width, contentHash: source.contentHash, pixelHash: source.pixelHash,
             dhash: PerceptualHash.differenceHash(pixels, width: width, height: height), note: source.note)
-    }
-
-    /// XXH3 of the decoded samples after their geometry (width, height, channels, bits stored, sample type).
-    static func pixelHash(_ image: PixelImage) -> String {
-        let stream = XXH3.Stream()
-        func add(_ bytes: UnsafeRawBufferPointer) { stream.update(bytes) }
-        Array("\(image.width)x\(image.height)x\(image.channels)/\(image.bitsStored)".utf8).withUnsafeBytes(add)
-        switch image.samples {
-        case .uint8(let s): [UInt8(0)].withUnsafeBytes(add); s.withUnsafeBytes(add)
-        case .uint16(let s): [UInt8(1)].withUnsafeBytes(add); s.withUnsafeBytes(add)
-        case .int16(let s): [UInt8(2)].withUnsafeBytes(add); s.withUnsafeBytes(add)
-        case .int32(let s): [UInt8(3)].withUnsafeBytes(add); s.withUnsafeBytes(add)
-        }
-        return XXH3.hex(stream.digest())
     }
 
     /// The ingest.csv columns the grey-level steps read.

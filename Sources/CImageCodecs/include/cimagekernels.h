@@ -9,6 +9,19 @@
 /// Minimum, maximum, sum and sum of squares of n samples.
 void med_stats_u16(const uint16_t *p, size_t n, uint16_t *low, uint16_t *high, double *sum, double *sumSquares);
 
+/// med_stats_u16 taken piece by piece while the samples arrive: the same sums in the same blocks of 65,536
+/// samples (so the same doubles), each piece masked in place first (bits above Bits Stored cleared) and counted
+/// while it is still in cache. Start from med_stats_stream_start, end with med_stats_stream_finish.
+typedef struct {
+    uint16_t low, high;
+    double sum, sumSquares;
+    uint64_t blockSum, blockSquares;
+    size_t blockFill;
+} MedStatsStream;
+void med_stats_stream_start(MedStatsStream *s);
+void med_mask_stats_u16(uint16_t *p, size_t n, uint16_t mask, MedStatsStream *s);
+void med_stats_stream_finish(MedStatsStream *s);
+
 void med_stats_u8(const uint8_t *p, size_t n, uint8_t *low, uint8_t *high, double *sum, double *sumSquares);
 /// dst[i] = table[src[i] - base]
 void med_map_u8_u8(const uint8_t *src, size_t n, uint32_t base, const uint8_t *table, uint8_t *dst);
