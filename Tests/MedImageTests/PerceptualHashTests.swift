@@ -36,6 +36,12 @@ final class PerceptualHashTests: XCTestCase {
         XCTAssertEqual(
             PerceptualHash.differenceHash(.uint16(bytes.map { UInt16($0) * 257 }), width: width, height: height),
             PerceptualHash.differenceHash(halves, width: width, height: height))
+        // Signed samples (widened to 32 bits for the kernel), shifted below zero: the same bits.
+        for signed in [Samples.int16(bytes.map { Int16($0) - 200 }), .int32(bytes.map { Int32($0) * 1000 - 99_999 })] {
+            XCTAssertEqual(
+                PerceptualHash.differenceHash(signed, width: width, height: height),
+                PerceptualHash.differenceHash(halves, width: width, height: height))
+        }
     }
 
     func testOneBrightCellSetsTheBitToItsLeftAndClearsItsOwn() {

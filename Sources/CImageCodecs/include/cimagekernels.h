@@ -41,4 +41,13 @@ int med_resize_h8_lookup(const void *src, size_t sampleBytes, size_t stride, siz
 void med_resize_v8(const uint8_t *src, size_t width, size_t outRows, const int32_t *first, const int32_t *count,
                    const int32_t *weights, size_t taps, uint8_t *dst);
 
+/// The difference hash's cell sums (MedImage/PerceptualHash.swift): for each row y in order, for each of its
+/// rowCount[y] cell rows (rowCell, rowWeight from rowStart[y]), for each step j in order, for each of `cellsX`
+/// cells c: cells[cy·cellsX + c] += (pixel[partX[j·cellsX + c]] · wy) · partShare[j·cellsX + c], in IEEE
+/// double without contraction, so exactly the sums the Swift loop made. sampleBytes: 1 or 2 (unsigned) or 4 (signed).
+/// cellsX must be 17; returns nonzero otherwise.
+int med_dhash_cells(const void *pixels, size_t sampleBytes, size_t width, size_t height, const int32_t *rowStart,
+                    const int32_t *rowCount, const int32_t *rowCell, const double *rowWeight, const int32_t *partX,
+                    const double *partShare, size_t steps, size_t cellsX, double *cells);
+
 #endif
