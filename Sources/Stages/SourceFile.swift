@@ -132,14 +132,12 @@ final class FileHashes: Sendable {
 /// Reads a file front to back, hashing every byte it passes, in pieces small enough to hash from cache.
 final class HashingReader {
     private let descriptor: Int32
-    private let path: String
     private let stream = XXH3.Stream()
     private static let piece = 256 << 10
 
     init(path: String) throws {
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ImageError("source file is unreadable: \(String(cString: strerror(errno)))") }
-        self.path = path
     }
 
     deinit { close(descriptor) }
@@ -161,7 +159,7 @@ final class HashingReader {
             while done < piece.count {
                 let count = try next(into: UnsafeMutableRawBufferPointer(rebasing: piece[done...]))
                 guard count > 0 else {
-                    throw ImageError("source file ended early (\(path)); it changed since ingest: run ingest again")
+                    throw ImageError("source file ended early: it changed since ingest; run ingest again")
                 }
                 done += count
             }
