@@ -114,8 +114,8 @@ public struct IngestStage: Stage {
         let results = context.forEachItem(files, id: \.relative) { file -> [[String: String]] in
             let url = file.root.appendingPathComponent(file.relative)
             let (size, mtime) = try Self.identity(url.path)
-            // A file is read again when its size or modification time changed; its content is hashed by normalize,
-            // which reads it anyway (SourceFile), so ingest reads headers only.
+            // A file is read again when its size or modification time changed. Its content is hashed by normalize,
+            // which reads it anyway (SourceFile): ingest reads no more of a file than its checks need.
             if let old = previous[file.id], old[0]["size"] == size && old[0]["mtime_ns"] == mtime {
                 counter.add(reused: 1)
                 return old

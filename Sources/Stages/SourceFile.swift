@@ -21,7 +21,8 @@ struct SourceFile {
     var contentHash: String
     /// XXH3 of the decoded samples after their geometry (PixelHash).
     var pixelHash: String
-    /// The stored samples' statistics, when the read took them (16-bit frames); GreyLevels takes them otherwise.
+    /// The stored samples' statistics, when the read took them (one-channel unsigned 16-bit frames); GreyLevels
+    /// takes them otherwise.
     var stored: StoredStatistics?
     /// What decoding read differently from the header's word (DICOMFile.decodingNote), for the log.
     var note: String?
