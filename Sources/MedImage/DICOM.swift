@@ -322,18 +322,18 @@ public final class DICOMFile {
         }
     }
 
-    /// Where frame `index`'s samples start in the file when they may be read there directly, as they are stored:
-    /// native Pixel Data in a little endian syntax that DCMTK has not loaded (med_dcm_native_pixel_offset), one
-    /// sample per pixel, 8, 16 or 32 bits allocated. nil when the frame needs decodeFrame. The pixel module is
-    /// checked first, as decodeFrame checks it, so the frame's bytes are all in the file.
-    public func nativeFrameOffset(_ index: Int, maxPixels: Int = 100_000_000) throws -> (info: DICOMPixelInfo, offset: UInt64)? {
+    /// The checked pixel module (as decodeFrame checks it), and where frame `index`'s samples start in the file when
+    /// they may be read there directly, as they are stored: native Pixel Data in a little endian syntax that DCMTK
+    /// has not loaded (med_dcm_native_pixel_offset), one sample per pixel, 8, 16 or 32 bits allocated; a nil
+    /// offset when the frame needs decodeFrame. When there is an offset, the frame's bytes are all in the file.
+    public func nativeFrameOffset(_ index: Int, maxPixels: Int = 100_000_000) throws -> (info: DICOMPixelInfo, offset: UInt64?) {
         guard hasPixelData else { throw DICOMError("no pixel data (for example a structured report)") }
         let (info, encapsulated) = try checkedPixelModule(allFrames: false, maxPixels: maxPixels)
         guard index >= 0, index < info.frames else { throw DICOMError("frame \(index) out of range (\(info.frames) frames)") }
         var offset: UInt64 = 0
         guard !encapsulated, info.samplesPerPixel == 1, [8, 16, 32].contains(info.bitsAllocated),
             med_dcm_native_pixel_offset(handle, &offset) == 0
-        else { return nil }
+        else { return (info, nil) }
         let frameBytes = UInt64(info.rows) * UInt64(info.columns) * UInt64(info.bitsAllocated / 8)
         return (info, offset + UInt64(index) * frameBytes)
     }

@@ -35,7 +35,7 @@ public enum XXH3 {
     /// The hash as 16 lowercase hex digits, as xxhsum prints it.
     public static func hex(_ value: UInt64) -> String { String(format: "%016llx", value) }
 
-    public static func hex(_ data: Data) -> String { hex(data.withUnsafeBytes { hash($0) }) }
+    public static func hex(_ bytes: some ContiguousBytes) -> String { hex(bytes.withUnsafeBytes { hash($0) }) }
 
     /// Hashes a file through a read-only mapping.
     public static func hex(ofFile url: URL) throws -> String {

@@ -40,14 +40,14 @@ struct SourceFile {
         case "dicom":
             let dicom = try DICOMFile(path: path)
             var source: SourceFile
-            if let (info, offset) = try dicom.nativeFrameOffset(frame), info.frames == 1 {
+            let (info, offset) = try dicom.nativeFrameOffset(frame)
+            if let offset, info.frames == 1 {
                 let reader = try HashingReader(path: path)
                 try reader.skip(offset)
                 source = try info.bitsAllocated == 16 && info.pixelRepresentation == 0 ? words(info, reader) : stored(info, reader)
             } else {
                 let image = try dicom.decodeFrame(frame)
-                let frames = (try? dicom.pixelInfo().frames) ?? 1
-                source = SourceFile(image: image, contentHash: try frames > 1 ? hashes.hash(path) : XXH3.hex(ofFile: url))
+                source = SourceFile(image: image, contentHash: try info.frames > 1 ? hashes.hash(path) : XXH3.hex(ofFile: url))
             }
             source.note = try dicom.decodingNote()
             if wantsVOILUT { source.voiLUT = try dicom.voiLUT() }
@@ -57,7 +57,7 @@ struct SourceFile {
             return SourceFile(image: try PNGCodec.read(path: path), contentHash: hash)
         case "jpeg", "jpeg2000":
             let bytes = [UInt8](try Data(contentsOf: url))
-            let hash = XXH3.hex(bytes.withUnsafeBytes { XXH3.hash($0) })
+            let hash = XXH3.hex(bytes)
             let image = try format == "jpeg" ? JPEGCodec.decode(bytes) : JPEG2000Codec.decode(bytes)
             return SourceFile(image: image, contentHash: hash)
         default:

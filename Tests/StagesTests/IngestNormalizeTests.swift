@@ -302,7 +302,7 @@ final class IngestNormalizeTests: XCTestCase, MedadCLI {
                 let path = url("\(syntax.rawValue)-\(bits)-\(signed).dcm").path
                 try DICOMWriter.write(request, to: path, syntax: syntax)
                 let what = "\(syntax.rawValue) \(bits) bits \(signed ? "signed" : "unsigned")"
-                if bits < allocated, let (_, offset) = try DICOMFile(path: path).nativeFrameOffset(0) {
+                if bits < allocated, let offset = try DICOMFile(path: path).nativeFrameOffset(0).offset {
                     let file = try FileHandle(forUpdating: URL(fileURLWithPath: path))
                     try file.seek(toOffset: offset + 1)  // the high byte of the first sample
                     try file.write(contentsOf: [0xF0])
