@@ -1,4 +1,4 @@
-// See cmednnkernels.h: BatchNorm's, ReLU's and channel dropout's loops over one channel's values (batch-last, a
+// See cmednnkernels.h: BatchNorm's (with or without the ReLU after it), ReLU's and channel dropout's loops over one channel's values (batch-last, a
 // contiguous run).
 // As Swift SIMD loops they compiled to SSE2 (the baseline x86-64 target) and with the xhat array BatchNorm wrote
 // in forward took 9% of scoring; the sums stay in double (a channel holds up to 64 × 32² values).
@@ -17,29 +17,60 @@ MED_FAST void med_sum_squares(const float *x, size_t n, double *sum, double *squ
     *squares = q;
 }
 
-MED_FAST void med_bn_sums(const float *dy, const float *x, size_t n, float mean, float inverse, double *sumDy, double *sumDyXhat) {
+/// The channel's output before ReLU, one expression in one place, so that backward's ReLU mask is forward's bit for bit.
+static inline __attribute__((always_inline)) float bn_output(float x, med_bn_channel c) {
+    return c.gamma * ((x - c.mean) * c.inverse) + c.beta;
+}
+
+MED_FAST void med_bn_sums(const float *dy, const float *x, size_t n, med_bn_channel c, double *sumDy, double *sumDyXhat) {
 #pragma clang fp reassociate(on)
     double s = 0, p = 0;
-    for (size_t i = 0; i < n; i++) {
-        double g = dy[i];
-        s += g;
-        p += g * (double)((x[i] - mean) * inverse);
+    if (c.relu) {
+        for (size_t i = 0; i < n; i++) {
+            double g = bn_output(x[i], c) > 0 ? dy[i] : 0;
+            s += g;
+            p += g * (double)((x[i] - c.mean) * c.inverse);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            double g = dy[i];
+            s += g;
+            p += g * (double)((x[i] - c.mean) * c.inverse);
+        }
     }
     *sumDy = s;
     *sumDyXhat = p;
 }
 
-MED_FAST void med_bn_apply(const float *x, size_t n, float mean, float inverse, float gamma, float beta, float *y) {
-    for (size_t i = 0; i < n; i++) y[i] = gamma * ((x[i] - mean) * inverse) + beta;
+MED_FAST void med_bn_apply(const float *x, size_t n, med_bn_channel c, float *y) {
+    if (c.relu) {
+        for (size_t i = 0; i < n; i++) {
+            float v = bn_output(x[i], c);
+            y[i] = v > 0 ? v : 0;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) y[i] = bn_output(x[i], c);
+    }
 }
 
-MED_FAST void med_bn_backward(const float *dy, const float *x, size_t n, float mean, float inverse, float scale, float meanDy,
+MED_FAST void med_bn_backward(const float *dy, const float *x, size_t n, med_bn_channel c, float scale, float meanDy,
                               float meanDyXhat, float *dx) {
-    for (size_t i = 0; i < n; i++) dx[i] = scale * (dy[i] - meanDy - (x[i] - mean) * inverse * meanDyXhat);
+    if (c.relu) {
+        for (size_t i = 0; i < n; i++) {
+            float g = bn_output(x[i], c) > 0 ? dy[i] : 0;
+            dx[i] = scale * (g - meanDy - (x[i] - c.mean) * c.inverse * meanDyXhat);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) dx[i] = scale * (dy[i] - meanDy - (x[i] - c.mean) * c.inverse * meanDyXhat);
+    }
 }
 
-MED_FAST void med_scale(const float *x, size_t n, float scale, float *y) {
-    for (size_t i = 0; i < n; i++) y[i] = scale * x[i];
+MED_FAST void med_bn_scale(const float *dy, const float *x, size_t n, med_bn_channel c, float scale, float *dx) {
+    if (c.relu) {
+        for (size_t i = 0; i < n; i++) dx[i] = scale * (bn_output(x[i], c) > 0 ? dy[i] : 0);
+    } else {
+        for (size_t i = 0; i < n; i++) dx[i] = scale * dy[i];
+    }
 }
 
 MED_FAST void med_relu(const float *x, size_t n, float *y) {

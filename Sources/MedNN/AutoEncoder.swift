@@ -73,13 +73,14 @@ public final class AutoEncoder {
             return [dropouts.last!]
         }
         var duals: [DualBatchNorm] = []
-        func norm(_ name: String, _ channels: Int) -> Layer {
+        // Each BatchNorm with the ReLU after it (BatchNorm's relu: one layer, the same values).
+        func normReLU(_ name: String, _ channels: Int) -> Layer {
             guard config.dualNorm else {
-                let bn = BatchNorm(name, channels: channels)
+                let bn = BatchNorm(name, channels: channels, relu: true)
                 norms.append(bn)
                 return bn
             }
-            let dual = DualBatchNorm(name, channels: channels)
+            let dual = DualBatchNorm(name, channels: channels, relu: true)
             duals.append(dual)
             norms += dual.bns
             return dual
@@ -91,7 +92,7 @@ public final class AutoEncoder {
                     Conv2d(
                         "en_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1,
                         initializer: &initializer),
-                    norm("en_block\(index).model.1", output), ReLU(),
+                    normReLU("en_block\(index).model.1", output),
                 ] + dropout()
             )
         }
@@ -99,7 +100,7 @@ public final class AutoEncoder {
             let deconv = ConvTranspose2d(
                 "de_block\(index).model.0", inChannels: input, outChannels: output, kernel: 4, stride: 2, padding: 1,
                 initializer: &initializer)
-            return ("de\(index)", last ? [deconv] : [deconv, norm("de_block\(index).model.1", output), ReLU()] + dropout())
+            return ("de\(index)", last ? [deconv] : [deconv, normReLU("de_block\(index).model.1", output)] + dropout())
         }
         var blocks = [down(1, 1, w), down(2, w, 2 * w), down(3, 2 * w, 4 * w), down(4, 4 * w, 4 * w)]
         blocks.append(
@@ -107,7 +108,7 @@ public final class AutoEncoder {
                 "z",
                 [
                     Linear("bottle_neck.linear_enc.0", inFeatures: flat, outFeatures: config.hiddenSize, initializer: &initializer),
-                    norm("bottle_neck.linear_enc.1", config.hiddenSize), ReLU(),
+                    normReLU("bottle_neck.linear_enc.1", config.hiddenSize),
                     Linear(
                         "bottle_neck.linear_enc.3", inFeatures: config.hiddenSize, outFeatures: config.latentSize, initializer: &initializer
                     ),
@@ -116,7 +117,7 @@ public final class AutoEncoder {
         // Created in the reference's order (linear_enc, linear_dec, then the memory), run memory-first.
         let decoderHead: [Layer] = [
             Linear("bottle_neck.linear_dec.0", inFeatures: config.latentSize, outFeatures: config.hiddenSize, initializer: &initializer),
-            norm("bottle_neck.linear_dec.1", config.hiddenSize), ReLU(),
+            normReLU("bottle_neck.linear_dec.1", config.hiddenSize),
             Linear("bottle_neck.linear_dec.3", inFeatures: config.hiddenSize, outFeatures: flat, initializer: &initializer),
         ]
         if config.memoryItems > 0 {

@@ -1,7 +1,7 @@
 // Dual batch norm (Han et al.'s Medical-Robust-Training, after domain-specific batch norm): two BatchNorms, each
 // with its own running statistics and affine parameters, one for clean and one for adversarial batches; `domain`
 // picks the one the next forward pass goes through (0 clean, 1 adversarial), and backward goes back through the
-// one that ran. PyTorch's names: <name>.bns.0.* and <name>.bns.1.*. Shapes as BatchNorm.
+// one that ran. PyTorch's names: <name>.bns.0.* and <name>.bns.1.*. Shapes and `relu` as BatchNorm.
 public final class DualBatchNorm: Layer {
     /// bns[0] clean, bns[1] adversarial.
     public let bns: [BatchNorm]
@@ -10,8 +10,8 @@ public final class DualBatchNorm: Layer {
     /// The set the last forward pass used (backward's).
     private var used = 0
 
-    public init(_ name: String, channels: Int) {
-        bns = [BatchNorm("\(name).bns.0", channels: channels), BatchNorm("\(name).bns.1", channels: channels)]
+    public init(_ name: String, channels: Int, relu: Bool = false) {
+        bns = [0, 1].map { BatchNorm("\(name).bns.\($0)", channels: channels, relu: relu) }
     }
 
     public var parameters: [Parameter] { bns.flatMap(\.parameters) }

@@ -102,7 +102,9 @@ public final class Linear: Layer {
 /// Batch normalisation per channel over everything else: BatchNorm1d on [C, N], BatchNorm2d on [C, H, W, N]
 /// (batch-last, so each channel's values are one contiguous run). Training: batch statistics with the biased
 /// variance; running estimates updated with momentum 0.1 and the unbiased variance. Eval: running estimates.
-/// As PyTorch.
+/// As PyTorch. With `relu`, the ReLU that follows it in every block of the networks here is part of the layer:
+/// the same values, bit for bit, with two passes over the activations fewer each way and no array of its own
+/// (backward takes ReLU's mask from the input it keeps anyway).
 public final class BatchNorm: Layer {
     public let weight: Parameter
     public let bias: Parameter
@@ -113,6 +115,7 @@ public final class BatchNorm: Layer {
     public let eps: Float = 1e-5
     let name: String
     let channels: Int
+    public let relu: Bool
     /// The input and the statistics forward normalised it with; backward recomputes x̂ = (x − mean)·inverse from
     /// them rather than keeping x̂ (the input is the layer before's output, so keeping it costs nothing).
     private var input = Tensor(zeros: [0])
@@ -121,9 +124,10 @@ public final class BatchNorm: Layer {
     private var trainingForward = true
     public func releaseCaches() { (input, means, inverseStd) = (Tensor(zeros: [0]), [], []) }
 
-    public init(_ name: String, channels: Int) {
+    public init(_ name: String, channels: Int, relu: Bool = false) {
         self.name = name
         self.channels = channels
+        self.relu = relu
         weight = Parameter(name: "\(name).weight", value: Tensor(shape: [channels], data: [Float](repeating: 1, count: channels)))
         bias = Parameter(name: "\(name).bias", value: Tensor(zeros: [channels]))
         runningMean = [Float](repeating: 0, count: channels)
@@ -167,24 +171,26 @@ public final class BatchNorm: Layer {
         }
         let eps = self.eps
         let inverse = variance.map { 1 / ($0 + eps).squareRoot() }
-        let gamma = weight.value.data, beta = bias.value.data
-        let y = Tensor(shape: x.shape) { y in
+        (input, means, inverseStd, trainingForward) = (x, mean, inverse, training)
+        return Tensor(shape: x.shape) { y in
             x.data.withUnsafeBufferPointer { x in
                 Parallel.chunks(channels, work: x.count) { range in
-                    for c in range {
-                        med_bn_apply(x.baseAddress! + c * m, m, mean[c], inverse[c], gamma[c], beta[c], y + c * m)
-                    }
+                    for c in range { med_bn_apply(x.baseAddress! + c * m, m, channel(c), y + c * m) }
                 }
             }
         }
-        (input, means, inverseStd, trainingForward) = (x, mean, inverse, training)
-        return y
+    }
+
+    /// Channel c as the kernels take it, with the statistics of the last forward pass.
+    private func channel(_ c: Int) -> med_bn_channel {
+        med_bn_channel(
+            mean: means[c], inverse: inverseStd[c], gamma: weight.value.data[c], beta: bias.value.data[c], relu: relu ? 1 : 0)
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
         let m = dy.count / channels, training = trainingForward, shape = dy.shape
         var sumsDy = [Float](repeating: 0, count: channels), sumsDyXhat = [Float](repeating: 0, count: channels)
-        let gamma = weight.value.data, inverse = inverseStd, mean = means
+        let parameters = (0..<channels).map(channel)
         // The sums feed the batch-statistics term and the parameters' gradients; eval with frozen parameters
         // (scoring) needs neither.
         let needsSums = training || weight.accumulates || bias.accumulates
@@ -198,16 +204,17 @@ public final class BatchNorm: Layer {
                                     let (g, h, out) = (dy.baseAddress! + c * m, x.baseAddress! + c * m, dx + c * m)
                                     // Sums in double, as in forward: long single-precision sums drift from PyTorch's pairwise ones.
                                     var sumDy = 0.0, sumDyXhat = 0.0
-                                    if needsSums { med_bn_sums(g, h, m, mean[c], inverse[c], &sumDy, &sumDyXhat) }
+                                    let channel = parameters[c]
+                                    if needsSums { med_bn_sums(g, h, m, channel, &sumDy, &sumDyXhat) }
                                     sumsDy[c] = Float(sumDy)
                                     sumsDyXhat[c] = Float(sumDyXhat)
-                                    let scale = gamma[c] * inverse[c]
+                                    let scale = channel.gamma * channel.inverse
                                     // Training: the batch statistics depend on x too. Eval: a fixed affine map.
                                     if training {
                                         med_bn_backward(
-                                            g, h, m, mean[c], inverse[c], scale, Float(sumDy) / Float(m), Float(sumDyXhat) / Float(m), out)
+                                            g, h, m, channel, scale, Float(sumDy) / Float(m), Float(sumDyXhat) / Float(m), out)
                                     } else {
-                                        med_scale(g, m, scale, out)
+                                        med_bn_scale(g, h, m, channel, scale, out)
                                     }
                                 }
                             }

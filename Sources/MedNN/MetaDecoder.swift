@@ -28,8 +28,9 @@ public final class MetaDecoder {
         let w = config.baseWidth
         let channels = [w, 2 * w, 4 * w, 4 * w]
         var norms: [BatchNorm] = []
-        func norm(_ name: String, _ channels: Int) -> BatchNorm {
-            norms.append(BatchNorm(name, channels: channels))
+        // Each BatchNorm with the ReLU after it (BatchNorm's relu).
+        func normReLU(_ name: String, _ channels: Int) -> BatchNorm {
+            norms.append(BatchNorm(name, channels: channels, relu: true))
             return norms.last!
         }
         fuse = channels.enumerated().map { index, c in
@@ -37,14 +38,14 @@ public final class MetaDecoder {
                 Conv2d(
                     "fuse\(index + 1).0", inChannels: learners * c, outChannels: c, kernel: 1, stride: 1, padding: 0,
                     initializer: &initializer),
-                norm("fuse\(index + 1).1", c), ReLU(),
+                normReLU("fuse\(index + 1).1", c),
             ]
         }
         let blocks = [(4 * w, 4 * w), (8 * w, 2 * w), (4 * w, w), (2 * w, config.outputChannels)]
         up = blocks.enumerated().map { index, io in
             let deconv = ConvTranspose2d(
                 "up\(index + 1).0", inChannels: io.0, outChannels: io.1, kernel: 4, stride: 2, padding: 1, initializer: &initializer)
-            return index == 3 ? [deconv] : [deconv, norm("up\(index + 1).1", io.1), ReLU()]
+            return index == 3 ? [deconv] : [deconv, normReLU("up\(index + 1).1", io.1)]
         }
         self.norms = norms
     }

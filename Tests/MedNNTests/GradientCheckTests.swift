@@ -181,6 +181,38 @@ final class GradientCheckTests: XCTestCase {
         try check(bn, input: [2, 2, 2, 3], training: false)
     }
 
+    /// BatchNorm with `relu` against BatchNorm then ReLU (each checked above by finite differences, which ReLU's
+    /// kink at 0 makes too coarse for the two at once), bit for bit: outputs, dL/dx, parameter gradients and
+    /// running statistics, in training and in eval mode (with and without parameter gradients: scoring's path).
+    func testBatchNormWithReLUIsBatchNormThenReLU() throws {
+        for (shape, training, frozen) in [
+            ([3, 4, 5, 6], true, false), ([5, 7], true, false), ([3, 4, 5, 6], false, false), ([3, 4, 5, 6], false, true),
+        ] {
+            let fused = BatchNorm("bn", channels: shape[0], relu: true)
+            let (plain, relu) = (BatchNorm("bn", channels: shape[0]), ReLU())
+            for bn in [fused, plain] {
+                // Shifted weights and biases (γ of both signs), running statistics away from the identity.
+                bn.weight.value.data = (0..<shape[0]).map { 0.5 - Float($0) * 0.6 }
+                bn.bias.value.data = (0..<shape[0]).map { Float($0) * 0.3 - 0.2 }
+                (bn.runningMean, bn.runningVar) = ((0..<shape[0]).map { Float($0) * 0.1 }, (0..<shape[0]).map { 0.5 + Float($0) })
+                bn.parameters.forEach { $0.frozen = frozen }
+            }
+            let x = tensor(shape), dy = tensor(shape)
+            let y = try fused.forward(x, training: training)
+            let expected = try relu.forward(try plain.forward(x, training: training), training: training)
+            let context = "\(shape), training \(training), frozen \(frozen)"
+            XCTAssertEqual(y.data, expected.data, "output, \(context)")
+            XCTAssert(y.data.contains(0) && y.data.contains { $0 > 0 }, "both sides of ReLU, \(context)")
+            XCTAssertEqual(fused.backward(dy).data, plain.backward(relu.backward(dy)).data, "dL/dx, \(context)")
+            for (a, b) in zip(fused.parameters, plain.parameters) where !frozen {
+                XCTAssertEqual(a.grad.data, b.grad.data, "\(a.name) gradient, \(context)")
+                XCTAssertNotEqual(a.grad.data, [Float](repeating: 0, count: shape[0]), context)
+            }
+            XCTAssertEqual(fused.runningMean, plain.runningMean, context)
+            XCTAssertEqual(fused.runningVar, plain.runningVar, context)
+        }
+    }
+
     func testMemoryModule() throws {
         var initializer = UniformInit(seed: 5)
         // Threshold 0.16 with 6 items (attention near 1/6): some weights are shrunk to 0, some kept.

@@ -19,14 +19,22 @@ void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *
 void med_gather_gemm_acc(size_t M, size_t K, size_t N, const float *a, size_t lda, const size_t *offsets,
                          const float *const *rows, size_t positions, float *c);
 
-/// BatchNorm over one channel's n values (x its input, xhat = (x − mean)·inverse), sums in double:
-/// Σx and Σx²; Σdy and Σdy·xhat; y = gamma·xhat + beta; dx = scale·(dy − meanDy − xhat·meanDyXhat); y = scale·x.
+/// One channel of a BatchNorm: xhat = (x − mean)·inverse, y = gamma·xhat + beta, and with `relu` set the ReLU
+/// after it fused in: forward writes max(y, 0), backward recomputes y from x for ReLU's mask (so the BatchNorm's
+/// input is all either keeps) and passes dy where y > 0, else 0.
+typedef struct {
+    float mean, inverse, gamma, beta;
+    int relu;
+} med_bn_channel;
+
+/// BatchNorm over one channel's n values (x its input), sums in double: Σx and Σx²; Σg and Σg·xhat (g = dy after
+/// ReLU's mask, if any); y; training's dx = scale·(g − meanDy − xhat·meanDyXhat); eval's dx = scale·g.
 void med_sum_squares(const float *x, size_t n, double *sum, double *squares);
-void med_bn_sums(const float *dy, const float *x, size_t n, float mean, float inverse, double *sumDy, double *sumDyXhat);
-void med_bn_apply(const float *x, size_t n, float mean, float inverse, float gamma, float beta, float *y);
-void med_bn_backward(const float *dy, const float *x, size_t n, float mean, float inverse, float scale, float meanDy,
-                     float meanDyXhat, float *dx);
-void med_scale(const float *x, size_t n, float scale, float *y);
+void med_bn_sums(const float *dy, const float *x, size_t n, med_bn_channel c, double *sumDy, double *sumDyXhat);
+void med_bn_apply(const float *x, size_t n, med_bn_channel c, float *y);
+void med_bn_backward(const float *dy, const float *x, size_t n, med_bn_channel c, float scale, float meanDy, float meanDyXhat,
+                     float *dx);
+void med_bn_scale(const float *dy, const float *x, size_t n, med_bn_channel c, float scale, float *dx);
 
 /// ReLU: y = max(x, 0); dx = dy where y > 0, else 0.
 void med_relu(const float *x, size_t n, float *y);
