@@ -25,7 +25,9 @@ let package = Package(
         ),
         .target(name: "CPlatform"),
         // MedNN's direct convolution kernel (AVX-512/AVX2 clones chosen at run time).
-        .target(name: "CMedNNKernels", cSettings: [.unsafeFlags(["-fno-math-errno"])]),  // sqrtf vectorises
+        .target(
+            name: "CMedNNKernels", cSettings: [.unsafeFlags(["-fno-math-errno", "-fopenmp"])],  // sqrtf vectorises; parallel.c
+            linkerSettings: [.linkedLibrary("omp5")]),
         .target(
             name: "CImageCodecs",
             cSettings: [.unsafeFlags(["-I/usr/include/openjpeg-2.5"])],

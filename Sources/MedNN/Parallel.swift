@@ -1,8 +1,9 @@
 // MedNN's threads: products (BLAS.swift, DirectConvolution.swift) and element-wise work (BatchNorm, ReLU, Adam) are
 // split into one contiguous chunk per thread. A single-threaded loop between two products left one of this
-// machine's two cores idle for about half of a training step.
+// machine's two cores idle for about half of a training step. The chunks run on OpenMP's threads
+// (CMedNNKernels/parallel.c says why not Dispatch's).
+import CMedNNKernels
 import COpenBLAS
-import Dispatch
 
 public enum Parallel {
     /// Threads for MedNN's products and loops; OpenBLAS's thread count (OPENBLAS_NUM_THREADS, else the cores)
@@ -18,6 +19,7 @@ public enum Parallel {
         let count = max(1, Int(openblas_get_num_threads()))
         openblas_set_num_threads(1)
         med_openblas_stop_threads()
+        med_parallel_setup()
         return count
     }()
 
@@ -28,12 +30,25 @@ public enum Parallel {
     public static func chunks(_ count: Int, work: Int, _ body: (Range<Int>) -> Void) {
         let workers = min(threads, count, work / 32_768)
         guard workers > 1 else { if count > 0 { body(0..<count) }; return }
-        // concurrentPerform returns when every chunk is done, and the chunks are disjoint: body is never used after
-        // this call nor on one index twice, which is what the Sendable check would otherwise ask it to prove.
-        nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            body(count * w / workers..<count * (w + 1) / workers)
+        // med_parallel returns when every chunk is done, and the chunks are disjoint: body is never used after this
+        // call nor on one index twice.
+        withoutActuallyEscaping(body) { body in
+            var job = Job(count: count, workers: workers, body: body)
+            withUnsafePointer(to: &job) { job in
+                med_parallel(
+                    Int32(workers),
+                    { context, w in
+                        let job = context!.assumingMemoryBound(to: Job.self).pointee, w = Int(w)
+                        job.body(job.count * w / job.workers..<job.count * (w + 1) / job.workers)
+                    }, UnsafeMutableRawPointer(mutating: job))
+            }
         }
+    }
+
+    /// What each of a region's threads reads to run its chunk.
+    private struct Job {
+        let count, workers: Int
+        let body: (Range<Int>) -> Void
     }
 
     /// chunks for element-wise loops over count values.

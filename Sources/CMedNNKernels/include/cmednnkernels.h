@@ -47,6 +47,11 @@ void med_multiply_runs(const float *x, size_t runs, size_t n, const float *row, 
 void med_transpose(const float *src, size_t rows, size_t columns, size_t firstColumn, size_t lastColumn, float *dst);
 void med_relu_backward(const float *dy, const float *y, size_t n, float *dx);
 
+/// Runs body(context, w) for every w < workers, concurrently, and returns when all are done (Parallel.swift's
+/// fork-join). med_parallel_setup sets the threads' idle spinning; call it once, before the first region.
+void med_parallel_setup(void);
+void med_parallel(int workers, void (*body)(void *context, int worker), void *context);
+
 /// One step of torch.optim.Adam over n parameters (Adam.swift states the update): m and v are the moments,
 /// stepSize = lr / (1 − β₁ᵗ), root2 = √(1 − β₂ᵗ).
 void med_adam_update(float *theta, const float *grad, float *m, float *v, size_t n, float beta1, float beta2, float stepSize,
