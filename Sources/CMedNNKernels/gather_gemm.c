@@ -5,8 +5,14 @@
 
 enum { OB = 4, NB = 64, LANES = 16, PB = 4 };
 
-/// out[n] = Σ_k a[k] · r[k][n] for n from `first`: blocks of NB samples, then one by one.
-static inline __attribute__((always_inline)) void one_output(const float *a, const float *const *r, size_t K, size_t N, size_t first, float *out) {
+/// Stores c at p, or adds it to what p holds (the caller's `accumulate`); macros, since a 16-float vector cannot be a
+/// function argument in the clones without AVX-512.
+#define put(p, c, accumulate) store((p), (accumulate) ? load(p) + (c) : (c))
+#define put1(p, c, accumulate) (*(p) = (accumulate) ? *(p) + (c) : (c))
+
+/// out[n] (+)= Σ_k a[k] · r[k][n] for n from `first`: blocks of NB samples, then one by one.
+static inline __attribute__((always_inline)) void one_output(const float *a, const float *const *r, size_t K, size_t N, size_t first,
+                                                             int accumulate, float *out) {
     size_t n0 = first;
     for (; n0 + NB <= N; n0 += NB) {
         v16 c[NB / LANES] = {0};
@@ -18,23 +24,23 @@ static inline __attribute__((always_inline)) void one_output(const float *a, con
             c[2] += w * load(b + 32);
             c[3] += w * load(b + 48);
         }
-        for (int j = 0; j < NB / LANES; j++) store(out + n0 + j * LANES, c[j]);
+        for (int j = 0; j < NB / LANES; j++) put(out + n0 + j * LANES, c[j], accumulate);
     }
     for (; n0 < N; n0++) {
         float c = 0;
         for (size_t k = 0; k < K; k++) c += a[k] * r[k][n0];
-        out[n0] = c;
+        put1(out + n0, c, accumulate);
     }
 }
 
-MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *const *rows, const size_t *offsets,
-                              size_t positions, float *y, size_t ldy) {
+MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, size_t lda, const float *const *rows,
+                              const size_t *offsets, size_t positions, int accumulate, float *y, size_t ldy) {
     for (size_t q = 0; q < positions; q++) {
         const float *const *r = rows + q * K;
         float *out = y + offsets[q];
         size_t o0 = 0;
         for (; o0 + OB <= O; o0 += OB) {
-            const float *a0 = a + o0 * K, *a1 = a0 + K, *a2 = a1 + K, *a3 = a2 + K;
+            const float *a0 = a + o0 * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
             size_t n0 = 0;
             for (; n0 + NB <= N; n0 += NB) {
                 v16 c[OB][NB / LANES] = {{0}};
@@ -50,7 +56,7 @@ MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, cons
                     }
                 }
                 for (int o = 0; o < OB; o++)
-                    for (int j = 0; j < NB / LANES; j++) store(out + (o0 + o) * ldy + n0 + j * LANES, c[o][j]);
+                    for (int j = 0; j < NB / LANES; j++) put(out + (o0 + o) * ldy + n0 + j * LANES, c[o][j], accumulate);
             }
             for (; n0 + LANES <= N; n0 += LANES) {
                 v16 c[OB] = {0};
@@ -61,7 +67,7 @@ MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, cons
                     c[2] += a2[k] * b;
                     c[3] += a3[k] * b;
                 }
-                for (int o = 0; o < OB; o++) store(out + (o0 + o) * ldy + n0, c[o]);
+                for (int o = 0; o < OB; o++) put(out + (o0 + o) * ldy + n0, c[o], accumulate);
             }
             for (; n0 < N; n0++) {
                 float c[OB] = {0};
@@ -72,7 +78,7 @@ MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, cons
                     c[2] += a2[k] * b;
                     c[3] += a3[k] * b;
                 }
-                for (int o = 0; o < OB; o++) out[(o0 + o) * ldy + n0] = c[o];
+                for (int o = 0; o < OB; o++) put1(out + (o0 + o) * ldy + n0, c[o], accumulate);
             }
         }
     }
@@ -80,7 +86,7 @@ MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, cons
     // blocks above. One position at a time left 4 sums, each FMA waiting on the last: de4's forward and en1's data
     // gradient ran at 34 GFLOP/s with their rows in L1. Each output is summed over k in the same order either way.
     for (size_t o = O / OB * OB; o < O; o++) {
-        const float *ao = a + o * K;
+        const float *ao = a + o * lda;
         size_t whole = N / NB * NB, q = 0;
         for (; q + PB <= positions; q += PB) {
             const float *const *r = rows + q * K;
@@ -94,10 +100,10 @@ MED_FAST void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, cons
                     }
                 }
                 for (int p = 0; p < PB; p++)
-                    for (int j = 0; j < NB / LANES; j++) store(y + offsets[q + p] + o * ldy + n0 + j * LANES, c[p][j]);
+                    for (int j = 0; j < NB / LANES; j++) put(y + offsets[q + p] + o * ldy + n0 + j * LANES, c[p][j], accumulate);
             }
-            for (int p = 0; p < PB; p++) one_output(ao, r + p * K, K, N, whole, y + offsets[q + p] + o * ldy);
+            for (int p = 0; p < PB; p++) one_output(ao, r + p * K, K, N, whole, accumulate, y + offsets[q + p] + o * ldy);
         }
-        for (; q < positions; q++) one_output(ao, rows + q * K, K, N, 0, y + offsets[q] + o * ldy);
+        for (; q < positions; q++) one_output(ao, rows + q * K, K, N, 0, accumulate, y + offsets[q] + o * ldy);
     }
 }

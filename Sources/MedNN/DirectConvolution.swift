@@ -23,7 +23,7 @@ enum DirectConvolution {
                     gatherTaps(
                         x, channels: channels, height: height, width: width, batch: batch, kernel: k, stride: s, padding: p,
                         row: oy, outWidth: outWidth, zero: zero, into: &sources, offsets: &offsets)
-                    med_gather_gemm(outChannels, taps, batch, weight, sources, offsets, outWidth, y, outHeight * outWidth * batch)
+                    med_gather_gemm(outChannels, taps, batch, weight, taps, sources, offsets, outWidth, 0, y, outHeight * outWidth * batch)
                 }
             }
         }
@@ -159,8 +159,8 @@ enum DirectConvolution {
                                 }
                             }
                             med_gather_gemm(
-                                outChannels, taps, batch, phaseWeights.baseAddress! + (py * s + px) * outChannels * taps, sources,
-                                offsets, count, y, outHeight * outWidth * batch)
+                                outChannels, taps, batch, phaseWeights.baseAddress! + (py * s + px) * outChannels * taps, taps,
+                                sources, offsets, count, 0, y, outHeight * outWidth * batch)
                         }
                     }
                 }

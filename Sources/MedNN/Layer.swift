@@ -71,7 +71,8 @@ public final class Linear: Layer {
         let n = x.shape[1], outFeatures = self.outFeatures
         return Tensor(shape: [outFeatures, n]) { y in
             if let bias { for o in 0..<outFeatures { (y + o * n).update(repeating: bias.value.data[o], count: n) } }
-            BLAS.gemm(m: outFeatures, n: n, k: inFeatures, a: weight.value.data, b: x.data, beta: bias == nil ? 0 : 1, c: y)
+            DirectProduct.multiply(
+                outputs: outFeatures, inner: inFeatures, samples: n, a: weight.value.data, x: x.data, accumulate: bias != nil, into: y)
         }
     }
 

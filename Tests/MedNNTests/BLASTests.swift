@@ -38,6 +38,32 @@ final class BLASTests: XCTestCase {
             }
         }
     }
+
+    /// DirectProduct (Linear's forward) against the naive product in double: sums across 256-product blocks, rows
+    /// past the kernel's blocks of 4, samples past its vectors of 16, storing and adding, one to three threads; and
+    /// the same values whatever the thread count.
+    func testDirectProductEqualsThePlainProduct() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        var random = UniformInit(seed: 8)
+        for (o, k, n) in [(40, 1_030, 64), (18, 600, 37), (3, 5, 2), (7, 256, 16)] {
+            let a = random.uniform(o * k, bound: 1), x = random.uniform(k * n, bound: 1), y0 = random.uniform(o * n, bound: 1)
+            for accumulate in [false, true] {
+                let expected = naive(false, false, o, n, k, a, x, accumulate ? 1 : 0, y0)
+                var results: [[Float]] = []
+                for threads in [1, 2, 3] {
+                    Parallel.threads = threads
+                    var y = y0
+                    DirectProduct.multiply(outputs: o, inner: k, samples: n, a: a, x: x, accumulate: accumulate, into: &y)
+                    let error = zip(y, expected).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+                    XCTAssertLessThan(error, 1e-4, "o \(o) k \(k) n \(n) accumulate \(accumulate) threads \(threads)")
+                    results.append(y)
+                }
+                XCTAssertEqual(results[0], results[1], "o \(o) k \(k) n \(n): 1 and 2 threads")
+                XCTAssertEqual(results[0], results[2], "o \(o) k \(k) n \(n): 1 and 3 threads")
+            }
+        }
+    }
 }
 
 final class LayoutTests: XCTestCase {

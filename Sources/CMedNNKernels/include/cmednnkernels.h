@@ -5,12 +5,13 @@
 #include <stddef.h>
 
 /// A product whose right-hand rows are gathered by pointer: for each of `positions` output positions q,
-///   y[o·ldy + offsets[q] + n] = Σ_k a[o·K + k] · rows[q·K + k][n],   o < O, n < N.
-/// Batch-last images make every row a contiguous run of the N samples of one input pixel and channel, so a
-/// convolution needs no im2col copy: rows point into the input (or at N zeros outside it). Each output is
-/// summed over k in order, by one call: results do not depend on how callers split the positions.
-void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, const float *const *rows, const size_t *offsets,
-                     size_t positions, float *y, size_t ldy);
+///   y[o·ldy + offsets[q] + n] (+)= Σ_k a[o·lda + k] · rows[q·K + k][n],   o < O, n < N,
+/// adding to what y holds when `accumulate` is set, else storing. Batch-last images make every row a contiguous
+/// run of the N samples of one input pixel and channel, so a convolution needs no im2col copy: rows point into
+/// the input (or at N zeros outside it). Each output is summed over k in order, by one call: results do not
+/// depend on how callers split the positions or the outputs.
+void med_gather_gemm(size_t O, size_t K, size_t N, const float *a, size_t lda, const float *const *rows, const size_t *offsets,
+                     size_t positions, int accumulate, float *y, size_t ldy);
 
 /// The weight gradient's counterpart, a reduction over positions and samples into a small M × K matrix:
 ///   c[m·K + t] += Σ_q Σ_n a[m·lda + offsets[q] + n] · rows[q·K + t][n],   m < M, t < K, n < N.

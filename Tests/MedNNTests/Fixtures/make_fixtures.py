@@ -95,7 +95,12 @@ def make(name, out_channels, loss_fn, seed, **options):
 
 
 make("ae", 1, mse, 0)
-make("aeu", 2, heteroscedastic, 1)
+# AE-U's seed: the first from 1 whose BatchNorm weight gradients are well conditioned. Each is a sum over the batch
+# of dL/dy * xhat, whose terms can cancel: with seed 1, en_block1.model.1's summed to 1/618 of their size
+# (norm-wise), so float32 rounding alone put PyTorch's own result 2.0e-5 from its float64 one, and MedNN's 5.3e-5
+# or 1.2e-4 from PyTorch's depending on the order of the bottleneck's sums, against the 1e-4 the tests ask.
+# With seed 9 the worst is 1/11 (both orders within 1.6e-5).
+make("aeu", 2, heteroscedastic, 9)
 # MemAE with 8 items and a shrink threshold of 1/8 (the paper's range is 1/M to 3/M) so that the hard shrinkage
 # zeroes some attention weights here; the benchmark's default 0.0025 with 8 items would zero none. The shrinkage
 # jumps at the threshold, so the seed is one whose attention stays at least 2.6e-3 away from it (seed 3: 2e-5,
