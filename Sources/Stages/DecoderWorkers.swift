@@ -15,7 +15,7 @@ public struct DecoderWorkerError: Error, CustomStringConvertible {
 
 /// One worker process.
 final class DecoderWorker: @unchecked Sendable {  // owned by one thread at a time: handed over through DecoderWorkers.idle
-    let process = Process()
+    let process: Process
     let input: FileHandle
     let output: Int32
     var buffer: [UInt8] = []
@@ -23,20 +23,29 @@ final class DecoderWorker: @unchecked Sendable {  // owned by one thread at a ti
     /// Held for the life of the worker, so that the descriptors stay open.
     private let pipes: (Pipe, Pipe)
 
+    /// Workers start one at a time. Foundation's Process closes the parent's descriptors in a child only up to the
+    /// highest one open when it prepares the spawn, so a worker started while another was starting could inherit
+    /// that one's pipes and the socket by which Foundation sees it exit: releasing that one then waited as long as
+    /// the other lived, which was forever when the other sat idle in the pool (a sharded ingest under Slurm hung so
+    /// in CI, 2026-12-05: the idle worker held the other's socket and /dev/null, above its own descriptors).
+    private static let starting = Mutex(())
+
     init(executable: URL) throws {
-        let stdin = Pipe(), stdout = Pipe()
-        pipes = (stdin, stdout)
-        input = stdin.fileHandleForWriting
-        output = stdout.fileHandleForReading.fileDescriptor
-        process.executableURL = executable
-        process.arguments = ["decode-worker"]
-        // A worker never multiplies matrices: without this, OpenBLAS (linked into the same binary) starts a thread
-        // per core as the worker loads, and each spins (sched_yield) for about 0.1 s: 50 ms of CPU a worker.
-        process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { _, new in new }
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice  // a dying decoder's last words would garble the progress line
-        try process.run()
+        (process, pipes) = try Self.starting.withLock { _ in
+            let process = Process(), stdin = Pipe(), stdout = Pipe()
+            process.executableURL = executable
+            process.arguments = ["decode-worker"]
+            // A worker never multiplies matrices: without this, OpenBLAS (linked into the same binary) starts a thread
+            // per core as the worker loads, and each spins (sched_yield) for about 0.1 s: 50 ms of CPU a worker.
+            process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { _, new in new }
+            process.standardInput = stdin
+            process.standardOutput = stdout
+            process.standardError = FileHandle.nullDevice  // a dying decoder's last words would garble the progress line
+            try process.run()
+            return (process, (stdin, stdout))
+        }
+        input = pipes.0.fileHandleForWriting
+        output = pipes.1.fileHandleForReading.fileDescriptor
     }
 
     /// Sends one request and waits up to `timeout` seconds for its line; nil when the worker died or hung
