@@ -1,5 +1,5 @@
-// See cmednnkernels.h: BatchNorm's (with or without the ReLU after it), ReLU's and channel dropout's loops over one channel's values (batch-last, a
-// contiguous run).
+// See cmednnkernels.h: BatchNorm's (with or without the ReLU after it), ReLU's and channel dropout's loops over one
+// channel's values (batch-last, a contiguous run).
 // As Swift SIMD loops they compiled to SSE2 (the baseline x86-64 target) and with the xhat array BatchNorm wrote
 // in forward took 9% of scoring; the sums stay in double (a channel holds up to 64 × 32² values).
 #include "cmednnkernels.h"

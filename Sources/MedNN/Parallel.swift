@@ -33,8 +33,7 @@ public enum Parallel {
         // med_parallel returns when every chunk is done, and the chunks are disjoint: body is never used after this
         // call nor on one index twice.
         withoutActuallyEscaping(body) { body in
-            var job = Job(count: count, workers: workers, body: body)
-            withUnsafePointer(to: &job) { job in
+            withUnsafePointer(to: Job(count: count, workers: workers, body: body)) { job in
                 med_parallel(
                     Int32(workers),
                     { context, w in

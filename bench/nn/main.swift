@@ -177,7 +177,7 @@ if cases.contains("layers") {
             ConvTranspose2d("de4", inChannels: w, outChannels: 1, kernel: 4, stride: 2, padding: 1, initializer: &initializer),
             [w, s / 2, s / 2, n]
         ),
-        ("bn+relu 16×32²", BatchNorm("bn", channels: w), [w, s / 2, s / 2, n]),
+        ("bn+relu 16×32²", BatchNorm("bn", channels: w, relu: true), [w, s / 2, s / 2, n]),
         ("relu 16×32²", ReLU(), [w, s / 2, s / 2, n]),
     ]
     for (name, layer, shape) in layers {
