@@ -22,55 +22,38 @@ static inline __attribute__((always_inline)) float bn_output(float x, med_bn_cha
     return c.gamma * ((x - c.mean) * c.inverse) + c.beta;
 }
 
+/// dy where the ReLU (if any) passed the output of input x, else 0.
+static inline __attribute__((always_inline)) float relu_gate(float dy, float x, med_bn_channel c) {
+    return !c.relu || bn_output(x, c) > 0 ? dy : 0;
+}
+
 MED_FAST void med_bn_sums(const float *dy, const float *x, size_t n, med_bn_channel c, double *sumDy, double *sumDyXhat) {
 #pragma clang fp reassociate(on)
     double s = 0, p = 0;
-    if (c.relu) {
-        for (size_t i = 0; i < n; i++) {
-            double g = bn_output(x[i], c) > 0 ? dy[i] : 0;
-            s += g;
-            p += g * (double)((x[i] - c.mean) * c.inverse);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            double g = dy[i];
-            s += g;
-            p += g * (double)((x[i] - c.mean) * c.inverse);
-        }
+    for (size_t i = 0; i < n; i++) {
+        double g = relu_gate(dy[i], x[i], c);
+        s += g;
+        p += g * (double)((x[i] - c.mean) * c.inverse);
     }
     *sumDy = s;
     *sumDyXhat = p;
 }
 
 MED_FAST void med_bn_apply(const float *x, size_t n, med_bn_channel c, float *y) {
-    if (c.relu) {
-        for (size_t i = 0; i < n; i++) {
-            float v = bn_output(x[i], c);
-            y[i] = v > 0 ? v : 0;
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) y[i] = bn_output(x[i], c);
+    for (size_t i = 0; i < n; i++) {
+        float v = bn_output(x[i], c);
+        y[i] = !c.relu || v > 0 ? v : 0;
     }
 }
 
 MED_FAST void med_bn_backward(const float *dy, const float *x, size_t n, med_bn_channel c, float scale, float meanDy,
                               float meanDyXhat, float *dx) {
-    if (c.relu) {
-        for (size_t i = 0; i < n; i++) {
-            float g = bn_output(x[i], c) > 0 ? dy[i] : 0;
-            dx[i] = scale * (g - meanDy - (x[i] - c.mean) * c.inverse * meanDyXhat);
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) dx[i] = scale * (dy[i] - meanDy - (x[i] - c.mean) * c.inverse * meanDyXhat);
-    }
+    for (size_t i = 0; i < n; i++)
+        dx[i] = scale * (relu_gate(dy[i], x[i], c) - meanDy - (x[i] - c.mean) * c.inverse * meanDyXhat);
 }
 
 MED_FAST void med_bn_scale(const float *dy, const float *x, size_t n, med_bn_channel c, float scale, float *dx) {
-    if (c.relu) {
-        for (size_t i = 0; i < n; i++) dx[i] = scale * (bn_output(x[i], c) > 0 ? dy[i] : 0);
-    } else {
-        for (size_t i = 0; i < n; i++) dx[i] = scale * dy[i];
-    }
+    for (size_t i = 0; i < n; i++) dx[i] = scale * relu_gate(dy[i], x[i], c);
 }
 
 MED_FAST void med_relu(const float *x, size_t n, float *y) {
