@@ -314,8 +314,10 @@ public struct CostRow: CSVRecord, Equatable {
 
     public var fields: [String] {
         let one = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "" }
+        // Seconds to the millisecond stage.json records: a small training rounded to tenths read 0.0.
+        let seconds = trainSeconds.map { String(format: "%.3f", $0) } ?? ""
         return [
-            stage, method, backbone, String(networks), String(members), String(parameters), one(trainSeconds),
+            stage, method, backbone, String(networks), String(members), String(parameters), seconds,
             String(format: "%.2f", scoreMsPerImage), one(trainPeakMB), one(scorePeakMB),
         ]
     }

@@ -160,6 +160,8 @@ final class TrainMethodTests: XCTestCase, MedadCLI {
             try XCTUnwrap(StageRecord.read(runDir.appendingPathComponent(name).appendingPathComponent("stage.json")), name)
         }
         for record in records { XCTAssertNotNil(record.peakMemoryMB, record.stage) }
+        // costs.csv carries the train stages' wall time as stage.json records it, to the millisecond.
+        XCTAssertEqual(costs.rows.map { Double($0["train_seconds"]!)! }, [records[0].seconds, records[2].seconds])
         for (a, b) in [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)] {
             XCTAssertTrue(
                 records[a].finished <= records[b].started || records[b].finished <= records[a].started,
